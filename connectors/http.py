@@ -1,0 +1,219 @@
+"""HTTP for every connector: a request budget, retries that honour the vendor's signals, loud failures.
+
+- A token bucket keeps each client under its tool's request budget, so normal runs do not
+  meet HTTP 429 at all.
+- On 429 the wait is `Retry-After` (seconds or an HTTP date), else `X-RateLimit-Reset`
+  (ISO 8601 or epoch seconds), else exponential backoff with jitter.
+- 5xx, timeouts and dropped connections are retried with backoff; the total time spent
+  waiting is bounded.
+- Any other 4xx raises `ApiError` naming the endpoint and the status: a stream never
+  silently yields zero rows.
+Credentials live in the session's auth and are never logged; logs name method and path only.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = {429, 500, 502, 503, 504}
+
+
+class ApiError(RuntimeError):
+    """A request the connector cannot recover from (a 4xx, or retries exhausted)."""
+
+    def __init__(self, message: str, *, status: int | None = None, endpoint: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.endpoint = endpoint
+
+
+class Secret(str):
+    """A string that never shows itself in reprs, f-strings of reprs, or logs of objects holding it."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+class RequestBudget:
+    """A token bucket: at most `per_minute` requests a minute, with bursts of up to `burst`."""
+
+    def __init__(self, per_minute: float | None, burst: int | None = None) -> None:
+        self.per_second = per_minute / 60.0 if per_minute else None
+        self.capacity = float(burst or max(1, int((per_minute or 60) / 60)))
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping as needed; returns the seconds slept."""
+        if self.per_second is None:
+            return 0.0
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            wait = (1 - self.tokens) / self.per_second
+            self.tokens = 0.0
+            self.updated = now + wait
+        time.sleep(wait)
+        return wait
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 8
+    max_total_wait_seconds: float = 300.0
+    backoff_base_seconds: float = 0.5
+    backoff_cap_seconds: float = 30.0
+    timeout: tuple[float, float] = (10.0, 60.0)
+
+    def backoff(self, attempt: int) -> float:
+        ceiling = min(self.backoff_cap_seconds, self.backoff_base_seconds * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class RequestStats:
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    wait_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "wait_seconds": round(self.wait_seconds, 2),
+        }
+
+
+def retry_after_seconds(response: requests.Response, now: datetime | None = None) -> float | None:
+    """The wait the server asks for: `Retry-After`, then `X-RateLimit-Reset`; None when it names none."""
+    now = now or datetime.now(UTC)
+    retry_after = response.headers.get("Retry-After")
+    if retry_after:
+        value = retry_after.strip()
+        if value.replace(".", "", 1).isdigit():
+            return float(value)
+        parsed = email.utils.parsedate_to_datetime(value) if "," in value else None
+        if parsed is not None:
+            return max(0.0, (parsed - now).total_seconds())
+    reset = response.headers.get("X-RateLimit-Reset")
+    if reset:
+        value = reset.strip()
+        if value.isdigit():
+            number = int(value)
+            # Epoch seconds, or (when small) seconds to wait.
+            return max(0.0, number - now.timestamp()) if number > 10**9 else float(number)
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return max(0.0, (moment - now).total_seconds())
+    return None
+
+
+class ApiClient:
+    """A `requests` session bound to one base URL, one credential and one request budget."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: requests.Session,
+        budget: RequestBudget | None = None,
+        retry: RetryPolicy | None = None,
+        name: str = "api",
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.session = session
+        self.budget = budget or RequestBudget(None)
+        self.retry = retry or RetryPolicy()
+        self.name = name
+        self.stats = RequestStats()
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base_url, path.lstrip("/")) if not path.startswith("http") else path
+
+    def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        """Send one request with retries; returns the decoded JSON body (None for an empty body)."""
+        url = self.url(path)
+        endpoint = f"{method} {urlsplit(url).path}"
+        waited_total = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.wait_seconds += self.budget.acquire()
+            self.stats.requests += 1
+            try:
+                response = self.session.request(method, url, params=params, json=json, timeout=self.retry.timeout)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+                reason = f"{type(error).__name__}"
+                wait = self.retry.backoff(attempt)
+                response = None
+            else:
+                if response.status_code < 400:
+                    try:
+                        return response.json() if response.content else None
+                    except ValueError as error:
+                        # A body cut short mid-transfer decodes as invalid JSON: retry it like a dropped connection.
+                        reason = f"invalid JSON body ({error})"
+                        wait = self.retry.backoff(attempt)
+                else:
+                    status = response.status_code
+                    if status not in RETRYABLE_STATUSES:
+                        raise ApiError(
+                            f"{self.name}: {endpoint} answered HTTP {status}: {_body_excerpt(response)}",
+                            status=status,
+                            endpoint=endpoint,
+                        )
+                    if status == 429:
+                        self.stats.rate_limited += 1
+                    reason = f"HTTP {status}"
+                    asked = retry_after_seconds(response)
+                    wait = asked if asked is not None else self.retry.backoff(attempt)
+            if attempt >= self.retry.max_attempts or waited_total + wait > self.retry.max_total_wait_seconds:
+                status = response.status_code if response is not None else None
+                raise ApiError(
+                    f"{self.name}: {endpoint} still failing after {attempt} attempts and {waited_total:.1f} s "
+                    f"of waiting (last: {reason})",
+                    status=status,
+                    endpoint=endpoint,
+                )
+            log.warning("%s: %s %s, retrying in %.2f s (attempt %d)", self.name, endpoint, reason, wait, attempt)
+            self.stats.retries += 1
+            self.stats.wait_seconds += wait
+            waited_total += wait
+            time.sleep(wait)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params or None)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.request("POST", path, json=body)
+
+
+def _body_excerpt(response: requests.Response, limit: int = 300) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:limit] + ("…" if len(text) > limit else "") if text else "(empty body)"

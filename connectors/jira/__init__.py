@@ -1,0 +1,1 @@
+"""Jira Cloud connector: projects, issues and worklogs over REST v3."""

@@ -1,0 +1,99 @@
+"""Jira Cloud REST v3 client: authentication and the paging styles of each endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from connectors.http import ApiClient, RequestBudget, RetryPolicy
+from connectors.jira.settings import JiraSettings
+
+WORKLOG_LIST_LIMIT = 1000
+
+
+class JiraClient:
+    """Pages through the Jira endpoints the connector reads."""
+
+    def __init__(self, settings: JiraSettings, retry: RetryPolicy | None = None) -> None:
+        session = requests.Session()
+        session.auth = (settings.email, settings.api_token.reveal())
+        session.headers.update({"Accept": "application/json", "User-Agent": "pmo-warehouse-connector"})
+        self.settings = settings
+        self.api = ApiClient(
+            settings.base_url,
+            session=session,
+            budget=RequestBudget(settings.requests_per_minute, settings.burst),
+            retry=retry,
+            name=f"jira[{settings.instance}]",
+        )
+
+    def myself(self) -> dict[str, Any]:
+        return self.api.get("/rest/api/3/myself")
+
+    def fields(self) -> list[dict[str, Any]]:
+        return self.api.get("/rest/api/3/field")
+
+    def projects(self, page_size: int = 50) -> Iterator[list[dict[str, Any]]]:
+        """Offset-paged `project/search`, a page at a time."""
+        start = 0
+        while True:
+            page = self.api.get("/rest/api/3/project/search", startAt=start, maxResults=page_size)
+            values = page.get("values", [])
+            yield values
+            start += len(values)
+            if page.get("isLast", True) or not values:
+                return
+
+    def users(self, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
+        """`users/search` returns a bare list: the last page is the one shorter than asked."""
+        start = 0
+        while True:
+            values = self.api.get("/rest/api/3/users/search", startAt=start, maxResults=page_size)
+            if not isinstance(values, list):
+                raise TypeError(f"users/search returned {type(values).__name__}, expected a list")
+            yield values
+            if len(values) < page_size:
+                return
+            start += len(values)
+
+    def search_issues(
+        self, jql: str, fields: list[str], page_size: int, expand: str | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """`search/jql` with `nextPageToken`; the last page has `isLast` and no token."""
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
+            if expand:
+                body["expand"] = expand
+            if token:
+                body["nextPageToken"] = token
+            page = self.api.post("/rest/api/3/search/jql", body)
+            yield page.get("issues", [])
+            token = page.get("nextPageToken")
+            if page.get("isLast", token is None) or not token:
+                return
+
+    def _worklog_feed(self, kind: str, since_ms: int) -> Iterator[dict[str, Any]]:
+        since = since_ms
+        while True:
+            page = self.api.get(f"/rest/api/3/worklog/{kind}", since=since)
+            yield page
+            if page.get("lastPage", True):
+                return
+            since = int(page["until"])
+
+    def worklogs_updated(self, since_ms: int) -> Iterator[dict[str, Any]]:
+        """Pages of `{values:[{worklogId, updatedTime}], since, until, lastPage}`."""
+        return self._worklog_feed("updated", since_ms)
+
+    def worklogs_deleted(self, since_ms: int) -> Iterator[dict[str, Any]]:
+        return self._worklog_feed("deleted", since_ms)
+
+    def worklog_list(self, ids: list[int | str]) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for start in range(0, len(ids), WORKLOG_LIST_LIMIT):
+            chunk = [int(worklog_id) for worklog_id in ids[start : start + WORKLOG_LIST_LIMIT]]
+            records.extend(self.api.post("/rest/api/3/worklog/list", {"ids": chunk}) or [])
+        return records

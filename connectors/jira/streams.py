@@ -1,0 +1,281 @@
+"""The Jira streams: what each one reads, its key, its cursor, and how deletes are found.
+
+| stream   | key       | cursor                          | deletes                          |
+|----------|-----------|---------------------------------|----------------------------------|
+| fields   | id        | none (re-read)                  | census                           |
+| users    | accountId | none (re-read)                  | none (users are deactivated)     |
+| projects | id        | none (re-read)                  | census                           |
+| issues   | id        | fields.updated, with an overlap | census of ids (no delete feed)   |
+| worklogs | id        | worklog/updated `until`         | the worklog/deleted feed         |
+
+Issue watermarks are kept in UTC and written into JQL in the token user's time zone (JQL
+reads date literals that way, at minute precision), floored to the minute and moved back by
+the overlap window, so an edit a second before the watermark is read again rather than missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from connectors.jira.client import JiraClient
+from connectors.jira.settings import ISSUE_FIELDS, SOURCE_SYSTEM, JiraSettings
+from connectors.raw_store import StreamWriter
+
+log = logging.getLogger(__name__)
+
+EPOCH_JQL = "1970-01-01 00:00"
+
+
+@dataclass
+class StreamResult:
+    stream: str
+    records: int = 0
+    rejected: int = 0
+    deleted: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    watermark: str | None = None
+    http: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stream": self.stream,
+            "records": self.records,
+            "rejected": self.rejected,
+            "deleted": self.deleted,
+            "pages": self.pages,
+            "seconds": round(self.seconds, 2),
+            "watermark": self.watermark,
+            **self.http,
+        }
+
+
+def parse_jira_timestamp(value: str) -> datetime:
+    """`2021-01-18T23:45:00.000+0000` (or with a colon in the offset) as an aware datetime."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def jql_literal(instant: datetime, time_zone: str) -> str:
+    """An instant as a JQL date literal in the token user's zone, floored to the minute."""
+    local = instant.astimezone(ZoneInfo(time_zone))
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def issues_jql(watermark: datetime | None, overlap: timedelta, time_zone: str) -> str:
+    since = EPOCH_JQL if watermark is None else jql_literal(watermark - overlap, time_zone)
+    return f'updated >= "{since}" ORDER BY updated ASC'
+
+
+class JiraExtractor:
+    """Runs the Jira streams of one site into the warehouse."""
+
+    def __init__(self, settings: JiraSettings, connection: psycopg.Connection, client: JiraClient | None = None):
+        self.settings = settings
+        self.connection = connection
+        self.client = client or JiraClient(settings)
+        self._user_time_zone: str | None = None
+        self._custom_field_ids: dict[str, str] | None = None
+
+    def writer(
+        self, stream: str, record_id: Callable[[dict[str, Any]], Any], cursor: Callable[[dict[str, Any]], Any] | None
+    ) -> StreamWriter:
+        return StreamWriter(
+            self.connection,
+            source_system=SOURCE_SYSTEM,
+            source_instance=self.settings.instance,
+            stream=stream,
+            record_id=record_id,
+            cursor_value=cursor,
+        )
+
+    @property
+    def user_time_zone(self) -> str:
+        if self._user_time_zone is None:
+            self._user_time_zone = self.client.myself().get("timeZone") or "UTC"
+            log.info("jira[%s]: token user's time zone is %s", self.settings.instance, self._user_time_zone)
+        return self._user_time_zone
+
+    def run(self, streams: list[str] | None = None, full_refresh: bool = False) -> list[StreamResult]:
+        runners = {
+            "fields": self.sync_fields,
+            "users": self.sync_users,
+            "projects": self.sync_projects,
+            "issues": self.sync_issues,
+            "worklogs": self.sync_worklogs,
+        }
+        unknown = set(streams or []) - set(runners)
+        if unknown:
+            raise ValueError(f"unknown Jira streams {sorted(unknown)}; known: {sorted(runners)}")
+        results = []
+        for name, runner in runners.items():
+            if streams and name not in streams:
+                continue
+            results.append(self._timed(name, runner, full_refresh))
+        return results
+
+    def _timed(self, name: str, runner: Callable[..., StreamResult], full_refresh: bool) -> StreamResult:
+        before = self.client.api.stats.as_dict()
+        started = time.monotonic()
+        result = runner(full_refresh=full_refresh)
+        result.seconds = time.monotonic() - started
+        after = self.client.api.stats.as_dict()
+        result.http = {key: round(after[key] - before[key], 2) for key in after}
+        log.info(
+            "jira[%s] %s: %d records, %d rejected, %d deleted, %d pages, %d requests, %d retries, "
+            "%.1f s waited, watermark %s, %.1f s",
+            self.settings.instance,
+            name,
+            result.records,
+            result.rejected,
+            result.deleted,
+            result.pages,
+            result.http["requests"],
+            result.http["retries"],
+            result.http["wait_seconds"],
+            result.watermark,
+            result.seconds,
+        )
+        return result
+
+    def _full_snapshot(self, stream: str, pages, record_id, census: bool) -> StreamResult:
+        """Re-read a small stream whole; with `census`, tombstone ids the tool no longer returns."""
+        writer = self.writer(stream, record_id, None)
+        writer.begin()
+        result = StreamResult(stream)
+        seen: set[str] = set()
+        try:
+            for page in pages:
+                writer.write_page(page)
+                seen.update(str(record_id(record)) for record in page if isinstance(record, dict) and record_id(record))
+            if census:
+                gone = writer.live_ids() - seen
+                if gone:
+                    writer.mark_deleted(gone)
+            writer.finish(state={"snapshot_at": datetime.now(UTC).isoformat()})
+        except BaseException as error:
+            writer.fail(error)
+            raise
+        return _result_from(result, writer)
+
+    def sync_fields(self, full_refresh: bool = False) -> StreamResult:
+        return self._full_snapshot("fields", [self.client.fields()], lambda r: r.get("id"), census=True)
+
+    def sync_users(self, full_refresh: bool = False) -> StreamResult:
+        return self._full_snapshot("users", self.client.users(), lambda r: r.get("accountId"), census=False)
+
+    def sync_projects(self, full_refresh: bool = False) -> StreamResult:
+        return self._full_snapshot("projects", self.client.projects(), lambda r: r.get("id"), census=True)
+
+    def custom_field_ids(self) -> dict[str, str]:
+        if self._custom_field_ids is None:
+            wanted = set(self.settings.custom_field_names)
+            self._custom_field_ids = {
+                field["name"]: field["id"]
+                for field in self.client.fields()
+                if isinstance(field, dict) and field.get("name") in wanted
+            }
+            missing = wanted - set(self._custom_field_ids)
+            if missing:
+                log.warning("jira[%s]: custom fields missing on the site: %s", self.settings.instance, sorted(missing))
+        return self._custom_field_ids
+
+    def sync_issues(self, full_refresh: bool = False) -> StreamResult:
+        writer = self.writer("issues", lambda r: r.get("id"), lambda r: r["fields"]["updated"])
+        state = {} if full_refresh else writer.read_state()
+        watermark = datetime.fromisoformat(state["updated_watermark"]) if state.get("updated_watermark") else None
+        overlap = timedelta(minutes=self.settings.overlap_minutes)
+        jql = issues_jql(watermark, overlap, self.user_time_zone)
+        fields = [*ISSUE_FIELDS, *self.custom_field_ids().values()]
+        writer.begin(watermark_from=watermark.isoformat() if watermark else None)
+        log.info("jira[%s] issues: %s", self.settings.instance, jql)
+        newest = watermark
+        try:
+            for page in self.client.search_issues(jql, fields, self.settings.issue_page_size):
+                for record in page:
+                    updated = _issue_updated(record)
+                    if updated is not None and (newest is None or updated > newest):
+                        newest = updated
+                page_state = {**state, "updated_watermark": newest.isoformat() if newest else None}
+                writer.write_page(page, state=page_state)
+            deleted = self._issue_census(writer)
+            final_state = {**state, "updated_watermark": newest.isoformat() if newest else None}
+            writer.finish(state=final_state, watermark_to=final_state["updated_watermark"])
+        except BaseException as error:
+            writer.fail(error)
+            raise
+        result = _result_from(StreamResult("issues"), writer)
+        result.deleted = deleted
+        result.watermark = final_state["updated_watermark"]
+        return result
+
+    def _issue_census(self, writer: StreamWriter) -> int:
+        """Jira has no delete feed for issues: list every id the token can see and tombstone the rest."""
+        live = writer.live_ids()
+        seen: set[str] = set()
+        jql = f'created >= "{EPOCH_JQL}" ORDER BY created ASC'
+        for page in self.client.search_issues(jql, ["id"], self.settings.census_page_size):
+            seen.update(str(record["id"]) for record in page if isinstance(record, dict) and "id" in record)
+        gone = live - seen
+        if live and not seen:
+            raise RuntimeError(
+                f"jira[{self.settings.instance}] issue census returned no ids while the warehouse holds {len(live)}: "
+                "refusing to tombstone every issue (check the token's project permissions)"
+            )
+        return writer.mark_deleted(gone) if gone else 0
+
+    def sync_worklogs(self, full_refresh: bool = False) -> StreamResult:
+        writer = self.writer("worklogs", lambda r: r.get("id"), lambda r: r.get("updated"))
+        state = {} if full_refresh else writer.read_state()
+        overlap_ms = self.settings.overlap_minutes * 60_000
+        since = max(0, int(state.get("updated_since_ms", 0)) - overlap_ms) if state else 0
+        deleted_since = max(0, int(state.get("deleted_since_ms", 0)) - overlap_ms) if state else 0
+        writer.begin(watermark_from=str(since))
+        try:
+            for page in self.client.worklogs_updated(since):
+                ids = [entry["worklogId"] for entry in page.get("values", [])]
+                records = self.client.worklog_list(ids) if ids else []
+                state = {**state, "updated_since_ms": int(page.get("until") or since)}
+                writer.write_page(records, state=state)
+            for page in self.client.worklogs_deleted(deleted_since):
+                ids = [str(entry["worklogId"]) for entry in page.get("values", [])]
+                state = {**state, "deleted_since_ms": int(page.get("until") or deleted_since)}
+                writer.mark_deleted(ids, state=state)
+            writer.finish(state=state, watermark_to=str(state.get("updated_since_ms")))
+        except BaseException as error:
+            writer.fail(error)
+            raise
+        result = _result_from(StreamResult("worklogs"), writer)
+        result.watermark = str(state.get("updated_since_ms"))
+        return result
+
+
+def _issue_updated(record: Any) -> datetime | None:
+    try:
+        return parse_jira_timestamp(record["fields"]["updated"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _result_from(result: StreamResult, writer: StreamWriter) -> StreamResult:
+    result.records = writer.counts.loaded
+    result.rejected = writer.counts.rejected
+    result.deleted = writer.counts.deleted
+    result.pages = writer.counts.pages
+    return result
+
+
+def extract_jira(
+    settings: JiraSettings, warehouse_url: str, streams: list[str] | None = None, full_refresh: bool = False
+) -> list[dict[str, Any]]:
+    """Run the Jira streams of one site into the warehouse; returns one summary dict per stream."""
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        extractor = JiraExtractor(settings, connection)
+        return [result.as_dict() for result in extractor.run(streams=streams, full_refresh=full_refresh)]

@@ -1,0 +1,132 @@
+"""Retries and failures of the shared HTTP client, over real HTTP against a scripted local server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from connectors.http import ApiClient, ApiError, RequestBudget, RetryPolicy, Secret, retry_after_seconds
+
+
+class ScriptedServer:
+    """Answers each request with the next scripted (status, headers, body); then 200 {"ok": true}."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, dict[str, str], bytes]] = []
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                outer.requests.append(self.path)
+                status, headers, body = outer.script.pop(0) if outer.script else (200, {}, b'{"ok": true}')
+                if status == 0:  # drop the connection without answering
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.server.shutdown()
+
+
+def client_for(server: ScriptedServer, **retry) -> ApiClient:
+    policy = RetryPolicy(backoff_base_seconds=0.01, backoff_cap_seconds=0.05, **retry)
+    return ApiClient(server.url, session=requests.Session(), retry=policy, name="tool")
+
+
+def test_429_waits_for_retry_after_then_succeeds(server):
+    server.script = [(429, {"Retry-After": "0.2"}, b"{}")]
+    client = client_for(server)
+    assert client.get("/things") == {"ok": True}
+    assert client.stats.rate_limited == 1
+    assert client.stats.retries == 1
+    assert client.stats.wait_seconds == pytest.approx(0.2, abs=0.01)
+
+
+def test_5xx_bursts_and_dropped_connections_are_retried(server):
+    server.script = [(503, {}, b"busy"), (500, {}, b"oops"), (0, {}, b""), (502, {}, b"")]
+    client = client_for(server)
+    assert client.get("/things") == {"ok": True}
+    assert client.stats.retries == 4
+    assert len(server.requests) == 5
+
+
+def test_a_403_fails_loudly_naming_the_endpoint_and_status(server):
+    server.script = [(403, {}, b'{"errorMessages":["You do not have permission"]}')]
+    with pytest.raises(ApiError, match=r"GET /rest/things answered HTTP 403: .*permission") as raised:
+        client_for(server).get("/rest/things")
+    assert raised.value.status == 403
+    assert len(server.requests) == 1
+
+
+def test_retries_stop_at_the_bounded_total_wait(server):
+    server.script = [(503, {"Retry-After": "5"}, b"")] * 3
+    with pytest.raises(ApiError, match="still failing after 1 attempts"):
+        client_for(server, max_total_wait_seconds=2).get("/things")
+
+
+def test_retries_stop_after_max_attempts(server):
+    server.script = [(500, {}, b"")] * 5
+    with pytest.raises(ApiError, match="still failing after 3 attempts"):
+        client_for(server, max_attempts=3).get("/things")
+
+
+def test_retry_after_sources_in_order():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def response(headers: dict[str, str]) -> requests.Response:
+        built = requests.Response()
+        built.headers.update(headers)
+        return built
+
+    assert retry_after_seconds(response({"Retry-After": "7"}), now) == 7
+    assert retry_after_seconds(response({"Retry-After": "Thu, 01 Jan 2026 00:00:30 GMT"}), now) == 30
+    reset = (now + timedelta(seconds=12)).isoformat()
+    assert retry_after_seconds(response({"X-RateLimit-Reset": reset}), now) == 12
+    assert retry_after_seconds(response({"Retry-After": "3", "X-RateLimit-Reset": reset}), now) == 3
+    assert retry_after_seconds(response({}), now) is None
+
+
+def test_budget_spaces_requests_beyond_the_burst():
+    budget = RequestBudget(per_minute=600, burst=2)
+    waits = [budget.acquire() for _ in range(4)]
+    assert waits[:2] == [0.0, 0.0]
+    assert all(wait > 0.05 for wait in waits[2:])
+
+
+def test_secret_never_shows_in_repr_or_logs(caplog, server):
+    token = Secret("tok-123-very-secret")
+    session = requests.Session()
+    session.auth = ("bot@example.com", token.reveal())
+    server.script = [(500, {}, b"")]
+    with caplog.at_level(logging.DEBUG):
+        client = ApiClient(server.url, session=session, retry=RetryPolicy(backoff_base_seconds=0.01), name="tool")
+        client.get("/things")
+        logging.getLogger("test").info("settings %r", {"token": token})
+    assert "tok-123-very-secret" not in caplog.text
+    assert "retrying" in caplog.text
+    assert json.dumps(token) == '"tok-123-very-secret"'

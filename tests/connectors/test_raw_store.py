@@ -1,0 +1,99 @@
+"""Landing into raw: COPY + upsert, idempotent reruns, rejects with reasons, tombstones, state with its rows."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from connectors.raw_store import StreamWriter
+
+
+def make_writer(connection, stream="things"):
+    return StreamWriter(
+        connection,
+        source_system="tool",
+        source_instance="site-a",
+        stream=stream,
+        record_id=lambda record: record.get("id"),
+        cursor_value=lambda record: record.get("updated"),
+    )
+
+
+def rows(connection, table="raw.tool_things"):
+    return connection.execute(
+        f"select record_id, cursor_value, is_deleted, payload from {table} order by record_id"
+    ).fetchall()
+
+
+def test_pages_upsert_and_a_rerun_duplicates_nothing(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        for _ in range(2):
+            writer = make_writer(connection)
+            writer.begin()
+            writer.write_page([{"id": 1, "updated": "t1", "name": "a"}, {"id": 2, "updated": "t1", "name": "b"}])
+            writer.write_page([{"id": 2, "updated": "t2", "name": "b2"}])
+            writer.finish(state={"watermark": "t2"})
+        loaded = rows(connection)
+        assert [(r[0], r[1], r[2]) for r in loaded] == [("1", "t1", False), ("2", "t2", False)]
+        assert loaded[1][3]["name"] == "b2"
+        batches = connection.execute(
+            "select status, records_loaded, pages from raw._load_batches order by started_at"
+        ).fetchall()
+        assert batches == [("succeeded", 3, 2), ("succeeded", 3, 2)]
+        assert make_writer(connection).read_state() == {"watermark": "t2"}
+
+
+def test_duplicate_ids_within_a_page_keep_the_last(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        writer.write_page([{"id": "x", "v": 1}, {"id": "x", "v": 2}])
+        assert rows(connection)[0][3] == {"id": "x", "v": 2}
+
+
+def test_malformed_records_are_rejected_with_a_reason_and_the_rest_loads(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        loaded = writer.write_page([{"id": 1}, "not an object", {"name": "no id"}, {"id": ""}, {"id": 2, "t": "a\x00b"}])
+        writer.finish()
+        assert loaded == 1
+        assert [r[0] for r in rows(connection)] == ["1"]
+        rejected = connection.execute(
+            "select reason, payload from raw._rejected_records order by rejected_id"
+        ).fetchall()
+        reasons = [reason for reason, _ in rejected]
+        assert reasons[0] == "record is a JSON str, not an object"
+        assert reasons[1:3] == ["record has no id", "record has no id"]
+        assert reasons[3].startswith("payload contains a NUL character")
+        assert '"no id"' in rejected[1][1]
+        assert writer.counts.rejected == 4
+
+
+def test_tombstones_flag_rows_and_a_reappearing_record_comes_back_alive(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        writer.write_page([{"id": 1}, {"id": 2}])
+        assert writer.mark_deleted(["2", "99"]) == 1
+        assert writer.live_ids() == {"1"}
+        assert [(r[0], r[2]) for r in rows(connection)] == [("1", False), ("2", True)]
+        writer.write_page([{"id": 2}])
+        assert writer.live_ids() == {"1", "2"}
+
+
+def test_state_is_committed_with_its_rows_or_not_at_all(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        writer.write_page([{"id": 1}], state={"watermark": "w1"})
+        with pytest.raises(psycopg.errors.UndefinedTable), connection.transaction():
+            writer.write_page([{"id": 2}], state={"watermark": "w2"})
+            connection.execute("select * from raw.missing_table")
+        assert make_writer(connection).read_state() == {"watermark": "w1"}
+        assert [r[0] for r in rows(connection)] == ["1"]
+        writer.fail(RuntimeError("boom"))
+        status, error = connection.execute(
+            "select status, error from raw._load_batches where batch_id = %s", (writer.batch_id,)
+        ).fetchone()
+        assert (status, error) == ("failed", "RuntimeError: boom")

@@ -1,0 +1,71 @@
+"""The embedded warehouse starts, serves TCP on 127.0.0.1, restarts idempotently and stops."""
+
+from __future__ import annotations
+
+import socket
+
+import psycopg
+import pytest
+
+from tests.conftest import free_port
+from warehouse import settings
+from warehouse.embedded import EmbeddedWarehouse, WarehouseError
+
+
+def test_start_is_idempotent_and_serves_tcp(tmp_path):
+    server = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
+    try:
+        url = server.start()
+        assert url == server.start()
+        with psycopg.connect(url) as connection:
+            version = connection.execute("show server_version_num").fetchone()[0]
+            database = connection.execute("select current_database()").fetchone()[0]
+        assert int(version) >= 180000
+        assert database == settings.EMBEDDED_DATABASE
+        assert server.is_running()
+        assert (tmp_path / "pgdata" / "PG_VERSION").exists()
+    finally:
+        assert server.stop() is True
+    assert not server.is_running()
+    assert server.stop() is False
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(server.url, connect_timeout=2)
+
+
+def test_data_survives_a_restart(tmp_path):
+    server = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
+    try:
+        with psycopg.connect(server.start(), autocommit=True) as connection:
+            connection.execute("create table kept (id int); insert into kept values (7)")
+        server.stop()
+        with psycopg.connect(server.start()) as connection:
+            assert connection.execute("select id from kept").fetchone() == (7,)
+    finally:
+        server.stop()
+
+
+def test_refuses_a_port_taken_by_another_program(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        server = EmbeddedWarehouse(data_dir=tmp_path, port=squatter.getsockname()[1])
+        with pytest.raises(WarehouseError, match="taken by another program"):
+            server.start()
+
+
+def test_warehouse_url_prefers_the_environment(monkeypatch):
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://loader:s3cr%40t@db.internal:6543/pmo")
+    assert settings.warehouse_url() == "postgresql://loader:s3cr%40t@db.internal:6543/pmo"
+    env = settings.dbt_env()
+    assert env["WAREHOUSE_HOST"] == "db.internal"
+    assert env["WAREHOUSE_PORT"] == "6543"
+    assert env["WAREHOUSE_PASSWORD"] == "s3cr@t"
+    assert "s3cr" not in settings.redact(settings.warehouse_url())
+    monkeypatch.delenv("WAREHOUSE_URL")
+    monkeypatch.setenv("EMBEDDED_WAREHOUSE_PORT", "55111")
+    assert settings.warehouse_url().endswith("@127.0.0.1:55111/pmo_warehouse")
+
+
+def test_rejects_a_url_without_a_database():
+    with pytest.raises(ValueError, match="names no database"):
+        settings.parse_url("postgresql://user@host:5432")

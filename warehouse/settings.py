@@ -1,0 +1,112 @@
+"""Where the warehouse is and where local state lives, read from the environment.
+
+`WAREHOUSE_URL` points at any PostgreSQL; when it is unset the embedded warehouse on
+127.0.0.1:`EMBEDDED_WAREHOUSE_PORT` (default 55432) is used. dbt reads its connection from
+the `WAREHOUSE_*` variables that `dbt_env()` derives from that one URL, so there is a single
+setting to change.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+DEFAULT_EMBEDDED_PORT = 55432
+EMBEDDED_DATABASE = "pmo_warehouse"
+EMBEDDED_USER = "postgres"
+# Loopback only, and the server trusts loopback; the password exists because BI tools and Airflow ask for one.
+EMBEDDED_PASSWORD = "pmo"
+
+
+def project_root() -> Path:
+    """The checkout this package runs from (falls back to the working directory when installed)."""
+    candidate = Path(__file__).resolve().parents[1]
+    if (candidate / "pyproject.toml").exists():
+        return candidate
+    return Path.cwd()
+
+
+def local_dir() -> Path:
+    """The git-ignored folder for data, logs and pid files (`PMO_LOCAL_DIR`, default `.local`)."""
+    return Path(os.environ.get("PMO_LOCAL_DIR") or project_root() / ".local").resolve()
+
+
+def embedded_port() -> int:
+    return int(os.environ.get("EMBEDDED_WAREHOUSE_PORT") or DEFAULT_EMBEDDED_PORT)
+
+
+def embedded_url(port: int | None = None) -> str:
+    return f"postgresql://{EMBEDDED_USER}:{EMBEDDED_PASSWORD}@127.0.0.1:{port or embedded_port()}/{EMBEDDED_DATABASE}"
+
+
+def uses_external_warehouse() -> bool:
+    return bool(os.environ.get("WAREHOUSE_URL"))
+
+
+def warehouse_url() -> str:
+    """The warehouse connection string: `WAREHOUSE_URL`, else the embedded warehouse."""
+    return os.environ.get("WAREHOUSE_URL") or embedded_url()
+
+
+def airflow_connection_uri(url: str | None = None) -> str:
+    """The warehouse as an Airflow connection URI (for `AIRFLOW_CONN_PMO_WAREHOUSE`)."""
+    parts = parse_url(url or warehouse_url())
+    return parts.url().replace("postgresql://", "postgres://", 1)
+
+
+@dataclass(frozen=True)
+class ConnectionParts:
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+    sslmode: str
+
+    def url(self) -> str:
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        query = f"?sslmode={self.sslmode}" if self.sslmode != "prefer" else ""
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.dbname}{query}"
+
+
+def parse_url(url: str) -> ConnectionParts:
+    """Split a `postgresql://user:password@host:port/db?sslmode=...` URL into its parts."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
+        raise ValueError(f"WAREHOUSE_URL must start with postgresql://, got scheme {parts.scheme!r}")
+    if not parts.path.strip("/"):
+        raise ValueError("WAREHOUSE_URL names no database (expected postgresql://user@host:port/dbname)")
+    query = dict(item.split("=", 1) for item in parts.query.split("&") if "=" in item)
+    return ConnectionParts(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=unquote(parts.username or "postgres"),
+        password=unquote(parts.password or ""),
+        dbname=parts.path.strip("/"),
+        sslmode=query.get("sslmode", "prefer"),
+    )
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, for logs and summaries."""
+    parts = parse_url(url)
+    if not parts.password:
+        return url
+    return url.replace(":" + quote(parts.password, safe="") + "@", ":***@").replace(":" + parts.password + "@", ":***@")
+
+
+def dbt_env(url: str | None = None) -> dict[str, str]:
+    """Environment variables read by `dbt_project/profiles.yml`."""
+    parts = parse_url(url or warehouse_url())
+    return {
+        "WAREHOUSE_HOST": parts.host,
+        "WAREHOUSE_PORT": str(parts.port),
+        "WAREHOUSE_USER": parts.user,
+        "WAREHOUSE_PASSWORD": parts.password,
+        "WAREHOUSE_DBNAME": parts.dbname,
+        "WAREHOUSE_SSLMODE": parts.sslmode,
+    }
