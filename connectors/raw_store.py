@@ -145,6 +145,7 @@ class StreamWriter:
             )
 
     def read_state(self) -> dict[str, Any]:
+        ensure_control_tables(self.connection)
         row = self.connection.execute(
             "select state from raw._stream_state where source_system = %s and source_instance = %s and stream = %s",
             (self.source_system, self.source_instance, self.stream),

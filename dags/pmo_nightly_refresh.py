@@ -75,7 +75,7 @@ def pmo_nightly_refresh():
             profile_name="pmo_warehouse",
             target_name="airflow",
             profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "analytics"}
+                conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public"}
             ),
         ),
         execution_config=ExecutionConfig(

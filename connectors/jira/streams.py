@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,34 +27,11 @@ import psycopg
 from connectors.jira.client import JiraClient
 from connectors.jira.settings import ISSUE_FIELDS, SOURCE_SYSTEM, JiraSettings
 from connectors.raw_store import StreamWriter
+from connectors.runs import StreamResult, result_from
 
 log = logging.getLogger(__name__)
 
 EPOCH_JQL = "1970-01-01 00:00"
-
-
-@dataclass
-class StreamResult:
-    stream: str
-    records: int = 0
-    rejected: int = 0
-    deleted: int = 0
-    pages: int = 0
-    seconds: float = 0.0
-    watermark: str | None = None
-    http: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "stream": self.stream,
-            "records": self.records,
-            "rejected": self.rejected,
-            "deleted": self.deleted,
-            "pages": self.pages,
-            "seconds": round(self.seconds, 2),
-            "watermark": self.watermark,
-            **self.http,
-        }
 
 
 def parse_jira_timestamp(value: str) -> datetime:
@@ -163,7 +139,7 @@ class JiraExtractor:
         except BaseException as error:
             writer.fail(error)
             raise
-        return _result_from(result, writer)
+        return result_from(result, writer)
 
     def sync_fields(self, full_refresh: bool = False) -> StreamResult:
         return self._full_snapshot("fields", [self.client.fields()], lambda r: r.get("id"), census=True)
@@ -211,7 +187,7 @@ class JiraExtractor:
         except BaseException as error:
             writer.fail(error)
             raise
-        result = _result_from(StreamResult("issues"), writer)
+        result = result_from(StreamResult("issues"), writer)
         result.deleted = deleted
         result.watermark = final_state["updated_watermark"]
         return result
@@ -252,7 +228,7 @@ class JiraExtractor:
         except BaseException as error:
             writer.fail(error)
             raise
-        result = _result_from(StreamResult("worklogs"), writer)
+        result = result_from(StreamResult("worklogs"), writer)
         result.watermark = str(state.get("updated_since_ms"))
         return result
 
@@ -262,14 +238,6 @@ def _issue_updated(record: Any) -> datetime | None:
         return parse_jira_timestamp(record["fields"]["updated"]).astimezone(UTC)
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _result_from(result: StreamResult, writer: StreamWriter) -> StreamResult:
-    result.records = writer.counts.loaded
-    result.rejected = writer.counts.rejected
-    result.deleted = writer.counts.deleted
-    result.pages = writer.counts.pages
-    return result
 
 
 def extract_jira(

@@ -24,7 +24,7 @@ class ScriptedServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 outer.requests.append(self.path)
                 status, headers, body = outer.script.pop(0) if outer.script else (200, {}, b'{"ok": true}')
                 if status == 0:  # drop the connection without answering

@@ -55,7 +55,8 @@ def test_malformed_records_are_rejected_with_a_reason_and_the_rest_loads(warehou
     with psycopg.connect(warehouse_url, autocommit=True) as connection:
         writer = make_writer(connection)
         writer.begin()
-        loaded = writer.write_page([{"id": 1}, "not an object", {"name": "no id"}, {"id": ""}, {"id": 2, "t": "a\x00b"}])
+        page = [{"id": 1}, "not an object", {"name": "no id"}, {"id": ""}, {"id": 2, "t": "a\x00b"}]
+        loaded = writer.write_page(page)
         writer.finish()
         assert loaded == 1
         assert [r[0] for r in rows(connection)] == ["1"]

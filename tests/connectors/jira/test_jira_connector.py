@@ -1,0 +1,181 @@
+"""The Jira connector against the Jira simulator over real HTTP, landing in a real PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+
+from connectors.http import ApiError, RetryPolicy, Secret
+from connectors.jira.client import JiraClient
+from connectors.jira.settings import JiraSettings
+from connectors.jira.streams import JiraExtractor, extract_jira, issues_jql, jql_literal
+from simulators.jira import JiraSimulator, SimResponse
+from simulators.world import World, WorldConfig, build_world
+
+TOKEN = "tok-jira-9f8e7d-secret"
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return build_world(WorldConfig(anchor_date=date(2026, 11, 1)))
+
+
+@pytest.fixture
+def simulator(world: World) -> Iterator[JiraSimulator]:
+    with JiraSimulator(world, api_token=TOKEN, user_time_zone="Australia/Sydney") as running:
+        yield running
+
+
+def settings_for(simulator: JiraSimulator, **overrides) -> JiraSettings:
+    return JiraSettings(
+        base_url=simulator.url,
+        email=simulator.email,
+        api_token=Secret(TOKEN),
+        requests_per_minute=None,
+        **overrides,
+    )
+
+
+def raw_rows(url: str, table: str) -> dict[str, tuple]:
+    with psycopg.connect(url) as connection:
+        return {
+            row[0]: row[1:]
+            for row in connection.execute(f"select record_id, is_deleted, payload from raw.{table}").fetchall()
+        }
+
+
+def by_stream(results: list[dict]) -> dict[str, dict]:
+    return {result["stream"]: result for result in results}
+
+
+def test_a_full_run_pages_to_the_end_and_lands_every_record(simulator, world, warehouse_url):
+    results = by_stream(extract_jira(settings_for(simulator, issue_page_size=100), warehouse_url))
+    issues = raw_rows(warehouse_url, "jira_issues")
+    assert set(issues) == {issue.id for issue in world.jira.issues}
+    assert results["issues"]["pages"] == len(world.jira.issues) // 100
+    worklogs = raw_rows(warehouse_url, "jira_worklogs")
+    assert set(worklogs) == {worklog.id for worklog in world.jira.worklogs}
+    assert len(raw_rows(warehouse_url, "jira_projects")) == len(world.jira.projects)
+    assert len(raw_rows(warehouse_url, "jira_users")) == len(world.jira.users)
+    story_points = {field["name"]: field["id"] for field in world.jira.fields}["Story Points"]
+    sample = world.jira.issues[0]
+    landed = issues[sample.id][1]
+    assert landed["key"] == sample.key
+    assert landed["fields"]["updated"] == sample.payload["fields"]["updated"]
+    assert story_points in landed["fields"]
+
+
+def test_rerunning_the_same_night_duplicates_nothing(simulator, warehouse_url):
+    settings = settings_for(simulator)
+    extract_jira(settings, warehouse_url)
+    first = {table: raw_rows(warehouse_url, table) for table in ("jira_issues", "jira_worklogs")}
+    second_run = by_stream(extract_jira(settings, warehouse_url))
+    for table, rows in first.items():
+        assert raw_rows(warehouse_url, table) == rows
+    assert second_run["issues"]["records"] < 200  # only the overlap window is read again
+
+
+@pytest.mark.parametrize("user_time_zone", ["America/Los_Angeles", "Australia/Sydney"])
+def test_an_incremental_run_picks_up_edits_including_one_just_before_the_watermark(
+    world, warehouse_url, user_time_zone
+):
+    simulator = JiraSimulator(world, api_token=TOKEN, user_time_zone=user_time_zone).start()
+    settings = settings_for(simulator)
+    results = by_stream(extract_jira(settings, warehouse_url))
+    watermark = datetime.fromisoformat(results["issues"]["watermark"])
+    # An edit that becomes visible only after the run, stamped one second before the watermark
+    # (Jira's search is eventually consistent), and one edited now.
+    late, fresh = world.jira.issues[10].key, world.jira.issues[20].key
+    simulator.update_issue(late, at=watermark - timedelta(seconds=1), fields={"summary": "late edit"})
+    simulator.update_issue(fresh, at=datetime.now(UTC) - timedelta(minutes=5), status="Done")
+    extract_jira(settings, warehouse_url)
+    issues = {row[1]["key"]: row[1] for row in raw_rows(warehouse_url, "jira_issues").values()}
+    simulator.stop()
+    assert issues[late]["fields"]["summary"] == "late edit"
+    assert issues[fresh]["fields"]["status"]["name"] == "Done"
+
+
+def test_jql_watermarks_are_written_in_the_token_users_time_zone():
+    instant = datetime(2026, 3, 1, 0, 0, 30, tzinfo=UTC)
+    assert jql_literal(instant, "Australia/Sydney") == "2026-03-01 11:00"
+    assert jql_literal(instant, "America/Los_Angeles") == "2026-02-28 16:00"
+    jql = issues_jql(instant, timedelta(minutes=15), "Australia/Sydney")
+    assert jql == 'updated >= "2026-03-01 10:45" ORDER BY updated ASC'
+    assert issues_jql(None, timedelta(minutes=15), "UTC").startswith('updated >= "1970-01-01 00:00"')
+
+
+def test_deleted_issues_and_worklogs_become_tombstones(simulator, world, warehouse_url):
+    settings = settings_for(simulator)
+    extract_jira(settings, warehouse_url)
+    now = datetime.now(UTC) - timedelta(minutes=2)
+    leaf = next(issue for issue in world.jira.issues if issue.payload["fields"]["issuetype"]["name"] == "Bug")
+    worklog = world.jira.worklogs[5]
+    simulator.delete_issue(leaf.id, at=now)
+    simulator.delete_worklog(worklog.id, at=now)
+    results = by_stream(extract_jira(settings, warehouse_url))
+    issues = raw_rows(warehouse_url, "jira_issues")
+    worklogs = raw_rows(warehouse_url, "jira_worklogs")
+    assert issues[leaf.id][0] is True
+    assert worklogs[worklog.id][0] is True
+    assert results["issues"]["deleted"] >= 1
+    assert sum(1 for deleted, _ in issues.values() if deleted) == results["issues"]["deleted"]
+
+
+def test_a_403_fails_the_stream_loudly_naming_the_endpoint(simulator, warehouse_url):
+    def forbid_search(request):
+        if request.path.endswith("/search/jql"):
+            return SimResponse(403, {"errorMessages": ["You do not have permission to browse issues."]})
+        return None
+
+    simulator.faults = forbid_search
+    with pytest.raises(ApiError, match=r"POST /rest/api/3/search/jql answered HTTP 403"):
+        extract_jira(settings_for(simulator), warehouse_url, streams=["issues"])
+    with psycopg.connect(warehouse_url) as connection:
+        status, error = connection.execute(
+            "select status, error from raw._load_batches where stream = 'issues'"
+        ).fetchone()
+    assert status == "failed"
+    assert "403" in error
+
+
+def test_recovers_from_rate_limits_and_server_errors_without_losing_or_duplicating(simulator, world, warehouse_url):
+    calls = {"n": 0}
+
+    def flaky(request):
+        calls["n"] += 1
+        if calls["n"] % 7 == 3:
+            return SimResponse(429, {"errorMessages": ["Rate limit exceeded"]}, {"Retry-After": "0.05"})
+        if calls["n"] % 11 == 5:
+            return SimResponse(503, {"errorMessages": ["unavailable"]})
+        return None
+
+    simulator.faults = flaky
+    connection = psycopg.connect(warehouse_url, autocommit=True)
+    client = JiraClient(settings_for(simulator), retry=RetryPolicy(backoff_base_seconds=0.01))
+    results = {r.stream: r for r in JiraExtractor(settings_for(simulator), connection, client).run()}
+    connection.close()
+    assert results["issues"].http["retries"] > 0
+    assert set(raw_rows(warehouse_url, "jira_issues")) == {issue.id for issue in world.jira.issues}
+    assert set(raw_rows(warehouse_url, "jira_worklogs")) == {worklog.id for worklog in world.jira.worklogs}
+
+
+def test_the_api_token_never_reaches_the_logs(simulator, warehouse_url, caplog):
+    with caplog.at_level(logging.DEBUG):
+        extract_jira(settings_for(simulator), warehouse_url, streams=["projects", "issues"])
+    assert "issues: 3000 records" in caplog.text
+    assert TOKEN not in caplog.text
+    assert TOKEN not in repr(settings_for(simulator))
+
+
+def test_settings_come_from_the_environment_and_say_what_is_missing():
+    with pytest.raises(ValueError, match="JIRA_API_TOKEN"):
+        JiraSettings.from_env({"JIRA_BASE_URL": "https://x.atlassian.net", "JIRA_EMAIL": "a@b.c"})
+    settings = JiraSettings.from_env(
+        {"JIRA_BASE_URL": "https://x.atlassian.net", "JIRA_EMAIL": "a@b.c", "JIRA_API_TOKEN": "t0k"}
+    )
+    assert settings.api_token.reveal() == "t0k"
+    assert "t0k" not in repr(settings)
