@@ -26,7 +26,7 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 DBT_PROJECT_DIR = Path(os.environ.get("PMO_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
@@ -85,7 +85,9 @@ def pmo_nightly_refresh():
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if DBT_MANIFEST.exists() else LoadMode.DBT_LS,
-            dbt_executable_path=DBT_EXECUTABLE,
+            test_behavior=TestBehavior.BUILD,
+            # Relationship tests span two models: run them once both are built.
+            should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
         operator_args={"install_deps": False},

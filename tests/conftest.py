@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,6 +15,22 @@ from psycopg import sql
 
 from warehouse import settings
 from warehouse.embedded import EmbeddedWarehouse
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow and Cosmos read their configuration when first imported: point them at a private home
+# before any test imports them, so the suite never touches a developer's Airflow.
+_airflow_home = Path(tempfile.mkdtemp(prefix="pmo-test-airflow-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(_airflow_home / "cosmos"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    }
+)
 
 
 def free_port() -> int:

@@ -46,11 +46,15 @@ class EmbeddedWarehouse:
 
     @property
     def url(self) -> str:
-        return f"postgresql://{settings.EMBEDDED_USER}@127.0.0.1:{self.port}/{self.database}"
+        return settings.ConnectionParts(
+            "127.0.0.1", self.port, settings.EMBEDDED_USER, settings.EMBEDDED_PASSWORD, self.database, "prefer"
+        ).url()
 
     @property
     def admin_url(self) -> str:
-        return f"postgresql://{settings.EMBEDDED_USER}@127.0.0.1:{self.port}/postgres"
+        return settings.ConnectionParts(
+            "127.0.0.1", self.port, settings.EMBEDDED_USER, settings.EMBEDDED_PASSWORD, "postgres", "prefer"
+        ).url()
 
     @property
     def log_file(self) -> Path:

@@ -38,7 +38,9 @@ def embedded_port() -> int:
 
 
 def embedded_url(port: int | None = None) -> str:
-    return f"postgresql://{EMBEDDED_USER}:{EMBEDDED_PASSWORD}@127.0.0.1:{port or embedded_port()}/{EMBEDDED_DATABASE}"
+    return ConnectionParts(
+        "127.0.0.1", port or embedded_port(), EMBEDDED_USER, EMBEDDED_PASSWORD, EMBEDDED_DATABASE, "prefer"
+    ).url()
 
 
 def uses_external_warehouse() -> bool:

@@ -1,0 +1,521 @@
+"""The Asana streams: what each one reads, its key, its cursor, and how deletes are found.
+
+| stream                | key               | cursor      | read                                       | deletes |
+|-----------------------|-------------------|-------------|--------------------------------------------|---------|
+| workspaces            | gid               | none        | re-read                                    | none    |
+| users                 | gid               | none        | re-read                                    | none    |
+| portfolios            | gid               | none        | re-read: the owner's and nested ones       | census  |
+| portfolio_items       | portfolio gid:gid | none        | re-read, nesting flattened to rows         | census  |
+| projects              | gid               | modified_at | re-read (no modified-since filter exists)  | census  |
+| sections              | gid               | none        | re-read per project                        | census  |
+| custom_field_settings | gid               | none        | re-read per project                        | census  |
+| tasks                 | gid               | modified_at | per project, `modified_since`; subtasks    | census  |
+| time_entries          | gid               | entered_on  | re-read by workspace date range (or task)  | census  |
+| status_updates        | gid               | modified_at | re-read per project                        | census  |
+
+Users are never tombstoned: people leaving a workspace still explain old assignments and time.
+
+Tasks. `/tasks?project=` lists a project's member tasks but never subtasks, and a subtask's change
+does not touch its parent's `modified_at`. So each run, per project: the tasks modified since the
+project's watermark minus the overlap window (the first run reads them all); an id census of the
+project's tasks, which also says which ones have subtasks; then the subtasks of every parent,
+recursively, keeping those modified since the same instant or not yet in the warehouse. Ids the
+census did not meet in any project (top-level or subtask) are tombstoned. Watermarks are the
+largest `modified_at` the API returned, kept per project; a project's new watermark is committed
+with the last rows of that project, never before them, so a run that stops halfway resumes from
+the projects it finished and re-reads (never skips) the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from connectors.asana.client import AsanaClient
+from connectors.asana.settings import (
+    CUSTOM_FIELD_SETTING_FIELDS,
+    PORTFOLIO_FIELDS,
+    PORTFOLIO_ITEM_FIELDS,
+    PROJECT_FIELDS,
+    SECTION_FIELDS,
+    SOURCE_SYSTEM,
+    STATUS_UPDATE_FIELDS,
+    TASK_CENSUS_FIELDS,
+    TASK_FIELDS,
+    TIME_ENTRY_FIELDS,
+    USER_FIELDS,
+    WORKSPACE_FIELDS,
+    AsanaSettings,
+)
+from connectors.http import ApiError
+from connectors.raw_store import StreamWriter, ensure_control_tables
+from connectors.runs import StreamResult, result_from
+
+log = logging.getLogger(__name__)
+
+# How far past today the time entry census reaches: entries can be dated ahead.
+FUTURE_ENTRY_DAYS = 366
+
+Page = list[Any]
+
+
+def _gid(record: Any) -> str | None:
+    if isinstance(record, dict) and record.get("gid") not in (None, ""):
+        return str(record["gid"])
+    return None
+
+
+def _portfolio_item_key(record: dict[str, Any]) -> str | None:
+    portfolio = (record.get("portfolio") or {}).get("gid")
+    return f"{portfolio}:{record['gid']}" if portfolio and record.get("gid") else None
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A stream's raw table, primary key and cursor, and whether ids missing from a run are tombstoned."""
+
+    name: str
+    key: Callable[[dict[str, Any]], Any]
+    cursor: Callable[[dict[str, Any]], Any] | None
+    census: bool
+
+
+STREAMS: dict[str, StreamSpec] = {
+    spec.name: spec
+    for spec in (
+        StreamSpec("workspaces", _gid, None, census=False),
+        StreamSpec("users", _gid, None, census=False),
+        StreamSpec("portfolios", _gid, None, census=True),
+        StreamSpec("portfolio_items", _portfolio_item_key, None, census=True),
+        StreamSpec("projects", _gid, lambda record: record.get("modified_at"), census=True),
+        StreamSpec("sections", _gid, None, census=True),
+        StreamSpec("custom_field_settings", _gid, None, census=True),
+        StreamSpec("tasks", _gid, lambda record: record.get("modified_at"), census=True),
+        StreamSpec("time_entries", _gid, lambda record: record.get("entered_on"), census=True),
+        StreamSpec("status_updates", _gid, lambda record: record.get("modified_at"), census=True),
+    )
+}
+
+
+def parse_asana_instant(value: str) -> datetime:
+    """`2012-02-22T02:06:58.147Z` (or any ISO 8601 offset) as an aware UTC datetime."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def asana_instant(instant: datetime) -> str:
+    """An instant as Asana writes one: UTC with milliseconds and `Z`."""
+    utc = instant.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def _modified_at(record: Any) -> datetime | None:
+    try:
+        return parse_asana_instant(record["modified_at"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+class _PageBatcher:
+    """Gathers small pages (a project's sections, a parent's subtasks) into writes of about `size` records.
+
+    Each write carries the state given with the records that fill it, so the saved state never
+    runs ahead of the rows already written; `flush` writes what is left with the final state.
+    """
+
+    def __init__(self, writer: StreamWriter, size: int) -> None:
+        self.writer = writer
+        self.size = size
+        self.records: Page = []
+
+    def add(self, page: Page, state: dict[str, Any]) -> None:
+        self.records.extend(page)
+        if len(self.records) >= self.size:
+            self.writer.write_page(self.records, state=state)
+            self.records = []
+
+    def flush(self, state: dict[str, Any]) -> None:
+        if self.records:
+            self.writer.write_page(self.records, state=state)
+            self.records = []
+
+
+class AsanaExtractor:
+    """Runs the Asana streams of one workspace into the warehouse."""
+
+    def __init__(self, settings: AsanaSettings, connection: psycopg.Connection, client: AsanaClient | None = None):
+        self.settings = settings
+        self.connection = connection
+        self.client = client or AsanaClient(settings)
+        self._workspace_gid = settings.workspace_gid
+        self._projects: list[dict[str, Any]] | None = None
+        self._portfolio_walk: tuple[list[Page], list[Page]] | None = None
+
+    @property
+    def label(self) -> str:
+        return f"asana[{self.settings.instance}]"
+
+    def writer(self, stream: str) -> StreamWriter:
+        spec = STREAMS[stream]
+        return StreamWriter(
+            self.connection,
+            source_system=SOURCE_SYSTEM,
+            source_instance=self.settings.instance,
+            stream=spec.name,
+            record_id=spec.key,
+            cursor_value=spec.cursor,
+        )
+
+    @property
+    def workspace_gid(self) -> str:
+        if self._workspace_gid is None:
+            gids = [gid for page in self.client.workspaces(("name",)) for gid in map(_gid, page) if gid]
+            if len(gids) != 1:
+                raise ValueError(
+                    f"{self.label}: the token sees {len(gids)} workspaces ({', '.join(gids) or 'none'}); "
+                    "set workspace_gid to the one to extract"
+                )
+            self._workspace_gid = gids[0]
+        return self._workspace_gid
+
+    def run(self, streams: list[str] | None = None, full_refresh: bool | Collection[str] = False) -> list[StreamResult]:
+        """Run the chosen streams (all by default) in dependency order; `full_refresh` is True for every
+        stream or the names of the streams to read from scratch (their saved state is ignored)."""
+        runners: dict[str, Callable[[bool], StreamResult]] = {
+            "workspaces": self.sync_workspaces,
+            "users": self.sync_users,
+            "portfolios": self.sync_portfolios,
+            "portfolio_items": self.sync_portfolio_items,
+            "projects": self.sync_projects,
+            "sections": self.sync_sections,
+            "custom_field_settings": self.sync_custom_field_settings,
+            "tasks": self.sync_tasks,
+            "time_entries": self.sync_time_entries,
+            "status_updates": self.sync_status_updates,
+        }
+        refreshed = set(runners) if full_refresh is True else set(full_refresh or ())
+        unknown = (set(streams or []) | refreshed) - set(runners)
+        if unknown:
+            raise ValueError(f"unknown Asana streams {sorted(unknown)}; known: {list(runners)}")
+        results = []
+        for name, runner in runners.items():
+            if streams and name not in streams:
+                continue
+            results.append(self._timed(name, runner, name in refreshed))
+        return results
+
+    def _timed(self, name: str, runner: Callable[[bool], StreamResult], full_refresh: bool) -> StreamResult:
+        before = self.client.api.stats.as_dict()
+        started = time.monotonic()
+        result = runner(full_refresh)
+        result.seconds = time.monotonic() - started
+        after = self.client.api.stats.as_dict()
+        result.http = {key: round(after[key] - before[key], 2) for key in after}
+        log.info(
+            "%s %s: %d records, %d rejected, %d deleted, %d pages, %d requests, %d retries, "
+            "%.1f s waited, watermark %s, %.1f s",
+            self.label,
+            name,
+            result.records,
+            result.rejected,
+            result.deleted,
+            result.pages,
+            result.http["requests"],
+            result.http["retries"],
+            result.http["wait_seconds"],
+            result.watermark,
+            result.seconds,
+        )
+        return result
+
+    # -- re-read streams ---------------------------------------------------------------------------
+
+    def _snapshot(
+        self, stream: str, pages: Iterable[Page], on_page: Callable[[Page], None] | None = None
+    ) -> StreamResult:
+        """Re-read a stream whole; with a census, tombstone the ids the tool no longer returns."""
+        spec = STREAMS[stream]
+        writer = self.writer(stream)
+        started = datetime.now(UTC).isoformat()
+        writer.begin()
+        seen: set[str] = set()
+        newest: str | None = None
+        progress = {"snapshot_started_at": started, "complete": False}
+        batcher = _PageBatcher(writer, self.settings.page_size)
+        try:
+            known = writer.live_ids() if spec.census else set()
+            for page in pages:
+                batcher.add(page, progress)
+                for record in page:
+                    if not isinstance(record, dict):
+                        continue
+                    key = spec.key(record)
+                    if key:
+                        seen.add(str(key))
+                    cursor = spec.cursor(record) if spec.cursor else None
+                    if cursor and (newest is None or str(cursor) > newest):
+                        newest = str(cursor)
+                if on_page is not None:
+                    on_page(page)
+            batcher.flush(progress)
+            if spec.census:
+                self._tombstone(writer, known, seen)
+            writer.finish(state={"snapshot_started_at": started, "complete": True}, watermark_to=newest)
+        except BaseException as error:
+            writer.fail(error)
+            raise
+        result = result_from(StreamResult(stream), writer)
+        result.watermark = newest
+        return result
+
+    def _tombstone(self, writer: StreamWriter, known: set[str], seen: set[str], state: dict | None = None) -> int:
+        if known and not seen:
+            raise RuntimeError(
+                f"{self.label} {writer.stream}: the source returned no records while the warehouse holds "
+                f"{len(known)}: refusing to tombstone them all (check the token's access)"
+            )
+        gone = known - seen
+        return writer.mark_deleted(sorted(gone), state=state) if gone else 0
+
+    def _per_project(self, read: Callable[[str], Iterator[Page]]) -> Iterator[Page]:
+        for project in self.projects():
+            yield from read(project["gid"])
+
+    def projects(self) -> list[dict[str, Any]]:
+        """The workspace's projects, archived or not (read once per run)."""
+        if self._projects is None:
+            pages = self.client.projects(self.workspace_gid, ("name", "archived"))
+            self._projects = [record for page in pages for record in page if _gid(record)]
+        return self._projects
+
+    def sync_workspaces(self, full_refresh: bool = False) -> StreamResult:
+        return self._snapshot("workspaces", self.client.workspaces(WORKSPACE_FIELDS))
+
+    def sync_users(self, full_refresh: bool = False) -> StreamResult:
+        return self._snapshot("users", self.client.users(self.workspace_gid, USER_FIELDS))
+
+    def sync_projects(self, full_refresh: bool = False) -> StreamResult:
+        listed: list[dict[str, Any]] = []
+
+        def remember(page: Page) -> None:
+            listed.extend(record for record in page if _gid(record))
+
+        result = self._snapshot("projects", self.client.projects(self.workspace_gid, PROJECT_FIELDS), remember)
+        self._projects = listed
+        return result
+
+    def portfolio_walk(self) -> tuple[list[Page], list[Page]]:
+        """Pages of portfolios and of (portfolio, item) rows: the owner's portfolios, then their items,
+        descending into nested portfolios (fetched one by one when the owner's list lacks them)."""
+        if self._portfolio_walk is not None:
+            return self._portfolio_walk
+        portfolio_pages: list[Page] = []
+        listed: set[str] = set()
+        for page in self.client.portfolios(self.workspace_gid, self.settings.portfolio_owner, PORTFOLIO_FIELDS):
+            portfolio_pages.append(page)
+            listed.update(gid for gid in map(_gid, page) if gid)
+        item_pages: list[Page] = []
+        queue = sorted(listed)
+        visited: set[str] = set()
+        while queue:
+            portfolio = queue.pop(0)
+            if portfolio in visited:
+                continue
+            visited.add(portfolio)
+            if portfolio not in listed:
+                portfolio_pages.append([self.client.portfolio(portfolio, PORTFOLIO_FIELDS)])
+                listed.add(portfolio)
+            for page in self.client.portfolio_items(portfolio, PORTFOLIO_ITEM_FIELDS):
+                rows: Page = []
+                for item in page:
+                    if not isinstance(item, dict):
+                        rows.append(item)
+                        continue
+                    rows.append({**item, "portfolio": {"gid": portfolio, "resource_type": "portfolio"}})
+                    if item.get("resource_type") == "portfolio" and _gid(item) and item["gid"] not in visited:
+                        queue.append(str(item["gid"]))
+                item_pages.append(rows)
+        self._portfolio_walk = (portfolio_pages, item_pages)
+        return self._portfolio_walk
+
+    def sync_portfolios(self, full_refresh: bool = False) -> StreamResult:
+        return self._snapshot("portfolios", self.portfolio_walk()[0])
+
+    def sync_portfolio_items(self, full_refresh: bool = False) -> StreamResult:
+        return self._snapshot("portfolio_items", self.portfolio_walk()[1])
+
+    def sync_sections(self, full_refresh: bool = False) -> StreamResult:
+        pages = self._per_project(lambda project: self.client.sections(project, SECTION_FIELDS))
+        return self._snapshot("sections", pages)
+
+    def sync_custom_field_settings(self, full_refresh: bool = False) -> StreamResult:
+        with_estimate: set[str] = set()
+        wanted = self.settings.estimate_field_name
+
+        def note_estimates(page: Page) -> None:
+            for record in page:
+                if isinstance(record, dict) and (record.get("custom_field") or {}).get("name") == wanted:
+                    with_estimate.add(str((record.get("project") or record.get("parent") or {}).get("gid")))
+
+        pages = self._per_project(
+            lambda project: self.client.custom_field_settings(project, CUSTOM_FIELD_SETTING_FIELDS)
+        )
+        result = self._snapshot("custom_field_settings", pages, note_estimates)
+        lacking = [project["name"] for project in self.projects() if project["gid"] not in with_estimate]
+        if lacking:
+            log.warning(
+                "%s: %d of %d projects have no %r custom field (their leaf tasks all weigh the same): %s",
+                self.label,
+                len(lacking),
+                len(self.projects()),
+                wanted,
+                ", ".join(sorted(lacking)),
+            )
+        return result
+
+    def sync_status_updates(self, full_refresh: bool = False) -> StreamResult:
+        pages = self._per_project(lambda project: self.client.status_updates(project, STATUS_UPDATE_FIELDS))
+        return self._snapshot("status_updates", pages)
+
+    def sync_time_entries(self, full_refresh: bool = False) -> StreamResult:
+        if self.settings.time_entries_from == "workspace":
+            end = datetime.now(UTC).date() + timedelta(days=FUTURE_ENTRY_DAYS)
+            pages = self.client.workspace_time_entries(
+                self.workspace_gid,
+                self.settings.time_entries_start_date.isoformat(),
+                end.isoformat(),
+                TIME_ENTRY_FIELDS,
+            )
+        else:
+            pages = self._time_entries_per_task()
+        return self._snapshot("time_entries", pages)
+
+    def _time_entries_per_task(self) -> Iterator[Page]:
+        exists = self.connection.execute("select to_regclass('raw.asana_tasks') is not null").fetchone()
+        if not exists or not exists[0]:
+            raise RuntimeError(f"{self.label}: reading time entries per task needs the tasks stream to have run")
+        for task in sorted(self.writer("tasks").live_ids(), key=int):
+            try:
+                yield from self.client.task_time_entries(task, TIME_ENTRY_FIELDS)
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+                log.info("%s: task %s was deleted since the tasks stream ran; no time entries", self.label, task)
+
+    # -- tasks -------------------------------------------------------------------------------------
+
+    def sync_tasks(self, full_refresh: bool = False) -> StreamResult:
+        writer = self.writer("tasks")
+        ensure_control_tables(self.connection)
+        state = {} if full_refresh else writer.read_state()
+        marks: dict[str, str] = dict(state.get("project_watermarks") or {})
+        overlap = timedelta(minutes=self.settings.overlap_minutes)
+        writer.begin(watermark_from=min(marks.values()) if marks else None)
+        try:
+            known = writer.live_ids()
+            seen: set[str] = set()
+            projects = self.projects()
+            for project in projects:
+                self._sync_project_tasks(writer, project["gid"], marks, overlap, known, seen)
+            current = {project["gid"] for project in projects}
+            marks = {gid: mark for gid, mark in marks.items() if gid in current}
+            final_state = _task_state(marks)
+            deleted = self._tombstone(writer, known, seen, final_state)
+            writer.finish(state=final_state, watermark_to=final_state["modified_watermark"])
+        except BaseException as error:
+            writer.fail(error)
+            raise
+        result = result_from(StreamResult("tasks"), writer)
+        result.deleted = deleted
+        result.watermark = final_state["modified_watermark"]
+        return result
+
+    def _sync_project_tasks(
+        self,
+        writer: StreamWriter,
+        project: str,
+        marks: dict[str, str],
+        overlap: timedelta,
+        known: set[str],
+        seen: set[str],
+    ) -> None:
+        """One project's changed tasks and subtasks, its census into `seen`, and its new watermark into `marks`."""
+        newest = parse_asana_instant(marks[project]) if project in marks else None
+        since = newest - overlap if newest else None
+        batcher = _PageBatcher(writer, self.settings.page_size)
+        members: set[str] = set()
+        parents: set[str] = set()
+
+        def take(record: Any) -> None:
+            nonlocal newest
+            modified = _modified_at(record)
+            if modified is not None and (newest is None or modified > newest):
+                newest = modified
+
+        for page in self.client.tasks(project, TASK_FIELDS, asana_instant(since) if since else None):
+            for record in page:
+                gid = _gid(record)
+                if gid:
+                    members.add(gid)
+                    take(record)
+                    if record.get("num_subtasks"):
+                        parents.add(gid)
+            batcher.add(page, _task_state(marks))
+        if since is not None:
+            members = set()
+            for page in self.client.tasks(project, TASK_CENSUS_FIELDS):
+                for record in page:
+                    gid = _gid(record)
+                    if gid:
+                        members.add(gid)
+                        if record.get("num_subtasks"):
+                            parents.add(gid)
+        seen.update(members)
+
+        queue = sorted(parents, key=int)
+        walked: set[str] = set()
+        while queue:
+            parent = queue.pop()
+            if parent in walked:
+                continue
+            walked.add(parent)
+            for page in self.client.subtasks(parent, TASK_FIELDS):
+                kept: Page = []
+                for record in page:
+                    gid = _gid(record)
+                    if gid is None:
+                        kept.append(record)  # the writer rejects it, with its reason
+                        continue
+                    seen.add(gid)
+                    if record.get("num_subtasks"):
+                        queue.append(gid)
+                    modified = _modified_at(record)
+                    if since is None or gid not in known or modified is None or modified >= since:
+                        kept.append(record)
+                        take(record)
+                batcher.add(kept, _task_state(marks))
+        if newest is not None:
+            marks[project] = asana_instant(newest)
+        batcher.flush(_task_state(marks))
+
+
+def _task_state(marks: dict[str, str]) -> dict[str, Any]:
+    return {"project_watermarks": dict(marks), "modified_watermark": max(marks.values()) if marks else None}
+
+
+def extract_asana(
+    settings: AsanaSettings,
+    warehouse_url: str,
+    streams: list[str] | None = None,
+    full_refresh: bool | Collection[str] = False,
+) -> list[dict[str, Any]]:
+    """Run the Asana streams of one workspace into the warehouse; returns one summary dict per stream."""
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        extractor = AsanaExtractor(settings, connection)
+        return [result.as_dict() for result in extractor.run(streams=streams, full_refresh=full_refresh)]

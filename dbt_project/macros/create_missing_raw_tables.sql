@@ -1,0 +1,43 @@
+{#- Creates, empty, the raw tables that no connector has written yet (a tool not configured,
+    a first deployment), so that staging views can be built on every source. The columns are
+    those connectors/raw_store.py gives them; a source's `create_if_missing` meta says which
+    shape it has. Tables that exist are left untouched, so the warehouse user needs no rights
+    on raw once the connectors have run. -#}
+{% macro create_missing_raw_tables() -%}
+    {%- if execute -%}
+        {%- for source in graph.sources.values() if source.config.meta.get('create_if_missing') -%}
+            {%- set existing = adapter.get_relation(
+                database=source.database,
+                schema=source.schema,
+                identifier=source.identifier,
+            ) -%}
+            {%- set shape = source.config.meta.get('create_if_missing') -%}
+            {%- if existing is none %}
+create schema if not exists {{ adapter.quote(source.schema) }};
+create table if not exists {{ adapter.quote(source.schema) }}.{{ adapter.quote(source.identifier) }} (
+                {%- if shape == 'rejected_records' %}
+    rejected_id bigint generated always as identity primary key,
+    source_system text not null,
+    source_instance text not null,
+    stream text not null,
+    record_id text,
+    reason text not null,
+    payload text not null,
+    batch_id uuid not null,
+    rejected_at timestamptz not null default now()
+                {%- else %}
+    source_instance text not null,
+    record_id text not null,
+    cursor_value text,
+    batch_id uuid not null,
+    loaded_at timestamptz not null,
+    is_deleted boolean not null default false,
+    deleted_at timestamptz,
+    payload jsonb not null,
+    primary key (source_instance, record_id)
+                {%- endif %}
+);
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,10 @@
+{#- The status date of the run: the `run_date` var (YYYY-MM-DD), or the UTC date the run started. -#}
+{% macro run_date() -%}
+    {%- set configured = var('run_date', '') | string | trim -%}
+    {%- if configured in ('', 'None') -%}
+        {%- set configured = run_started_at.strftime('%Y-%m-%d') -%}
+    {%- elif not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', configured) -%}
+        {{ exceptions.raise_compiler_error("var run_date must be a date as YYYY-MM-DD, got '" ~ configured ~ "'") }}
+    {%- endif -%}
+    cast('{{ configured }}' as date)
+{%- endmacro %}

@@ -1,0 +1,155 @@
+"""Fixtures for the dbt project's tests: a small hand-written Jira world landed in `raw` the way
+the connectors land it, in a database of its own on the test run's PostgreSQL server, and one
+`dbt build` over it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from connectors.raw_store import StreamWriter
+from warehouse import settings
+from warehouse.embedded import environment_with_dbt
+
+FIXTURES_DIR = Path(__file__).parent / "fixtures"
+DBT_PROJECT_DIR = settings.project_root() / "dbt_project"
+FIXTURE_RUN_DATE = "2026-03-10"
+
+JIRA_RECORD_IDS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "projects": lambda record: record["id"],
+    "fields": lambda record: record["id"],
+    "users": lambda record: record["accountId"],
+    "issues": lambda record: record["id"],
+    "worklogs": lambda record: record["id"],
+}
+JIRA_CURSORS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "issues": lambda record: record["fields"]["updated"],
+    "worklogs": lambda record: record["updated"],
+}
+
+
+def land_jira_stream(
+    connection: psycopg.Connection,
+    stream: str,
+    records: list[Any],
+    deleted_ids: list[str] | tuple[str, ...] = (),
+    source_instance: str = "default",
+) -> None:
+    """Land one Jira stream in raw as the connector does: its records, then its tombstones."""
+    writer = StreamWriter(
+        connection,
+        source_system="jira",
+        source_instance=source_instance,
+        stream=stream,
+        record_id=JIRA_RECORD_IDS[stream],
+        cursor_value=JIRA_CURSORS.get(stream),
+    )
+    writer.begin()
+    writer.write_page(records)
+    if deleted_ids:
+        writer.mark_deleted(deleted_ids)
+    writer.finish(state={})
+
+
+def load_jira_fixture(connection: psycopg.Connection, source_instance: str = "default") -> None:
+    """Land every `fixtures/jira_<stream>.json` (`{"records": [...], "deleted": [ids]}`) in raw."""
+    for stream in JIRA_RECORD_IDS:
+        document = json.loads((FIXTURES_DIR / f"jira_{stream}.json").read_text())
+        land_jira_stream(connection, stream, document["records"], document["deleted"], source_instance)
+
+
+def create_database(server_url: str) -> str:
+    """A new, empty database on the server; returns its URL."""
+    server = settings.parse_url(server_url)
+    name = f"dbt_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url(server_url), autocommit=True) as connection:
+        connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return settings.ConnectionParts(server.host, server.port, server.user, server.password, name, server.sslmode).url()
+
+
+def drop_database(url: str) -> None:
+    name = settings.parse_url(url).dbname
+    with psycopg.connect(admin_url(url), autocommit=True) as connection:
+        connection.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def admin_url(url: str) -> str:
+    parts = settings.parse_url(url)
+    return settings.ConnectionParts(parts.host, parts.port, parts.user, parts.password, "postgres", parts.sslmode).url()
+
+
+@dataclass
+class DbtInvocation:
+    returncode: int
+    output: str
+    run_results: dict[str, Any]
+
+    def failures(self) -> list[str]:
+        return [
+            f"{result['unique_id']}: {result['status']} {result.get('message') or ''}"
+            for result in self.run_results.get("results", [])
+            if result["status"] not in {"success", "pass"}
+        ]
+
+
+def run_dbt(command: list[str], url: str, work_dir: Path, run_date: str = FIXTURE_RUN_DATE) -> DbtInvocation:
+    """Run a dbt command on the project against `url`, writing its artifacts under `work_dir`."""
+    target_path = work_dir / "target"
+    environment = {
+        **environment_with_dbt(url),
+        "DBT_TARGET_PATH": str(target_path),
+        "DBT_LOG_PATH": str(work_dir / "logs"),
+    }
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            *command,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--vars",
+            json.dumps({"run_date": run_date}),
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    results_file = target_path / "run_results.json"
+    run_results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    return DbtInvocation(completed.returncode, completed.stdout + completed.stderr, run_results)
+
+
+@pytest.fixture(scope="session")
+def jira_fixture_warehouse(warehouse_server: str) -> Iterator[str]:
+    """A database of its own on the test run's server, holding the hand-written Jira fixture in `raw`."""
+    url = create_database(warehouse_server)
+    with psycopg.connect(url) as connection:
+        load_jira_fixture(connection)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def dbt_build(jira_fixture_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> DbtInvocation:
+    return run_dbt(["build"], jira_fixture_warehouse, tmp_path_factory.mktemp("dbt"))
+
+
+@pytest.fixture(scope="session")
+def marts(dbt_build: DbtInvocation, jira_fixture_warehouse: str) -> Iterator[psycopg.Connection]:
+    """A connection to the warehouse once `dbt build` has run over the fixture."""
+    assert dbt_build.returncode == 0, "\n".join(dbt_build.failures()) or dbt_build.output[-5000:]
+    with psycopg.connect(jira_fixture_warehouse, autocommit=True) as connection:
+        yield connection

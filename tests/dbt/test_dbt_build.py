@@ -1,0 +1,154 @@
+"""`dbt build` over the hand-written Jira fixture: every model, data test and unit test passes,
+and the marts hold what the contract says for the fixture's cases."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from tests.dbt.conftest import DbtInvocation, run_dbt
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def rows(connection: psycopg.Connection, query: str) -> list[tuple]:
+    return connection.execute(query).fetchall()
+
+
+def work_items_by_key(connection: psycopg.Connection, column: str) -> dict[str, object]:
+    return dict(rows(connection, f"select source_key, {column} from marts.fct_work_items"))
+
+
+def test_dbt_build_passes_every_model_and_test(dbt_build: DbtInvocation) -> None:
+    assert dbt_build.returncode == 0, "\n".join(dbt_build.failures()) or dbt_build.output[-5000:]
+    assert dbt_build.failures() == []
+    kinds = {result["unique_id"].split(".")[0] for result in dbt_build.run_results["results"]}
+    assert {"model", "test", "unit_test"} <= kinds
+
+
+def test_weights_follow_the_contract_rule(marts: psycopg.Connection) -> None:
+    weights = work_items_by_key(marts, "weight")
+    # ALP's current estimated leaves are ALP-2 (8), ALP-3 (0), ALP-7 (4) and ALP-10 (12): mean 6.
+    assert weights == {
+        "ALP-1": Decimal("0.00"),  # epic with children in its project
+        "ALP-2": Decimal("8.00"),
+        "ALP-3": Decimal("0.00"),  # estimated at 0
+        "ALP-4": Decimal("6.00"),  # unestimated leaf
+        "ALP-6": Decimal("0.00"),  # story with a sub-task
+        "ALP-7": Decimal("4.00"),
+        "ALP-8": Decimal("0.00"),  # milestone
+        "ALP-9": Decimal("0.00"),  # deleted, and its 100 h count in no mean
+        "ALP-10": Decimal("12.00"),  # its only sub-task is deleted: a leaf again
+        "ALP-11": Decimal("0.00"),  # deleted
+        "ALP-12": Decimal("6.00"),  # unestimated, its parent in another project
+        "BET-1": Decimal("20.00"),  # its only child lives in ALP: a leaf of BET
+        "BET-2": Decimal("2.50"),
+        "GAM-1": Decimal("1.00"),  # GAM has no estimated leaf
+        "GAM-2": Decimal("1.00"),
+        "GAM-3": Decimal("0.00"),
+        "GAM-4": Decimal("0.00"),
+        "OPS-1": Decimal("0.50"),
+    }
+
+
+def test_an_estimate_of_zero_is_an_estimate_and_a_missing_one_is_null(marts: psycopg.Connection) -> None:
+    estimates = work_items_by_key(marts, "estimate_hours")
+    assert estimates["ALP-3"] == Decimal("0.00")
+    assert estimates["ALP-4"] is None
+
+
+def test_time_entries_are_dated_in_their_own_offset(marts: psycopg.Connection) -> None:
+    entries = {
+        source_id: (entry_date, hours, started_at)
+        for source_id, entry_date, hours, started_at in rows(
+            marts, "select source_id, entry_date, hours, started_at from marts.fct_time_entries"
+        )
+    }
+    # 23:30 at UTC-8 is already the 5th in UTC; 06:15 at UTC+10 is still the 4th in UTC.
+    assert entries["20001"] == (date(2026, 3, 4), Decimal("3.00"), datetime(2026, 3, 5, 7, 30, tzinfo=UTC))
+    assert entries["20002"] == (date(2026, 3, 5), Decimal("1.50"), datetime(2026, 3, 4, 20, 15, tzinfo=UTC))
+    # Deleted worklog, worklog on a deleted issue, and worklog on an issue that is not loaded.
+    assert set(entries) == {"20001", "20002", "20003", "20004", "20008"}
+
+
+def test_deleted_and_orphaned_time_counts_nowhere_but_is_reported(marts: psycopg.Connection) -> None:
+    logged = work_items_by_key(marts, "logged_hours")
+    assert logged["ALP-2"] == Decimal("4.50")
+    assert logged["ALP-3"] == Decimal("2.00")
+    assert logged["ALP-9"] == Decimal("0.00")
+    assert rows(marts, "select source_id, source_work_item_id from marts.dq_orphaned_time_entries") == [
+        ("20007", "99999")
+    ]
+
+
+def test_unmapped_projects_stand_for_themselves(marts: psycopg.Connection) -> None:
+    projects = rows(
+        marts,
+        "select project.project_code, project.project_key, program.program_code, portfolio.portfolio_code,"
+        " project.approved_budget, project.is_mapped"
+        " from marts.dim_project as project"
+        " inner join marts.dim_program as program on project.program_key = program.program_key"
+        " inner join marts.dim_portfolio as portfolio on project.portfolio_key = portfolio.portfolio_key",
+    )
+    assert {row[0] for row in projects} == {"jira:ALP", "jira:BET", "jira:GAM", "jira:OPS", "jira:OLD"}
+    for code, key, program, portfolio, budget, is_mapped in projects:
+        assert (key, program, portfolio, budget, is_mapped) == (md5(code), "UNASSIGNED", "UNASSIGNED", None, False)
+    # OPS is known only from its issues; OLD is deleted in Jira, so it is not reported.
+    assert sorted(rows(marts, "select source_project_key, work_items from marts.dq_unmapped_projects")) == [
+        ("ALP", 9),
+        ("BET", 2),
+        ("GAM", 4),
+        ("OPS", 1),
+    ]
+
+
+def test_people_resolve_by_email_and_hidden_emails_stay_tool_scoped(marts: psycopg.Connection) -> None:
+    people = {
+        person_key: (email, display_name, is_tool_scoped)
+        for person_key, email, display_name, is_tool_scoped in rows(
+            marts, "select person_key, email, display_name, is_tool_scoped from marts.dim_person"
+        )
+    }
+    assert people[md5("jira:acc-ben")] == (None, "Ben Okafor", True)
+    assert people[md5("jira:acc-eve")] == (None, "Eve Moreau", True)
+    assert people[md5("cai.chen@example.com")] == ("cai.chen@example.com", "Cai Chen", False)
+    # Dev is not in the users stream and hides his email on worklogs; his assignments show it.
+    assert people[md5("dev.patel@example.com")] == ("dev.patel@example.com", "Dev Patel", False)
+    assert rows(marts, "select person_key from marts.fct_time_entries where source_id = '20008'") == [
+        (md5("dev.patel@example.com"),)
+    ]
+    assert len(people) == 6
+
+
+def test_story_points_come_from_the_field_named_story_points(marts: psycopg.Connection) -> None:
+    # ALP-2 holds 5 in the field named "Story Points" and 3 in "Story point estimate".
+    assert work_items_by_key(marts, "story_points")["ALP-2"] == Decimal("5.00")
+
+
+def test_completion_overdue_and_lead_time(marts: psycopg.Connection) -> None:
+    completed = work_items_by_key(marts, "completed_at")
+    assert completed["ALP-2"] == datetime(2026, 2, 10, 7, 0, tzinfo=UTC)  # resolutiondate
+    assert completed["BET-2"] == datetime(2026, 3, 3, 12, 0, tzinfo=UTC)  # done without a resolution
+    assert completed["ALP-1"] is None
+    assert work_items_by_key(marts, "lead_time_days")["BET-2"] == Decimal("30.17")
+    overdue = {key for key, is_overdue in work_items_by_key(marts, "is_overdue").items() if is_overdue}
+    assert overdue == {"ALP-8"}  # OPS-1 is due on the run date itself
+
+
+def test_rejected_records_are_published(marts: psycopg.Connection) -> None:
+    assert rows(marts, "select source_system, stream, record_id, reason from marts.dq_rejected_records") == [
+        ("jira", "worklogs", None, "record has no id")
+    ]
+
+
+def test_models_build_on_a_warehouse_no_connector_has_loaded(warehouse_url: str, tmp_path: Path) -> None:
+    invocation = run_dbt(["run"], warehouse_url, tmp_path)
+    assert invocation.returncode == 0, "\n".join(invocation.failures()) or invocation.output[-5000:]
+    with psycopg.connect(warehouse_url) as connection:
+        assert rows(connection, "select count(*) from marts.fct_work_items") == [(0,)]
