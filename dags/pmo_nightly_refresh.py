@@ -5,9 +5,9 @@ Pulls the night's changes from the tools teams work in into the warehouse's `raw
 then builds the dbt models (staging, intermediate, marts) with a task per model and its
 tests, and logs the row counts of the published marts.
 
-- **extract_jira**: projects, fields, users, issues (incremental on `updated`, with an
-  overlap window) and worklogs (the `worklog/updated` and `worklog/deleted` feeds) of the
-  Jira site in `JIRA_BASE_URL`, credentials from `JIRA_EMAIL` / `JIRA_API_TOKEN`.
+- **extract_<tool>_<instance>**: one task per instance listed in the sources config
+  (`PMO_SOURCES_CONFIG`, default `config/sources.yml`): Jira sites, Asana workspaces and
+  Smartsheet accounts, each landing its streams in `raw` incrementally.
 - **dbt_build**: the dbt project in `dbt_project/`, through Cosmos, against the Airflow
   connection `pmo_warehouse`.
 - **summarize_marts**: row counts per mart table.
@@ -29,13 +29,15 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
+from connectors.config import load_sources
+
 DBT_PROJECT_DIR = Path(os.environ.get("PMO_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 WAREHOUSE_CONN_ID = "pmo_warehouse"
 
-RAW_JIRA = Asset("pmo-warehouse://raw/jira")
 MARTS = Asset("pmo-warehouse://marts")
+SOURCES = load_sources()
 
 
 @dag(
@@ -43,7 +45,7 @@ MARTS = Asset("pmo-warehouse://marts")
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    tags=["pmo", "nightly", "jira", "dbt"],
+    tags=["pmo", "nightly", "dbt", *sorted({source.tool for source in SOURCES})],
     default_args={
         "owner": "pmo-data",
         "retries": 2,
@@ -55,14 +57,21 @@ MARTS = Asset("pmo-warehouse://marts")
     doc_md=__doc__,
 )
 def pmo_nightly_refresh():
-    @task(outlets=[RAW_JIRA])
-    def extract_jira(params: dict | None = None) -> list[dict]:
-        from connectors.jira.settings import JiraSettings
-        from connectors.jira.streams import extract_jira as run_extract
+    @task
+    def extract(tool: str, instance: str, params: dict | None = None) -> list[dict]:
+        from connectors.config import load_sources, run_source
         from warehouse.runtime import task_warehouse_url
 
+        source = next(s for s in load_sources() if (s.tool, s.instance) == (tool, instance))
         full_refresh = bool((params or {}).get("full_refresh", False))
-        return run_extract(JiraSettings.from_env(), task_warehouse_url(WAREHOUSE_CONN_ID), full_refresh=full_refresh)
+        return run_source(source, task_warehouse_url(WAREHOUSE_CONN_ID), full_refresh=full_refresh)
+
+    extracts = [
+        extract.override(
+            task_id=f"extract_{source.name}", outlets=[Asset(f"pmo-warehouse://raw/{source.tool}/{source.instance}")]
+        )(source.tool, source.instance)
+        for source in SOURCES
+    ]
 
     dbt_build = DbtTaskGroup(
         group_id="dbt_build",
@@ -103,7 +112,7 @@ def pmo_nightly_refresh():
         logging.getLogger(__name__).info("published marts:\n%s", format_counts(counts))
         return counts
 
-    extract_jira() >> dbt_build >> summarize_marts()
+    extracts >> dbt_build >> summarize_marts()
 
 
 pmo_nightly_refresh()

@@ -102,13 +102,19 @@ class FaultPlan:
     def fired(self, kind: str | None = None) -> int:
         return sum(fault.fired for fault in self.faults if kind is None or fault.kind == kind)
 
-    def _hits(self, path: str, kinds: set[str]) -> list[Fault]:
+    def _hits(self, path: str, kinds: set[str], first_only: bool = False) -> list[Fault]:
+        hits: list[Fault] = []
         with self.lock:
-            return [fault for fault in self.faults if fault.kind in kinds and fault.take(path)]
+            for fault in self.faults:
+                if fault.kind in kinds and fault.take(path):
+                    hits.append(fault)
+                    if first_only:
+                        break
+        return hits
 
     def before(self, request: SimRequest, simulator: SimulatorServer) -> SimResponse | None:
-        """An answer in the simulator's place (429, 5xx), or None."""
-        for fault in self._hits(request.path, BEFORE_KINDS):
+        """An answer in the simulator's place (429, 5xx), or None; one fault answers one request."""
+        for fault in self._hits(request.path, BEFORE_KINDS, first_only=True):
             if fault.kind == "rate_limit":
                 return simulator.rate_limited_response(fault.retry_after, None)
             if fault.kind == "rate_limit_reset":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from connectors.http import Secret
 
@@ -45,6 +47,27 @@ class JiraSettings:
     requests_per_minute: float | None = 6000
     burst: int = 100
     custom_field_names: tuple[str, ...] = field(default=CUSTOM_FIELD_NAMES)
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> JiraSettings:
+        """Settings from a dict of field names (a section of the sources config)."""
+        known = {item.name for item in fields(cls)}
+        unknown = set(mapping) - known
+        if unknown:
+            raise ValueError(f"unknown Jira settings {sorted(unknown)}; known: {sorted(known)}")
+        missing = [name for name in ("base_url", "email", "api_token") if not mapping.get(name)]
+        if missing:
+            raise ValueError(f"Jira connector is not configured: set {', '.join(missing)}")
+        values: dict[str, Any] = {key: value for key, value in mapping.items() if value is not None}
+        values["api_token"] = Secret(str(values["api_token"]))
+        rate = mapping.get("requests_per_minute", 6000)
+        values["requests_per_minute"] = None if rate in (None, 0, "0", "", "off") else float(rate)
+        for name in ("issue_page_size", "census_page_size", "overlap_minutes", "burst"):
+            if name in values:
+                values[name] = int(values[name])
+        if "custom_field_names" in values:
+            values["custom_field_names"] = tuple(values["custom_field_names"])
+        return cls(**values)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> JiraSettings:

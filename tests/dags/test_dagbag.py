@@ -25,12 +25,12 @@ def test_dag_has_owner_tags_retries_and_a_doc(dagbag, dag_id):
 def test_the_nightly_graph_extracts_then_builds_then_summarizes(dagbag):
     dag = dagbag.dags["pmo_nightly_refresh"]
     task_ids = set(dag.task_ids)
-    assert "extract_jira" in task_ids
+    assert "extract_jira_demo" in task_ids
     assert "summarize_marts" in task_ids
     dbt_tasks = [task_id for task_id in task_ids if task_id.startswith("dbt_build.")]
     assert "dbt_build.fct_work_items_model_build" in dbt_tasks
     assert "dbt_build.stg_jira__issues_model_build" in dbt_tasks
-    extract = dag.get_task("extract_jira")
+    extract = dag.get_task("extract_jira_demo")
     assert all(t.startswith("dbt_build.") for t in extract.downstream_task_ids)
     summarize = dag.get_task("summarize_marts")
     assert summarize.upstream_task_ids and all(t.startswith("dbt_build.") for t in summarize.upstream_task_ids)
