@@ -11,6 +11,7 @@ from connectors.http import ApiClient, RequestBudget, RetryPolicy
 from connectors.jira.settings import JiraSettings
 
 WORKLOG_LIST_LIMIT = 1000
+CHANGELOG_BULK_LIMIT = 1000
 
 
 class JiraClient:
@@ -97,3 +98,23 @@ class JiraClient:
             chunk = [int(worklog_id) for worklog_id in ids[start : start + WORKLOG_LIST_LIMIT]]
             records.extend(self.api.post("/rest/api/3/worklog/list", {"ids": chunk}) or [])
         return records
+
+    def changelogs(self, issue_ids: list[str], field_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Full change histories of up to 1000 issues through `changelog/bulkfetch` (no truncation).
+
+        One issue's histories may be split across pages, so they are gathered before returning.
+        """
+        if len(issue_ids) > CHANGELOG_BULK_LIMIT:
+            raise ValueError(f"changelog/bulkfetch takes at most {CHANGELOG_BULK_LIMIT} issues")
+        histories: dict[str, list[dict[str, Any]]] = {str(issue_id): [] for issue_id in issue_ids}
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"issueIdsOrKeys": issue_ids, "fieldIds": field_ids, "maxResults": 1000}
+            if token:
+                body["nextPageToken"] = token
+            page = self.api.post("/rest/api/3/changelog/bulkfetch", body)
+            for entry in page.get("issueChangeLogs", []):
+                histories.setdefault(str(entry["issueId"]), []).extend(entry.get("changeHistories", []))
+            token = page.get("nextPageToken")
+            if not token:
+                return histories

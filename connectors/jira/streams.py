@@ -7,6 +7,11 @@
 | projects | id        | none (re-read)                  | census                           |
 | issues   | id        | fields.updated, with an overlap | census of ids (no delete feed)   |
 | worklogs | id        | worklog/updated `until`         | the worklog/deleted feed         |
+| issue_changelogs | issue id | issues loaded since the last run | follows the issue              |
+
+Changelogs come whole from `changelog/bulkfetch` (the changelog embedded in search results is
+cut at 20 entries): every issue that landed since the stream's last run has its full status
+history fetched again, 1000 issues a request.
 
 Issue watermarks are kept in UTC and written into JQL in the token user's time zone (JQL
 reads date literals that way, at minute precision), floored to the minute and moved back by
@@ -24,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from connectors.jira.client import JiraClient
+from connectors.jira.client import CHANGELOG_BULK_LIMIT, JiraClient
 from connectors.jira.settings import ISSUE_FIELDS, SOURCE_SYSTEM, JiraSettings
 from connectors.raw_store import StreamWriter
 from connectors.runs import StreamResult, result_from
@@ -86,6 +91,7 @@ class JiraExtractor:
             "projects": self.sync_projects,
             "issues": self.sync_issues,
             "worklogs": self.sync_worklogs,
+            "issue_changelogs": self.sync_issue_changelogs,
         }
         unknown = set(streams or []) - set(runners)
         if unknown:
@@ -207,6 +213,34 @@ class JiraExtractor:
             )
         return writer.mark_deleted(gone) if gone else 0
 
+    def sync_issue_changelogs(self, full_refresh: bool = False) -> StreamResult:
+        writer = self.writer("issue_changelogs", lambda r: r.get("issueId"), None)
+        state = {} if full_refresh else writer.read_state()
+        since = state.get("issues_loaded_since")
+        writer.begin(watermark_from=since)
+        try:
+            if self.connection.execute("select to_regclass('raw.jira_issues')").fetchone()[0] is None:
+                newest, issue_ids = None, []
+            else:
+                newest = self.connection.execute(
+                    "select max(loaded_at) from raw.jira_issues where source_instance = %s", (self.settings.instance,)
+                ).fetchone()[0]
+                issue_ids = _changed_issue_ids(self.connection, self.settings.instance, since)
+            for start in range(0, len(issue_ids), CHANGELOG_BULK_LIMIT):
+                chunk = issue_ids[start : start + CHANGELOG_BULK_LIMIT]
+                histories = self.client.changelogs(chunk, ["status"])
+                writer.write_page(
+                    [{"issueId": issue_id, "histories": histories.get(issue_id, [])} for issue_id in chunk]
+                )
+            final_state = {"issues_loaded_since": newest.isoformat() if newest else since}
+            writer.finish(state=final_state, watermark_to=final_state["issues_loaded_since"])
+        except BaseException as error:
+            writer.fail(error)
+            raise
+        result = result_from(StreamResult("issue_changelogs"), writer)
+        result.watermark = final_state["issues_loaded_since"]
+        return result
+
     def sync_worklogs(self, full_refresh: bool = False) -> StreamResult:
         writer = self.writer("worklogs", lambda r: r.get("id"), lambda r: r.get("updated"))
         state = {} if full_refresh else writer.read_state()
@@ -231,6 +265,15 @@ class JiraExtractor:
         result = result_from(StreamResult("worklogs"), writer)
         result.watermark = str(state.get("updated_since_ms"))
         return result
+
+
+def _changed_issue_ids(connection: psycopg.Connection, instance: str, since: str | None) -> list[str]:
+    rows = connection.execute(
+        "select record_id from raw.jira_issues where source_instance = %s and not is_deleted"
+        " and (%s::timestamptz is null or loaded_at > %s::timestamptz) order by record_id",
+        (instance, since, since),
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def _issue_updated(record: Any) -> datetime | None:

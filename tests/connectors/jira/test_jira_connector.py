@@ -179,3 +179,20 @@ def test_settings_come_from_the_environment_and_say_what_is_missing():
     )
     assert settings.api_token.reveal() == "t0k"
     assert "t0k" not in repr(settings)
+
+
+def test_changelogs_arrive_whole_and_only_for_issues_that_changed(simulator, world, warehouse_url):
+    settings = settings_for(simulator)
+    first = by_stream(extract_jira(settings, warehouse_url))
+    assert first["issue_changelogs"]["records"] == len(world.jira.issues)
+    longest = max(world.jira.issues, key=lambda issue: len(issue.changelog))
+    status_histories = [h for h in longest.changelog if any(i["field"] == "status" for i in h["items"])]
+    assert len(status_histories) > 100  # beyond the 100-entry cut that truncating connectors hit
+    landed = raw_rows(warehouse_url, "jira_issue_changelogs")[longest.id][1]
+    assert [h["id"] for h in landed["histories"]] == [h["id"] for h in status_histories]
+
+    simulator.update_issue(longest.key, at=datetime.now(UTC) - timedelta(minutes=3), status="Done")
+    second = by_stream(extract_jira(settings, warehouse_url))
+    assert second["issue_changelogs"]["records"] == second["issues"]["records"] < 300
+    landed = raw_rows(warehouse_url, "jira_issue_changelogs")[longest.id][1]
+    assert landed["histories"][-1]["items"][0]["toString"] == "Done"

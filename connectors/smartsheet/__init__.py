@@ -1,0 +1,1 @@
+"""Smartsheet connector: the PMO's portfolio register, rate card and project-plan sheets into `raw`."""

@@ -1,0 +1,397 @@
+"""The Smartsheet streams: what each one reads, its key, its cursor, and how deletes are found.
+
+| stream         | reads                                              | key    | cursor                | deletes       |
+|----------------|----------------------------------------------------|--------|-----------------------|---------------|
+| sheets         | `GET /sheets`, with the columns of the sheets read | id     | none (re-read)        | census        |
+| register_rows  | the portfolio register sheet                       | row id | modifiedAt, per sheet | row-id census |
+| rate_card_rows | the rate card sheet                                | row id | modifiedAt, per sheet | row-id census |
+| plan_rows      | every project-plan sheet                           | row id | modifiedAt, per sheet | row-id census |
+
+A row record is the row as the API returned it plus `sheet_id`, `sheet_name`, `cells_by_title`
+(column title -> typed value; null for an empty cell, 0 and false kept as they are) and
+`contract_fields` (the contract's field name -> typed value, through the settings' column map), so
+the warehouse never joins column ids.
+
+Each sheet keeps its own watermark, the newest `modifiedAt` read from it. A run asks for rows
+modified since the watermark less the overlap window, in UTC. Smartsheet deletes rows without a
+trace, so each incremental run also lists every row id with its `modifiedAt` (a census reading
+only the primary column): ids gone from the sheet are tombstoned, and a row the census shows newer
+than the warehouse's copy but that the incremental pages missed (offset paging over rows that
+changed mid-run) is read again by id. A sheet's watermark is saved with its tombstones, after all
+its rows are in. A mapped column missing from a sheet (renamed, deleted) fails the stream, naming
+the sheet and the title.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from connectors.http import RetryPolicy
+from connectors.raw_store import StreamWriter
+from connectors.runs import StreamResult, result_from
+from connectors.smartsheet.client import SmartsheetClient
+from connectors.smartsheet.settings import SOURCE_SYSTEM, SmartsheetSettings
+
+log = logging.getLogger(__name__)
+
+ROW_STREAM_KINDS = {"register_rows": "register", "rate_card_rows": "rate_card", "plan_rows": "plan"}
+STREAMS = ("sheets", *ROW_STREAM_KINDS)
+ROW_IDS_PER_REQUEST = 100
+
+
+class SheetColumnsError(RuntimeError):
+    """A sheet lacks a column the column map names: the stream stops rather than load rows without it."""
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """A Smartsheet timestamp (`2018-04-21T18:06:45Z`) as an aware UTC datetime; None when unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (instant if instant.tzinfo else instant.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _isoformat(instant: datetime | None) -> str | None:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z") if instant else None
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """A sheet's columns as one page of `GET /sheets/{id}` shows them, and how rows become records."""
+
+    sheet_id: int
+    name: str
+    titles_by_column_id: Mapping[Any, str]
+    primary_column_id: Any
+    field_titles: Mapping[str, str]
+
+    @classmethod
+    def from_body(
+        cls, body: Mapping[str, Any], field_titles: Mapping[str, str], *, sheet_id: int, context: str
+    ) -> SheetLayout:
+        columns = [column for column in body.get("columns") or [] if isinstance(column, dict)]
+        titles = {column.get("id"): str(column.get("title")) for column in columns}
+        name = str(body.get("name") or "")
+        present = set(titles.values())
+        missing = [(field, title) for field, title in field_titles.items() if title not in present]
+        if missing:
+            wanted = ", ".join(f"{title!r} (for {field})" for field, title in missing)
+            raise SheetColumnsError(
+                f"{context}: sheet {sheet_id} ({name!r}) has no column titled {wanted}; its columns are "
+                f"{sorted(present)}. Rename the column back, or map the field to its new title in column_map."
+            )
+        primary = next((column.get("id") for column in columns if column.get("primary")), None)
+        return cls(sheet_id, name, titles, primary, dict(field_titles))
+
+    def record(self, row: Any) -> Any:
+        """The raw record of a row; anything that is not a row with an id is returned as it came, for the
+        loader to reject."""
+        if not isinstance(row, dict) or row.get("id") is None:
+            return row
+        cells_by_title: dict[str, Any] = dict.fromkeys(self.titles_by_column_id.values())
+        for cell in row.get("cells") or []:
+            if isinstance(cell, dict) and cell.get("columnId") in self.titles_by_column_id:
+                cells_by_title[self.titles_by_column_id[cell["columnId"]]] = cell.get("value")
+        return {
+            **row,
+            "sheet_id": self.sheet_id,
+            "sheet_name": self.name,
+            "cells_by_title": cells_by_title,
+            "contract_fields": {field: cells_by_title.get(title) for field, title in self.field_titles.items()},
+        }
+
+
+def _sheet_id_from_register(value: Any) -> int | None:
+    """A register's source_project_key as a sheet id: Smartsheet hands digits back as a number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = str(value).strip()
+    return int(text) if text.isdigit() else None
+
+
+class SmartsheetExtractor:
+    """Runs the Smartsheet streams of one account into the warehouse."""
+
+    def __init__(
+        self, settings: SmartsheetSettings, connection: psycopg.Connection, client: SmartsheetClient | None = None
+    ) -> None:
+        self.settings = settings
+        self.connection = connection
+        self.client = client or SmartsheetClient(settings)
+        self.label = f"smartsheet[{settings.instance}]"
+        self._plan_sheet_ids: tuple[int, ...] | None = settings.plan_sheet_ids
+
+    def writer(self, stream: str) -> StreamWriter:
+        return StreamWriter(
+            self.connection,
+            source_system=SOURCE_SYSTEM,
+            source_instance=self.settings.instance,
+            stream=stream,
+            record_id=lambda record: record.get("id"),
+            cursor_value=lambda record: record.get("modifiedAt"),
+        )
+
+    def run(self, streams: Iterable[str] | None = None, full_refresh: bool = False) -> list[StreamResult]:
+        wanted = list(streams or STREAMS)
+        unknown = set(wanted) - set(STREAMS)
+        if unknown:
+            raise ValueError(f"unknown Smartsheet streams {sorted(unknown)}; known: {list(STREAMS)}")
+        runners: dict[str, Callable[..., StreamResult]] = {
+            "sheets": self.sync_sheets,
+            "register_rows": self.sync_register_rows,
+            "rate_card_rows": self.sync_rate_card_rows,
+            "plan_rows": self.sync_plan_rows,
+        }
+        return [self._timed(name, runners[name], full_refresh) for name in STREAMS if name in wanted]
+
+    def _timed(self, name: str, runner: Callable[..., StreamResult], full_refresh: bool) -> StreamResult:
+        before = self.client.api.stats.as_dict()
+        started = time.monotonic()
+        result = runner(full_refresh=full_refresh)
+        result.seconds = time.monotonic() - started
+        after = self.client.api.stats.as_dict()
+        result.http = {key: round(after[key] - before[key], 2) for key in after}
+        log.info(
+            "%s %s: %d records, %d rejected, %d deleted, %d pages, %d requests, %d retries, "
+            "%.1f s waited, watermark %s, %.1f s",
+            self.label,
+            name,
+            result.records,
+            result.rejected,
+            result.deleted,
+            result.pages,
+            result.http["requests"],
+            result.http["retries"],
+            result.http["wait_seconds"],
+            result.watermark,
+            result.seconds,
+        )
+        return result
+
+    # -- which sheets ----------------------------------------------------------------------------
+    def plan_sheet_ids(self) -> tuple[int, ...]:
+        """The configured plan sheets, else the sheets the register's smartsheet rows point at."""
+        if self._plan_sheet_ids is not None:
+            return self._plan_sheet_ids
+        titles = self.settings.column_map["register"]
+        needed = {name: titles[name] for name in ("project_code", "source_system", "source_project_key")}
+        sheet_id = self.settings.register_sheet_id
+        found: list[int] = []
+        layout: SheetLayout | None = None
+        for body in self.client.sheet_pages(sheet_id, self.settings.page_size):
+            layout = layout or SheetLayout.from_body(
+                body, needed, sheet_id=sheet_id, context=f"{self.label} plan sheets from the register"
+            )
+            for row in body["rows"]:
+                record = layout.record(row)
+                if not isinstance(record, dict):
+                    continue
+                values = record["contract_fields"]
+                if str(values["source_system"] or "").strip().lower() != SOURCE_SYSTEM:
+                    continue
+                plan_id = _sheet_id_from_register(values["source_project_key"])
+                if plan_id is None:
+                    log.warning(
+                        "%s: register row %s (%s) names Smartsheet sheet %r, which is not a sheet id; skipped",
+                        self.label,
+                        record["id"],
+                        values["project_code"],
+                        values["source_project_key"],
+                    )
+                elif plan_id not in found:
+                    found.append(plan_id)
+        self._plan_sheet_ids = tuple(found)
+        log.info("%s: the register names %d plan sheets", self.label, len(found))
+        return self._plan_sheet_ids
+
+    def sheet_kinds(self) -> dict[int, str]:
+        kinds = dict.fromkeys(self.plan_sheet_ids(), "plan")
+        kinds[self.settings.rate_card_sheet_id] = "rate_card"
+        kinds[self.settings.register_sheet_id] = "register"
+        return kinds
+
+    # -- streams ---------------------------------------------------------------------------------
+    def sync_sheets(self, full_refresh: bool = False) -> StreamResult:
+        """Every sheet the token sees, with its columns for the sheets this connector reads."""
+        writer = self.writer("sheets")
+        writer.begin()
+        seen: set[str] = set()
+        try:
+            kinds = self.sheet_kinds()
+            for page in self.client.list_sheets():
+                records = []
+                for item in page:
+                    if isinstance(item, dict) and item.get("id") is not None:
+                        kind = kinds.get(int(item["id"]))
+                        record = {**item, "sheet_kind": kind}
+                        if kind is not None:
+                            record["columns"] = self.client.columns(int(item["id"]))
+                        seen.add(str(item["id"]))
+                        records.append(record)
+                    else:
+                        records.append(item)
+                writer.write_page(records)
+            invisible = sorted(sheet_id for sheet_id in kinds if str(sheet_id) not in seen)
+            if invisible:
+                log.warning("%s sheets: configured sheets the token cannot see: %s", self.label, invisible)
+            gone = writer.live_ids() - seen
+            if gone:
+                writer.mark_deleted(gone)
+            writer.finish(state={"snapshot_at": _isoformat(datetime.now(UTC))})
+        except BaseException as error:
+            writer.fail(error)
+            raise
+        return result_from(StreamResult("sheets"), writer)
+
+    def sync_register_rows(self, full_refresh: bool = False) -> StreamResult:
+        return self._sync_rows("register_rows", lambda: (self.settings.register_sheet_id,), full_refresh)
+
+    def sync_rate_card_rows(self, full_refresh: bool = False) -> StreamResult:
+        return self._sync_rows("rate_card_rows", lambda: (self.settings.rate_card_sheet_id,), full_refresh)
+
+    def sync_plan_rows(self, full_refresh: bool = False) -> StreamResult:
+        return self._sync_rows("plan_rows", self.plan_sheet_ids, full_refresh)
+
+    def _sync_rows(self, stream: str, sheet_ids: Callable[[], Iterable[int]], full_refresh: bool) -> StreamResult:
+        writer = self.writer(stream)
+        state = {} if full_refresh else writer.read_state()
+        sheet_states: dict[str, dict[str, Any]] = dict(state.get("sheets") or {})
+        watermarks = [parse_instant(entry.get("watermark")) for entry in sheet_states.values()]
+        known = [instant for instant in watermarks if instant is not None]
+        writer.begin(watermark_from=_isoformat(min(known)) if known else None)
+        try:
+            for sheet_id in sheet_ids():
+                sheet_states[str(sheet_id)] = self._sync_sheet(writer, stream, sheet_id, sheet_states)
+            newest = [parse_instant(entry.get("watermark")) for entry in sheet_states.values()]
+            watermark = _isoformat(max((instant for instant in newest if instant), default=None))
+            writer.finish(state={"sheets": sheet_states}, watermark_to=watermark)
+        except BaseException as error:
+            writer.fail(error)
+            raise
+        result = result_from(StreamResult(stream), writer)
+        result.watermark = watermark
+        return result
+
+    def _sync_sheet(
+        self, writer: StreamWriter, stream: str, sheet_id: int, sheet_states: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Load one sheet's new and changed rows and tombstone its deleted ones; returns its new state."""
+        field_titles = self.settings.column_map[ROW_STREAM_KINDS[stream]]
+        context = f"{self.label} {stream}"
+        previous = parse_instant((sheet_states.get(str(sheet_id)) or {}).get("watermark"))
+        since = previous - timedelta(minutes=self.settings.overlap_minutes) if previous else None
+        newest = previous
+        layout: SheetLayout | None = None
+        read_ids: set[str] = set()
+
+        def load(body: Mapping[str, Any]) -> None:
+            nonlocal layout, newest
+            layout = layout or SheetLayout.from_body(body, field_titles, sheet_id=sheet_id, context=context)
+            records = [layout.record(row) for row in body.get("rows") or []]
+            for record in records:
+                if isinstance(record, dict) and record.get("id") is not None:
+                    read_ids.add(str(record["id"]))
+                    modified = parse_instant(record.get("modifiedAt"))
+                    if modified is not None and (newest is None or modified > newest):
+                        newest = modified
+            # the sheet's saved state keeps its old watermark until every row of this run is in
+            writer.write_page(records, state={"sheets": sheet_states})
+
+        for body in self.client.sheet_pages(sheet_id, self.settings.page_size, rows_modified_since=since):
+            load(body)
+        if layout is None:
+            raise RuntimeError(f"{context}: GET /sheets/{sheet_id} returned no page at all")
+        stored = self._stored_rows(writer, sheet_id)
+        if since is None:
+            live_ids = read_ids
+        else:
+            census = self._census(sheet_id, layout.primary_column_id)
+            live_ids = set(census)
+            missed = [
+                row_id
+                for row_id, modified in census.items()
+                if row_id not in read_ids and _newer(modified, stored.get(row_id))
+            ]
+            if missed:
+                log.warning(
+                    "%s: sheet %s: %d changed rows were not in the incremental pages; reading them by id",
+                    context,
+                    sheet_id,
+                    len(missed),
+                )
+                for start in range(0, len(missed), ROW_IDS_PER_REQUEST):
+                    chunk = missed[start : start + ROW_IDS_PER_REQUEST]
+                    for body in self.client.sheet_pages(sheet_id, self.settings.page_size, row_ids=chunk):
+                        load(body)
+        gone = {row_id for row_id, (_, is_deleted) in stored.items() if not is_deleted} - live_ids
+        sheet_state = {"watermark": _isoformat(newest), "name": layout.name}
+        writer.mark_deleted(gone, state={"sheets": {**sheet_states, str(sheet_id): sheet_state}})
+        log.info(
+            "%s: sheet %s (%s): %d rows read since %s, %d tombstoned, watermark %s",
+            context,
+            sheet_id,
+            layout.name,
+            len(read_ids),
+            _isoformat(since) or "the beginning",
+            len(gone),
+            sheet_state["watermark"],
+        )
+        return sheet_state
+
+    def _census(self, sheet_id: int, primary_column_id: Any) -> dict[str, str | None]:
+        """Every row id of a sheet with its modifiedAt, reading only the primary column's cells."""
+        census: dict[str, str | None] = {}
+        column_ids = [primary_column_id] if primary_column_id is not None else None
+        for body in self.client.sheet_pages(sheet_id, self.settings.census_page_size, column_ids=column_ids):
+            for row in body.get("rows") or []:
+                if isinstance(row, dict) and row.get("id") is not None:
+                    census[str(row["id"])] = row.get("modifiedAt")
+        return census
+
+    def _stored_rows(self, writer: StreamWriter, sheet_id: int) -> dict[str, tuple[str | None, bool]]:
+        """The warehouse's rows of one sheet: record id -> (cursor value, is_deleted)."""
+        rows = self.connection.execute(
+            sql.SQL(
+                "select record_id, cursor_value, is_deleted from {table}"
+                " where source_instance = %s and payload->>'sheet_id' = %s"
+            ).format(table=writer.table),
+            (self.settings.instance, str(sheet_id)),
+        ).fetchall()
+        self.connection.commit()
+        return {record_id: (cursor, is_deleted) for record_id, cursor, is_deleted in rows}
+
+
+def _newer(census_modified: str | None, stored: tuple[str | None, bool] | None) -> bool:
+    """Whether the census shows a row the warehouse lacks, holds as deleted, or holds in an older version."""
+    if stored is None or stored[1]:
+        return True
+    census_instant, stored_instant = parse_instant(census_modified), parse_instant(stored[0])
+    return census_instant is not None and (stored_instant is None or census_instant > stored_instant)
+
+
+def extract_smartsheet(
+    settings: SmartsheetSettings,
+    warehouse_url: str,
+    streams: Iterable[str] | None = None,
+    full_refresh: bool = False,
+    retry: RetryPolicy | None = None,
+) -> list[dict[str, Any]]:
+    """Run the Smartsheet streams of one account into the warehouse; returns one summary dict per stream."""
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        extractor = SmartsheetExtractor(settings, connection, SmartsheetClient(settings, retry=retry))
+        return [result.as_dict() for result in extractor.run(streams=streams, full_refresh=full_refresh)]
