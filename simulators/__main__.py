@@ -1,4 +1,4 @@
-"""Command line for the simulators: run the Jira simulator in the foreground or as a background service.
+"""Command line for the simulators: run Jira, Asana and Smartsheet in the foreground or as a background service.
 
     python -m simulators serve [--port 8081] [--anchor-date YYYY-MM-DD] [--seed N]
     python -m simulators start [--state-dir .local/simulators] [same options as serve]
@@ -7,8 +7,12 @@
 
 `serve` runs until SIGTERM or SIGINT. `start` runs `serve` detached, with its pid file and log file in
 the state directory, and returns once the port answers; `stop` ends it. Both are idempotent.
-Credentials default to $JIRA_EMAIL / $JIRA_API_TOKEN, the port to $JIRA_SIMULATOR_PORT and the
-injected faults (see `simulators.faults`) to $JIRA_SIMULATOR_FAULTS.
+One process serves the same generated world through all three tools: Jira on --port
+($JIRA_SIMULATOR_PORT, 8081), Asana on --asana-port ($ASANA_SIMULATOR_PORT, 8082; its API under
+/api/1.0) and Smartsheet on --smartsheet-port ($SMARTSHEET_SIMULATOR_PORT, 8083; under /2.0); a port
+of 0 leaves that tool out. Credentials default to $JIRA_EMAIL / $JIRA_API_TOKEN, $ASANA_TOKEN and
+$SMARTSHEET_TOKEN, and the injected faults (see `simulators.faults`) to $JIRA_SIMULATOR_FAULTS,
+$ASANA_SIMULATOR_FAULTS and $SMARTSHEET_SIMULATOR_FAULTS.
 """
 
 from __future__ import annotations
@@ -30,24 +34,30 @@ from pathlib import Path
 DEFAULT_PORT = 8081
 DEFAULT_EMAIL = "pmo-bot@pmo.example"
 DEFAULT_API_TOKEN = "sim-token"
+DEFAULT_ASANA_PORT = 8082
+DEFAULT_ASANA_TOKEN = "asana-sim-token"
+DEFAULT_SMARTSHEET_PORT = 8083
+DEFAULT_SMARTSHEET_TOKEN = "smartsheet-sim-token"
 DEFAULT_STATE_DIR = Path(".local/simulators")
 SERVER_HEADER_PREFIX = "jira-simulator/"
 NOT_RUNNING_EXIT_CODE = 3
 
 
-def _default_port() -> int:
-    value = os.environ.get("JIRA_SIMULATOR_PORT")
+def _default_port(variable: str = "JIRA_SIMULATOR_PORT", default: int = DEFAULT_PORT) -> int:
+    value = os.environ.get(variable)
     if not value:
-        return DEFAULT_PORT
+        return default
     try:
         return int(value)
     except ValueError:
-        raise SystemExit(f"JIRA_SIMULATOR_PORT must be a port number, not {value!r}") from None
+        raise SystemExit(f"{variable} must be a port number, not {value!r}") from None
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=None, help="default: $JIRA_SIMULATOR_PORT or 8081")
+    parser.add_argument("--port", type=int, default=None, help="Jira's port (default: $JIRA_SIMULATOR_PORT or 8081)")
+    parser.add_argument("--asana-port", type=int, default=None, help="default: $ASANA_SIMULATOR_PORT or 8082")
+    parser.add_argument("--smartsheet-port", type=int, default=None, help="default: $SMARTSHEET_SIMULATOR_PORT or 8083")
     parser.add_argument("--anchor-date", type=date.fromisoformat, default=None, help="the world's today (UTC)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--scale", default="demo")
@@ -85,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _resolve_server_options(args: argparse.Namespace) -> None:
     args.port = _default_port() if args.port is None else args.port
+    if args.asana_port is None:
+        args.asana_port = _default_port("ASANA_SIMULATOR_PORT", DEFAULT_ASANA_PORT)
+    if args.smartsheet_port is None:
+        args.smartsheet_port = _default_port("SMARTSHEET_SIMULATOR_PORT", DEFAULT_SMARTSHEET_PORT)
     args.email = args.email or os.environ.get("JIRA_EMAIL") or DEFAULT_EMAIL
     args.api_token = args.api_token or os.environ.get("JIRA_API_TOKEN") or DEFAULT_API_TOKEN
     args.faults = args.faults if args.faults is not None else os.environ.get("JIRA_SIMULATOR_FAULTS", "")
@@ -106,10 +120,11 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"--faults: {error}", file=sys.stderr, flush=True)
         return 2
-    problem = _port_problem(args.host, args.port)
-    if problem:
-        print(f"cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr, flush=True)
-        return 1
+    for port in (args.port, args.asana_port, args.smartsheet_port):
+        problem = _port_problem(args.host, port) if port else None
+        if problem:
+            print(f"cannot listen on {args.host}:{port}: {problem}", file=sys.stderr, flush=True)
+            return 1
     world = build_world(WorldConfig(**config_values))  # type: ignore[arg-type]
 
     stop_requested = threading.Event()
@@ -128,17 +143,46 @@ def serve(args: argparse.Namespace) -> int:
         user_time_zone=args.user_time_zone,
         faults=faults,
     )
+    simulators: list[tuple[str, object, str]] = [("Jira", simulator, "")]
+    if args.asana_port:
+        from simulators.asana import AsanaSimulator
+
+        asana = AsanaSimulator(
+            world,
+            host=args.host,
+            port=args.asana_port,
+            token=os.environ.get("ASANA_TOKEN") or DEFAULT_ASANA_TOKEN,
+            faults=FaultPlan.parse(os.environ.get("ASANA_SIMULATOR_FAULTS")),
+        )
+        simulators.append(("Asana", asana, "/api/1.0"))
+    if args.smartsheet_port:
+        from simulators.smartsheet import SmartsheetSimulator
+
+        smartsheet = SmartsheetSimulator(
+            world,
+            host=args.host,
+            port=args.smartsheet_port,
+            token=os.environ.get("SMARTSHEET_TOKEN") or DEFAULT_SMARTSHEET_TOKEN,
+            faults=FaultPlan.parse(os.environ.get("SMARTSHEET_SIMULATOR_FAULTS")),
+        )
+        simulators.append(("Smartsheet", smartsheet, "/2.0"))
+    started = []
     try:
-        simulator.start()
+        for name, server, api_path in simulators:
+            server.start()  # type: ignore[attr-defined]
+            started.append(server)
+            print(f"{name} simulator listening on {server.url}{api_path}", flush=True)  # type: ignore[attr-defined]
     except OSError as error:
-        print(f"cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr, flush=True)
+        print(f"cannot listen: {error}", file=sys.stderr, flush=True)
+        for server in started:
+            server.stop()  # type: ignore[attr-defined]
         return 1
-    print(f"Jira simulator listening on {simulator.url}", flush=True)
     try:
         while not stop_requested.wait(0.5):
             pass
     finally:
-        simulator.stop()
+        for server in started:
+            server.stop()  # type: ignore[attr-defined]
     return 0
 
 
@@ -229,6 +273,7 @@ def start(args: argparse.Namespace) -> int:
         return 0
     state.dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "simulators", "serve", "--host", args.host, "--port", str(args.port)]
+    command += ["--asana-port", str(args.asana_port), "--smartsheet-port", str(args.smartsheet_port)]
     command += ["--scale", args.scale, "--user-time-zone", args.user_time_zone]
     if args.seed is not None:
         command += ["--seed", str(args.seed)]

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from warehouse import settings
@@ -23,12 +23,35 @@ from warehouse.runtime import format_counts, mart_row_counts
 DAG_ID = "pmo_nightly_refresh"
 
 
-def simulator_port() -> int:
-    return int(os.environ.get("JIRA_SIMULATOR_PORT") or 8081)
+def simulator_ports() -> dict[str, int]:
+    return {
+        "jira": int(os.environ.get("JIRA_SIMULATOR_PORT") or 8081),
+        "asana": int(os.environ.get("ASANA_SIMULATOR_PORT") or 8082),
+        "smartsheet": int(os.environ.get("SMARTSHEET_SIMULATOR_PORT") or 8083),
+    }
 
 
-def pipeline_environment(warehouse_url: str, jira_url: str) -> dict[str, str]:
-    """The environment the DAG runs in: Airflow home, the warehouse connection, the Jira site, dbt's profile."""
+def simulator_environment(ports: dict[str, int], anchor: date) -> dict[str, str]:
+    """What `config/sources.yml` reads to reach the three simulators serving the world of `anchor`."""
+    from simulators.smartsheet_world import build_smartsheet_data
+    from simulators.world import WorldConfig, build_world
+
+    sheets = build_smartsheet_data(build_world(WorldConfig(anchor_date=anchor)))
+    return {
+        "JIRA_BASE_URL": f"http://127.0.0.1:{ports['jira']}",
+        "JIRA_EMAIL": os.environ.get("JIRA_EMAIL", "pmo-bot@pmo.example"),
+        "JIRA_API_TOKEN": os.environ.get("JIRA_API_TOKEN", "sim-token"),
+        "ASANA_BASE_URL": f"http://127.0.0.1:{ports['asana']}/api/1.0",
+        "ASANA_TOKEN": os.environ.get("ASANA_TOKEN", "asana-sim-token"),
+        "SMARTSHEET_BASE_URL": f"http://127.0.0.1:{ports['smartsheet']}/2.0",
+        "SMARTSHEET_TOKEN": os.environ.get("SMARTSHEET_TOKEN", "smartsheet-sim-token"),
+        "SMARTSHEET_REGISTER_SHEET_ID": str(sheets.register_sheet_id),
+        "SMARTSHEET_RATE_CARD_SHEET_ID": str(sheets.rate_card_sheet_id),
+    }
+
+
+def pipeline_environment(warehouse_url: str, simulators: dict[str, str]) -> dict[str, str]:
+    """The environment the DAG runs in: Airflow home, the warehouse connection, the tools, dbt's profile."""
     local = settings.local_dir()
     root = settings.project_root()
     return {
@@ -42,10 +65,9 @@ def pipeline_environment(warehouse_url: str, jira_url: str) -> dict[str, str]:
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(local / "cosmos"),
         "AIRFLOW_CONN_PMO_WAREHOUSE": settings.airflow_connection_uri(warehouse_url),
-        "JIRA_BASE_URL": jira_url,
-        "JIRA_EMAIL": os.environ.get("JIRA_EMAIL", "pmo-bot@pmo.example"),
-        "JIRA_API_TOKEN": os.environ.get("JIRA_API_TOKEN", "sim-token"),
+        "PMO_SOURCES_CONFIG": os.environ.get("PMO_SOURCES_CONFIG") or str(root / "config" / "sources.yml"),
         "DBT_PROFILES_DIR": str(root / "dbt_project"),
+        **simulators,
     }
 
 
@@ -78,14 +100,30 @@ def main(argv: list[str] | None = None) -> int:
     url = ensure_warehouse()
     print(f"  {settings.redact(url)}")
 
-    port = simulator_port()
-    jira_url = f"http://127.0.0.1:{port}"
-    env = pipeline_environment(url, jira_url)
+    ports = simulator_ports()
+    anchor = datetime.now(UTC).date()
+    env = pipeline_environment(url, simulator_environment(ports, anchor))
     run(
-        [sys.executable, "-m", "simulators", "start", "--port", str(port), "--state-dir", str(local / "simulators")],
+        [
+            sys.executable,
+            "-m",
+            "simulators",
+            "start",
+            "--port",
+            str(ports["jira"]),
+            "--asana-port",
+            str(ports["asana"]),
+            "--smartsheet-port",
+            str(ports["smartsheet"]),
+            "--anchor-date",
+            anchor.isoformat(),
+            "--state-dir",
+            str(local / "simulators"),
+        ],
         env,
         log_file,
-        f"starting the Jira simulator on {jira_url}",
+        "starting the Jira, Asana and Smartsheet simulators on ports "
+        + ", ".join(str(port) for port in ports.values()),
     )
     root = settings.project_root()
     dbt_dir = str(root / "dbt_project")
@@ -104,10 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = mart_row_counts(url, schemas=("marts",))
     print(f"\nThe nightly refresh finished in {time.monotonic() - started:.0f} s. Rows per mart table:")
     print(format_counts(counts))
-    served = served_by_simulator()
-    if served:
-        print("\nServed by the Jira simulator:")
-        print(format_counts(served))
+    print("\nServed by the simulators:")
+    print(format_counts(served_by_simulators(anchor)))
     print(
         f"\nWarehouse: {settings.redact(url)}  (schema marts)\n"
         "  open a SQL shell: make psql\n"
@@ -117,13 +153,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def served_by_simulator() -> dict[str, int]:
-    """What the simulator's world holds, to set beside the marts."""
-    try:
-        from simulators.world import served_counts
-    except ImportError:
-        return {}
-    return served_counts()
+def served_by_simulators(anchor: date) -> dict[str, int]:
+    """What the simulators' world holds, to set beside the marts."""
+    from simulators.asana_world import build_asana_data
+    from simulators.smartsheet_world import build_smartsheet_data
+    from simulators.world import WorldConfig, build_world, served_counts
+
+    world = build_world(WorldConfig(anchor_date=anchor))
+    asana = build_asana_data(world)
+    sheets = build_smartsheet_data(world)
+    plan_rows = sum(len(sheet.rows) for sheet in sheets.plan_sheets)
+    return {
+        **served_counts(world),
+        "asana projects": len(asana.projects),
+        "asana tasks": len(asana.tasks),
+        "asana time entries": len(asana.time_entries),
+        "smartsheet plan rows": plan_rows,
+    }
 
 
 if __name__ == "__main__":

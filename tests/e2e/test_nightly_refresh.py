@@ -1,4 +1,4 @@
-"""The nightly DAG end to end under `dag.test()`: Jira simulator → raw → dbt → marts, checked against the world."""
+"""The nightly DAG end to end under `dag.test()`: the simulators → raw → dbt → marts, checked against the world."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from contextlib import ExitStack
+
+from simulators.asana import AsanaSimulator
 from simulators.jira import JiraSimulator
+from simulators.smartsheet import SmartsheetSimulator
+from simulators.smartsheet_world import build_smartsheet_data
 from simulators.world import WorldConfig, build_world, summarize
 from warehouse import settings
 
@@ -22,12 +27,31 @@ def world():
     return build_world(WorldConfig(anchor_date=ANCHOR))
 
 
-def run_nightly_dag(dagbag, monkeypatch, warehouse_url: str, jira: JiraSimulator, **conf):
+@pytest.fixture
+def simulators(world, monkeypatch):
+    """The three simulators on free ports, and the environment `config/sources.yml` reads to reach them."""
+    with ExitStack() as stack:
+        jira = stack.enter_context(JiraSimulator(world))
+        asana = stack.enter_context(AsanaSimulator(world))
+        smartsheet = stack.enter_context(SmartsheetSimulator(world))
+        sheets = build_smartsheet_data(world)
+        for name, value in {
+            "JIRA_BASE_URL": jira.url,
+            "JIRA_EMAIL": jira.email,
+            "JIRA_API_TOKEN": "sim-token",
+            "ASANA_BASE_URL": asana.api_url,
+            "ASANA_TOKEN": "asana-sim-token",
+            "SMARTSHEET_BASE_URL": smartsheet.base_url,
+            "SMARTSHEET_TOKEN": "smartsheet-sim-token",
+            "SMARTSHEET_REGISTER_SHEET_ID": str(sheets.register_sheet_id),
+            "SMARTSHEET_RATE_CARD_SHEET_ID": str(sheets.rate_card_sheet_id),
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield {"jira": jira, "asana": asana, "smartsheet": smartsheet}
+
+
+def run_nightly_dag(dagbag, monkeypatch, warehouse_url: str, **conf):
     monkeypatch.setenv("AIRFLOW_CONN_PMO_WAREHOUSE", settings.airflow_connection_uri(warehouse_url))
-    monkeypatch.setenv("JIRA_BASE_URL", jira.url)
-    monkeypatch.setenv("JIRA_EMAIL", jira.email)
-    monkeypatch.setenv("JIRA_API_TOKEN", "sim-token")
-    monkeypatch.setenv("JIRA_REQUESTS_PER_MINUTE", "0")
     dag = dagbag.dags["pmo_nightly_refresh"]
     for task in dag.tasks:
         task.retries = 0  # fail fast: dag.test() would otherwise wait out the retry delay
@@ -39,30 +63,35 @@ def scalar(url: str, query: str):
         return connection.execute(query).fetchone()[0]
 
 
-def test_the_nightly_refresh_builds_marts_that_match_what_jira_served(dagbag, world, warehouse_url, monkeypatch):
+def test_the_nightly_refresh_builds_marts_that_match_what_the_tools_served(
+    dagbag, world, simulators, warehouse_url, monkeypatch
+):
     summary = summarize(world)
-    with JiraSimulator(world) as jira:
-        run = run_nightly_dag(dagbag, monkeypatch, warehouse_url, jira)
-        assert run.state == "success"
-        first_counts = {
-            table: scalar(warehouse_url, f"select count(*) from marts.{table}")
-            for table in ("dim_date", "dim_project", "dim_person", "fct_work_items", "fct_time_entries")
-        }
-        # A second run of the same night duplicates nothing.
-        assert run_nightly_dag(dagbag, monkeypatch, warehouse_url, jira).state == "success"
+    run = run_nightly_dag(dagbag, monkeypatch, warehouse_url)
+    assert run.state == "success"
+    first_counts = {
+        table: scalar(warehouse_url, f"select count(*) from marts.{table}")
+        for table in ("dim_date", "dim_project", "dim_person", "fct_work_items", "fct_time_entries")
+    }
+    # A second run of the same night duplicates nothing.
+    assert run_nightly_dag(dagbag, monkeypatch, warehouse_url).state == "success"
 
-    assert first_counts["fct_work_items"] == summary.jira_issues
-    assert first_counts["fct_time_entries"] == summary.jira_worklogs
-    assert first_counts["dim_project"] == summary.jira_projects
+    jira_items = scalar(warehouse_url, "select count(*) from marts.fct_work_items where source_system = 'jira'")
+    assert jira_items == summary.jira_issues
+    jira_entries = scalar(warehouse_url, "select count(*) from marts.fct_time_entries where source_system = 'jira'")
+    assert jira_entries == summary.jira_worklogs
     assert first_counts["dim_date"] > 365
     assert first_counts["dim_person"] >= summary.jira_users - 5
-    hours = scalar(warehouse_url, "select sum(hours) from marts.fct_time_entries")
+    hours = scalar(warehouse_url, "select sum(hours) from marts.fct_time_entries where source_system = 'jira'")
     assert Decimal(hours) == summary.jira_worklog_hours
     unmapped = scalar(
         warehouse_url, "select array_agg(source_project_key order by source_project_key) from marts.dq_unmapped_projects"
     )
     assert set(summary.unregistered_jira_projects) <= set(unmapped)
-    done = scalar(warehouse_url, "select count(*) from marts.fct_work_items where status_category = 'done'")
+    done = scalar(
+        warehouse_url,
+        "select count(*) from marts.fct_work_items where source_system = 'jira' and status_category = 'done'",
+    )
     assert done == summary.issues_by_status["Done"] + summary.issues_by_status["Won't Do"]
     for table, count in first_counts.items():
         assert scalar(warehouse_url, f"select count(*) from marts.{table}") == count, table

@@ -38,9 +38,15 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_start_status_stop(tmp_path: Path, state_dir: Path) -> None:
-    port = _free_port()
+    port, asana_port, smartsheet_port = _free_port(), _free_port(), _free_port()
     options = ["--state-dir", str(state_dir), "--port", str(port), "--anchor-date", "2026-11-29"]
-    credentials = {"JIRA_EMAIL": "cli@pmo.example", "JIRA_API_TOKEN": "cli-token"}
+    options += ["--asana-port", str(asana_port), "--smartsheet-port", str(smartsheet_port)]
+    credentials = {
+        "JIRA_EMAIL": "cli@pmo.example",
+        "JIRA_API_TOKEN": "cli-token",
+        "ASANA_TOKEN": "asana-cli-token",
+        "SMARTSHEET_TOKEN": "sheet-cli-token",
+    }
 
     started = _cli("start", *options, cwd=tmp_path, env=credentials)
     assert started.returncode == 0, started.stderr
@@ -50,8 +56,20 @@ def test_start_status_stop(tmp_path: Path, state_dir: Path) -> None:
         f"http://127.0.0.1:{port}/rest/api/3/myself", auth=("cli@pmo.example", "cli-token"), timeout=5
     )
     assert myself.status_code == 200 and myself.json()["emailAddress"] == "cli@pmo.example"
+    workspaces = requests.get(
+        f"http://127.0.0.1:{asana_port}/api/1.0/workspaces",
+        headers={"Authorization": "Bearer asana-cli-token"},
+        params={"limit": 10},
+        timeout=5,
+    )
+    assert workspaces.status_code == 200 and workspaces.json()["data"]
+    sheets = requests.get(
+        f"http://127.0.0.1:{smartsheet_port}/2.0/sheets", headers={"Authorization": "Bearer sheet-cli-token"}, timeout=5
+    )
+    assert sheets.status_code == 200 and sheets.json()["totalCount"] > 0
     log = (state_dir / "jira.log").read_text()
-    assert "listening on" in log and "cli-token" not in log
+    assert "Asana simulator listening on" in log and "Smartsheet simulator listening on" in log
+    assert "cli-token" not in log
 
     again = _cli("start", *options, cwd=tmp_path, env=credentials)
     assert again.returncode == 0 and "already running" in again.stdout
@@ -73,7 +91,12 @@ def test_start_fails_clearly_when_the_port_is_taken(tmp_path: Path, state_dir: P
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        result = _cli("start", "--state-dir", str(state_dir), "--port", str(port), "--timeout", "30", cwd=tmp_path)
+        result = _cli(
+            "start",
+            *("--state-dir", str(state_dir), "--port", str(port), "--timeout", "30"),
+            *("--asana-port", "0", "--smartsheet-port", "0"),
+            cwd=tmp_path,
+        )
 
     assert result.returncode == 1
     assert str(state_dir / "jira.log") in result.stderr
