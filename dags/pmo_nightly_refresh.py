@@ -99,7 +99,11 @@ def pmo_nightly_refresh():
             should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
-        operator_args={"install_deps": False},
+        operator_args={
+            "install_deps": False,
+            # One status date for every model of the night: the day the run is for.
+            "vars": {"run_date": "{{ (data_interval_end or dag_run.run_after).strftime('%Y-%m-%d') }}"},
+        },
     )
 
     @task(outlets=[MARTS])

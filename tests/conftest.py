@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import uuid
@@ -40,16 +41,20 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def warehouse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def warehouse_server() -> Iterator[str]:
     """A PostgreSQL server for the test session: `TEST_WAREHOUSE_URL`, else a private embedded one."""
     external = os.environ.get("TEST_WAREHOUSE_URL")
     if external:
         yield external
         return
-    server = EmbeddedWarehouse(data_dir=tmp_path_factory.mktemp("warehouse"), port=free_port())
+    # Outside pytest's temp root: each pytest run makes that root owner-only, and the server runs
+    # as its own OS user when the tests run as root.
+    data_dir = Path(tempfile.mkdtemp(prefix="pmo-test-warehouse-"))
+    server = EmbeddedWarehouse(data_dir=data_dir, port=free_port())
     url = server.start()
     yield url
     server.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture

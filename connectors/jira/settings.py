@@ -28,6 +28,9 @@ ISSUE_FIELDS = (
     "priority",
     "timetracking",
     "timeoriginalestimate",
+    "timeestimate",
+    "timespent",
+    "statuscategorychangedate",
     "labels",
 )
 

@@ -13,6 +13,7 @@ from connectors.http import ApiError, RetryPolicy, Secret
 from connectors.jira.client import JiraClient
 from connectors.jira.settings import JiraSettings
 from connectors.jira.streams import JiraExtractor, extract_jira, issues_jql, jql_literal
+from simulators.faults import FaultPlan
 from simulators.jira import JiraSimulator, SimResponse
 from simulators.world import World, WorldConfig, build_world
 
@@ -196,3 +197,54 @@ def test_changelogs_arrive_whole_and_only_for_issues_that_changed(simulator, wor
     assert second["issue_changelogs"]["records"] == second["issues"]["records"] < 300
     landed = raw_rows(warehouse_url, "jira_issue_changelogs")[longest.id][1]
     assert landed["histories"][-1]["items"][0]["toString"] == "Done"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "rate_limit", "times": 2},
+        {"kind": "rate_limit_reset", "times": 2},
+        {"kind": "rate_limit_bare", "times": 2},
+        {"kind": "server_error", "times": 3},
+        {"kind": "unavailable", "times": 3},
+        {"kind": "drop", "times": 2},
+        {"kind": "slow", "times": 1, "delay": 0.5},
+    ],
+    ids=lambda fault: fault["kind"],
+)
+def test_each_fault_kind_is_recovered_with_nothing_lost_or_duplicated(world, warehouse_url, fault):
+    plan = FaultPlan()
+    plan.add(path=r"/search/jql|/worklog/list", skip=3, **fault)
+    with JiraSimulator(world, api_token=TOKEN, faults=plan) as simulator:
+        settings = settings_for(simulator)
+        connection = psycopg.connect(warehouse_url, autocommit=True)
+        client = JiraClient(settings, retry=RetryPolicy(backoff_base_seconds=0.01, backoff_cap_seconds=0.05))
+        results = {r.stream: r for r in JiraExtractor(settings, connection, client).run(["issues", "worklogs"])}
+        connection.close()
+    assert plan.fired(fault["kind"]) == fault["times"]
+    if fault["kind"] != "slow":
+        assert results["issues"].http["retries"] + results["worklogs"].http["retries"] == fault["times"]
+    with psycopg.connect(warehouse_url) as connection:
+        counts = connection.execute(
+            "select (select count(*) from raw.jira_issues), (select count(distinct record_id) from raw.jira_issues),"
+            " (select count(*) from raw.jira_worklogs), (select count(*) from raw._rejected_records)"
+        ).fetchone()
+    assert counts == (len(world.jira.issues), len(world.jira.issues), len(world.jira.worklogs), 0)
+
+
+def test_a_malformed_record_is_rejected_with_its_reason_while_the_page_loads(world, warehouse_url):
+    plan = FaultPlan()
+    plan.add("malformed", path=r"/search/jql", skip=2)
+    with JiraSimulator(world, api_token=TOKEN, faults=plan) as simulator:
+        results = by_stream(extract_jira(settings_for(simulator), warehouse_url, streams=["issues"]))
+    assert results["issues"]["rejected"] == 2
+    assert set(raw_rows(warehouse_url, "jira_issues")) == {issue.id for issue in world.jira.issues}
+    with psycopg.connect(warehouse_url) as connection:
+        rejected = connection.execute(
+            "select stream, reason, payload from raw._rejected_records order by rejected_id"
+        ).fetchall()
+    assert [(stream, reason) for stream, reason, _ in rejected] == [
+        ("issues", "record is a JSON str, not an object"),
+        ("issues", "record has no id"),
+    ]
+    assert "a record without its id" in rejected[1][2]
