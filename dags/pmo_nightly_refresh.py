@@ -11,6 +11,14 @@ tests, and logs the row counts of the published marts.
 - **dbt_build**: the dbt project in `dbt_project/`, through Cosmos, against the Airflow
   connection `pmo_warehouse`.
 - **summarize_marts**: row counts per mart table.
+- **night_outcome**: fails the run when any source could not be extracted (after the marts
+  were built from what did arrive and the last good data of the others) or the build failed,
+  so alerts fire while everything that could be refreshed was.
+
+One source failing (its API down, its credentials wrong) does not stop the others or the
+build. Schedule and time zone: `PMO_NIGHTLY_SCHEDULE` (default `0 2 * * *`) and
+`PMO_TIMEZONE` (default `UTC`). The run's outcome goes to `warehouse.notifications.notify_run`
+(logged; `PMO_ALERT_WEBHOOK_URL` posts it too).
 
 Params: `full_refresh` re-reads every stream from the start (rows are upserted, so nothing
 is duplicated).
@@ -24,12 +32,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import Asset, Param, TriggerRule, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from connectors.config import load_sources
+from warehouse.notifications import notify_run
 
 DBT_PROJECT_DIR = Path(os.environ.get("PMO_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -38,11 +48,13 @@ WAREHOUSE_CONN_ID = "pmo_warehouse"
 
 MARTS = Asset("pmo-warehouse://marts")
 SOURCES = load_sources()
+SCHEDULE = os.environ.get("PMO_NIGHTLY_SCHEDULE", "0 2 * * *")
+TIMEZONE = os.environ.get("PMO_TIMEZONE", "UTC")
 
 
 @dag(
-    schedule="0 2 * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    schedule=SCHEDULE,
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     tags=["pmo", "nightly", "dbt", *sorted({source.tool for source in SOURCES})],
@@ -55,6 +67,8 @@ SOURCES = load_sources()
     },
     params={"full_refresh": Param(False, type="boolean", description="Re-read every stream from the start")},
     doc_md=__doc__,
+    on_success_callback=notify_run,
+    on_failure_callback=notify_run,
 )
 def pmo_nightly_refresh():
     @task
@@ -116,7 +130,20 @@ def pmo_nightly_refresh():
         logging.getLogger(__name__).info("published marts:\n%s", format_counts(counts))
         return counts
 
-    extracts >> dbt_build >> summarize_marts()
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def night_outcome(**context) -> None:
+        ti = context["ti"]
+        failed = [source.name for source in SOURCES if ti.xcom_pull(task_ids=f"extract_{source.name}") is None]
+        problems = []
+        if failed:
+            problems.append(f"sources not extracted (shown as stale in dq_source_freshness): {', '.join(failed)}")
+        if ti.xcom_pull(task_ids="summarize_marts") is None:
+            problems.append("the dbt build did not finish: see the failed dbt_build tasks")
+        if problems:
+            raise RuntimeError("; ".join(problems))
+
+    sources_landed = EmptyOperator(task_id="sources_landed", trigger_rule=TriggerRule.ALL_DONE)
+    extracts >> sources_landed >> dbt_build >> summarize_marts() >> night_outcome()
 
 
 pmo_nightly_refresh()

@@ -30,10 +30,15 @@ def test_the_nightly_graph_extracts_then_builds_then_summarizes(dagbag):
     dbt_tasks = [task_id for task_id in task_ids if task_id.startswith("dbt_build.")]
     assert "dbt_build.fct_work_items_model_build" in dbt_tasks
     assert "dbt_build.stg_jira__issues_model_build" in dbt_tasks
-    extract = dag.get_task("extract_jira_demo")
-    assert all(t.startswith("dbt_build.") for t in extract.downstream_task_ids)
+    extracts = {task_id for task_id in task_ids if task_id.startswith("extract_")}
+    assert extracts == {"extract_jira_demo", "extract_asana_demo", "extract_smartsheet_demo"}
+    landed = dag.get_task("sources_landed")
+    assert landed.upstream_task_ids == extracts
+    assert landed.trigger_rule == "all_done"  # one source failing does not stop the build
+    assert all(t.startswith("dbt_build.") for t in landed.downstream_task_ids)
     summarize = dag.get_task("summarize_marts")
     assert summarize.upstream_task_ids and all(t.startswith("dbt_build.") for t in summarize.upstream_task_ids)
+    assert dag.get_task("night_outcome").upstream_task_ids == {"summarize_marts"}
 
 
 def test_parsing_is_fast_with_a_manifest(dagbag):

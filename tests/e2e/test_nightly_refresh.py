@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import date
 from decimal import Decimal
 
 import psycopg
 import pytest
-
-from contextlib import ExitStack
 
 from simulators.asana import AsanaSimulator
 from simulators.jira import JiraSimulator
@@ -85,7 +84,8 @@ def test_the_nightly_refresh_builds_marts_that_match_what_the_tools_served(
     hours = scalar(warehouse_url, "select sum(hours) from marts.fct_time_entries where source_system = 'jira'")
     assert Decimal(hours) == summary.jira_worklog_hours
     unmapped = scalar(
-        warehouse_url, "select array_agg(source_project_key order by source_project_key) from marts.dq_unmapped_projects"
+        warehouse_url,
+        "select array_agg(source_project_key order by source_project_key) from marts.dq_unmapped_projects",
     )
     assert set(summary.unregistered_jira_projects) <= set(unmapped)
     done = scalar(
@@ -95,3 +95,19 @@ def test_the_nightly_refresh_builds_marts_that_match_what_the_tools_served(
     assert done == summary.issues_by_status["Done"] + summary.issues_by_status["Won't Do"]
     for table, count in first_counts.items():
         assert scalar(warehouse_url, f"select count(*) from marts.{table}") == count, table
+
+
+def test_a_source_down_does_not_stop_the_others_and_the_run_ends_failed(
+    dagbag, world, simulators, warehouse_url, monkeypatch
+):
+    monkeypatch.setenv("ASANA_TOKEN", "revoked-token")  # Asana answers 401 to every request
+    run = run_nightly_dag(dagbag, monkeypatch, warehouse_url)
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "failed"
+    assert states["extract_asana_demo"] == "failed"
+    assert states["extract_jira_demo"] == "success"
+    assert states["extract_smartsheet_demo"] == "success"
+    assert states["summarize_marts"] == "success"
+    assert states["night_outcome"] == "failed"
+    jira_items = scalar(warehouse_url, "select count(*) from marts.fct_work_items where source_system = 'jira'")
+    assert jira_items == len(world.jira.issues)
