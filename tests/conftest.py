@@ -57,16 +57,29 @@ def warehouse_server() -> Iterator[str]:
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def create_database(server_url: str) -> str:
+    """A new, empty database on the server; returns its URL."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_url(server_url), autocommit=True) as connection:
+        connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    parts = settings.parse_url(server_url)
+    return settings.ConnectionParts(parts.host, parts.port, parts.user, parts.password, name, parts.sslmode).url()
+
+
+def drop_database(database_url: str) -> None:
+    name = settings.parse_url(database_url).dbname
+    with psycopg.connect(_admin_url(database_url), autocommit=True) as connection:
+        connection.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def _admin_url(url: str) -> str:
+    parts = settings.parse_url(url)
+    return settings.ConnectionParts(parts.host, parts.port, parts.user, parts.password, "postgres", parts.sslmode).url()
+
+
 @pytest.fixture
 def warehouse_url(warehouse_server: str) -> Iterator[str]:
     """A new, empty database on the session's server, dropped after the test."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = settings.parse_url(warehouse_server)
-    admin_url = settings.ConnectionParts(
-        admin.host, admin.port, admin.user, admin.password, "postgres", admin.sslmode
-    ).url()
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    yield settings.ConnectionParts(admin.host, admin.port, admin.user, admin.password, name, admin.sslmode).url()
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    url = create_database(warehouse_server)
+    yield url
+    drop_database(url)

@@ -14,11 +14,20 @@ from simulators.jira import JiraSimulator
 from simulators.smartsheet import SmartsheetSimulator
 from simulators.smartsheet_world import build_smartsheet_data
 from simulators.world import WorldConfig, build_world, summarize
+from tests.conftest import create_database, drop_database
 from warehouse import settings
 
 pytestmark = pytest.mark.e2e
 
 ANCHOR = date(2026, 11, 1)
+
+
+@pytest.fixture(scope="module")
+def warehouse_url(warehouse_server):
+    """One warehouse for the module, as a deployment has: the DAG's dbt profile keeps its connection."""
+    url = create_database(warehouse_server)
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="module")
