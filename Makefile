@@ -11,7 +11,7 @@ DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 -include .env
 export
 
-.PHONY: help install demo test lint format warehouse stop status psql dbt-build docs clean
+.PHONY: help install demo test lint format warehouse stop status psql dbt-build docs bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -61,6 +61,14 @@ psql: install  ## open psql on the warehouse
 dbt-build: install  ## run dbt build by hand against the warehouse
 	$(BIN)/python -m warehouse start >/dev/null
 	eval "$$($(BIN)/python -m warehouse env)" && $(DBT) build $(DBT_DIRS)
+
+docs: install  ## build the dbt documentation site (lineage, every model and column) into .local/dbt-docs
+	$(BIN)/python -m warehouse start >/dev/null
+	eval "$$($(BIN)/python -m warehouse env)" && $(DBT) docs generate $(DBT_DIRS) --static --target-path ../.local/dbt-docs
+	@echo "dbt documentation: .local/dbt-docs/static_index.html (one self-contained page; open it in a browser)"
+
+bench: install  ## measure landing speed, the dlt peer, memory and parse time; writes bench/results.md
+	$(BIN)/python -m bench.run
 
 clean: stop  ## remove local data, logs and build output (keeps .venv)
 	rm -rf .local dbt_project/target dbt_project/logs
