@@ -11,6 +11,8 @@ tests, and logs the row counts of the published marts.
 - **dbt_build**: the dbt project in `dbt_project/`, through Cosmos, against the Airflow
   connection `pmo_warehouse`.
 - **summarize_marts**: row counts per mart table.
+- **render_pmo_report**: the nightly PMO report, a self-contained HTML page drawn from the
+  marts alone, archived per night under `PMO_REPORT_DIR` with the latest at `latest.html`.
 - **night_outcome**: fails the run when any source could not be extracted (after the marts
   were built from what did arrive and the last good data of the others) or the build failed,
   so alerts fire while everything that could be refreshed was.
@@ -130,6 +132,15 @@ def pmo_nightly_refresh():
         logging.getLogger(__name__).info("published marts:\n%s", format_counts(counts))
         return counts
 
+    @task
+    def render_pmo_report(**context) -> str:
+        from reports.nightly import default_output_dir, render_report
+        from warehouse.runtime import task_warehouse_url
+
+        # The same status date dbt was given for this run.
+        run_date = (context["data_interval_end"] or context["dag_run"].run_after).date()
+        return str(render_report(task_warehouse_url(WAREHOUSE_CONN_ID), run_date, default_output_dir()))
+
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def night_outcome(**context) -> None:
         ti = context["ti"]
@@ -143,7 +154,7 @@ def pmo_nightly_refresh():
             raise RuntimeError("; ".join(problems))
 
     sources_landed = EmptyOperator(task_id="sources_landed", trigger_rule=TriggerRule.ALL_DONE)
-    extracts >> sources_landed >> dbt_build >> summarize_marts() >> night_outcome()
+    extracts >> sources_landed >> dbt_build >> summarize_marts() >> render_pmo_report() >> night_outcome()
 
 
 pmo_nightly_refresh()

@@ -67,6 +67,7 @@ def pipeline_environment(warehouse_url: str, simulators: dict[str, str]) -> dict
         "AIRFLOW_CONN_PMO_WAREHOUSE": settings.airflow_connection_uri(warehouse_url),
         "PMO_SOURCES_CONFIG": os.environ.get("PMO_SOURCES_CONFIG") or str(root / "config" / "sources.yml"),
         "DBT_PROFILES_DIR": str(root / "dbt_project"),
+        "PMO_REPORT_DIR": str(local / "reports"),
         **simulators,
     }
 
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_counts(counts))
     print("\nServed by the simulators:")
     print(format_counts(served_by_simulators(anchor)))
+    print(f"\nThe nightly PMO report (open it in a browser): {local / 'reports' / 'latest.html'}")
     print(
         f"\nWarehouse: {settings.redact(url)}  (schema marts)\n"
         "  open a SQL shell: make psql\n"

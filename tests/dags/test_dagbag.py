@@ -38,7 +38,8 @@ def test_the_nightly_graph_extracts_then_builds_then_summarizes(dagbag):
     assert all(t.startswith("dbt_build.") for t in landed.downstream_task_ids)
     summarize = dag.get_task("summarize_marts")
     assert summarize.upstream_task_ids and all(t.startswith("dbt_build.") for t in summarize.upstream_task_ids)
-    assert dag.get_task("night_outcome").upstream_task_ids == {"summarize_marts"}
+    assert dag.get_task("render_pmo_report").upstream_task_ids == {"summarize_marts"}
+    assert dag.get_task("night_outcome").upstream_task_ids == {"render_pmo_report"}
 
 
 def test_parsing_is_fast_with_a_manifest(dagbag):

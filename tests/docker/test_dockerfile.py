@@ -25,7 +25,7 @@ from tests.docker.deployment_files import (
 )
 
 INSTALL_COMMAND = re.compile(r"\b(uv pip|pip) install\b")
-PROJECT_FOLDERS = ("connectors", "simulators", "warehouse", "dags", "dbt_project", "config")
+PROJECT_FOLDERS = ("connectors", "simulators", "warehouse", "reports", "dags", "dbt_project", "config")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Reports published from the `marts` schema for the people the PMO serves."""
