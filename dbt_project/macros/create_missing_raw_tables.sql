@@ -15,7 +15,31 @@
             {%- if existing is none %}
 create schema if not exists {{ adapter.quote(source.schema) }};
 create table if not exists {{ adapter.quote(source.schema) }}.{{ adapter.quote(source.identifier) }} (
-                {%- if shape == 'rejected_records' %}
+                {%- if shape == 'load_batches' %}
+    batch_id uuid primary key,
+    source_system text not null,
+    source_instance text not null,
+    stream text not null,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    status text not null default 'running',
+    records_loaded integer not null default 0,
+    records_rejected integer not null default 0,
+    records_deleted integer not null default 0,
+    pages integer not null default 0,
+    watermark_from text,
+    watermark_to text,
+    error text
+                {%- elif shape == 'stream_state' %}
+    source_system text not null,
+    source_instance text not null,
+    stream text not null,
+    state jsonb not null,
+    last_success_at timestamptz,
+    last_batch_id uuid,
+    updated_at timestamptz not null default now(),
+    primary key (source_system, source_instance, stream)
+                {%- elif shape == 'rejected_records' %}
     rejected_id bigint generated always as identity primary key,
     source_system text not null,
     source_instance text not null,
@@ -30,7 +54,7 @@ create table if not exists {{ adapter.quote(source.schema) }}.{{ adapter.quote(s
     record_id text not null,
     cursor_value text,
     batch_id uuid not null,
-    loaded_at timestamptz not null,
+    loaded_at timestamptz not null default now(),
     is_deleted boolean not null default false,
     deleted_at timestamptz,
     payload jsonb not null,

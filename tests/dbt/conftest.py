@@ -31,6 +31,7 @@ JIRA_RECORD_IDS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "users": lambda record: record["accountId"],
     "issues": lambda record: record["id"],
     "worklogs": lambda record: record["id"],
+    "issue_changelogs": lambda record: record["issueId"],
 }
 JIRA_CURSORS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "issues": lambda record: record["fields"]["updated"],

@@ -134,7 +134,8 @@ def test_story_points_come_from_the_field_named_story_points(marts: psycopg.Conn
 def test_completion_overdue_and_lead_time(marts: psycopg.Connection) -> None:
     completed = work_items_by_key(marts, "completed_at")
     assert completed["ALP-2"] == datetime(2026, 2, 10, 7, 0, tzinfo=UTC)  # resolutiondate
-    assert completed["BET-2"] == datetime(2026, 3, 3, 12, 0, tzinfo=UTC)  # done without a resolution
+    # Done without a resolution: the changelog's last move into done (it was reopened once).
+    assert completed["BET-2"] == datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
     assert completed["ALP-1"] is None
     assert work_items_by_key(marts, "lead_time_days")["BET-2"] == Decimal("30.17")
     overdue = {key for key, is_overdue in work_items_by_key(marts, "is_overdue").items() if is_overdue}
@@ -148,7 +149,91 @@ def test_rejected_records_are_published(marts: psycopg.Connection) -> None:
 
 
 def test_models_build_on_a_warehouse_no_connector_has_loaded(warehouse_url: str, tmp_path: Path) -> None:
-    invocation = run_dbt(["run"], warehouse_url, tmp_path)
+    invocation = run_dbt(
+        ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"], warehouse_url, tmp_path
+    )
     assert invocation.returncode == 0, "\n".join(invocation.failures()) or invocation.output[-5000:]
     with psycopg.connect(warehouse_url) as connection:
-        assert rows(connection, "select count(*) from marts.fct_work_items") == [(0,)]
+        for table in (
+            "fct_work_items",
+            "fct_time_entries",
+            "fct_status_changes",
+            "fct_milestones",
+            "dq_source_freshness",
+        ):
+            assert rows(connection, f"select count(*) from marts.{table}") == [(0,)], table
+        # With no register, the hierarchy still has the place unmapped projects go.
+        assert rows(connection, "select portfolio_code from marts.dim_portfolio") == [("UNASSIGNED",)]
+        assert rows(connection, "select program_code from marts.dim_program") == [("UNASSIGNED",)]
+
+
+def test_started_at_and_cycle_time_come_from_the_changelog(marts: psycopg.Connection) -> None:
+    started = work_items_by_key(marts, "started_at")
+    assert started["BET-2"] == datetime(2026, 2, 2, 8, 0, tzinfo=UTC)  # first move into progress
+    assert started["ALP-2"] == datetime(2026, 1, 7, 9, 0, tzinfo=UTC)
+    # No changelog loaded for ALP-3, in progress now: since its status last changed category.
+    assert started["ALP-3"] == datetime(2026, 1, 7, 0, 0, tzinfo=UTC)
+    assert started["ALP-4"] is None  # its changelog is empty: never started
+    cycle = work_items_by_key(marts, "cycle_time_days")
+    assert cycle["BET-2"] == Decimal("29.17")  # 2 Feb 08:00 to 3 Mar 12:00
+    assert cycle["ALP-3"] is None  # not done
+
+
+def test_status_changes_carry_categories_and_time_in_the_status_left(marts: psycopg.Connection) -> None:
+    changes = rows(
+        marts,
+        "select item.source_key, change.from_status, change.to_status, change.from_category, change.to_category,"
+        " change.hours_in_from_status"
+        " from marts.fct_status_changes as change"
+        " inner join marts.fct_work_items as item on change.work_item_key = item.work_item_key"
+        " order by item.source_key, change.change_sequence",
+    )
+    assert changes == [
+        # Created 6 Jan 18:00 UTC; In Review is held by no issue now, so its category is unknown.
+        ("ALP-2", "To Do", "In Progress", "todo", "in_progress", Decimal("15.00")),
+        ("ALP-2", "In Progress", "In Review", "in_progress", None, Decimal("792.00")),
+        ("ALP-2", "In Review", "Done", None, "done", Decimal("22.00")),
+        ("BET-2", "To Do", "In Progress", "todo", "in_progress", Decimal("24.00")),
+        ("BET-2", "In Progress", "Done", "in_progress", "done", Decimal("436.00")),
+        ("BET-2", "Done", "In Progress", "done", "in_progress", Decimal("120.00")),
+        ("BET-2", "In Progress", "Done", "in_progress", "done", Decimal("144.00")),
+    ]  # ALP-9's change is left out: the issue is deleted
+
+
+def test_milestones_are_banded_against_the_run_date(marts: psycopg.Connection) -> None:
+    milestones = rows(
+        marts,
+        "select item.source_key, milestone.name, milestone.baseline_date, milestone.due_date, milestone.slip_days,"
+        " milestone.milestone_status"
+        " from marts.fct_milestones as milestone"
+        " inner join marts.fct_work_items as item on milestone.work_item_key = item.work_item_key"
+        " order by item.source_key",
+    )
+    assert [(key, baseline, due, slip, status) for key, _, baseline, due, slip, status in milestones] == [
+        ("ALP-8", date(2026, 3, 1), date(2026, 3, 1), 9, "overdue"),
+        ("GAM-4", date(2026, 4, 15), date(2026, 4, 15), None, "upcoming"),
+    ]
+
+
+def test_without_a_register_or_rate_card_time_has_no_rate(marts: psycopg.Connection) -> None:
+    assert rows(marts, "select count(*), count(hourly_rate), count(cost) from marts.fct_time_entries") == [(5, 0, 0)]
+    assert rows(marts, "select count(role), count(hourly_rate) from marts.dim_person") == [(0, 0)]
+
+
+def test_source_freshness_reports_each_stream_landed(marts: psycopg.Connection) -> None:
+    freshness = {
+        stream: (rows_last_run, deletes, rejects, status, is_stale)
+        for stream, rows_last_run, deletes, rejects, status, is_stale in rows(
+            marts,
+            "select stream, rows_last_run, deletes_last_run, rejects_last_run, last_run_status, is_stale"
+            " from marts.dq_source_freshness where source_system = 'jira'",
+        )
+    }
+    assert freshness == {
+        "projects": (4, 1, 0, "succeeded", False),
+        "fields": (4, 0, 0, "succeeded", False),
+        "users": (4, 0, 0, "succeeded", False),
+        "issues": (18, 2, 0, "succeeded", False),
+        "worklogs": (8, 1, 1, "succeeded", False),
+        "issue_changelogs": (4, 0, 0, "succeeded", False),
+    }

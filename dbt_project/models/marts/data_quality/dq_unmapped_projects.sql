@@ -1,8 +1,8 @@
 with
 
-projects as (
+source_projects as (
 
-    select * from {{ ref('int_projects_mapped') }}
+    select * from {{ ref('int_source_projects') }}
 
 ),
 
@@ -27,19 +27,19 @@ current_work_items as (
 )
 
 select
-    projects.source_system,
-    projects.source_instance,
-    projects.source_project_key,
-    projects.source_project_name,
+    source_projects.source_system,
+    source_projects.source_instance,
+    source_projects.source_project_key,
+    source_projects.source_project_name,
     cast(coalesce(current_work_items.work_items, 0) as integer) as work_items,
-    projects.project_key
+    source_projects.project_key
 
-from projects
+from source_projects
 left join current_work_items
     on
-        projects.source_system = current_work_items.source_system
-        and projects.source_instance = current_work_items.source_instance
-        and projects.source_project_id = current_work_items.source_project_id
+        source_projects.source_system = current_work_items.source_system
+        and source_projects.source_instance = current_work_items.source_instance
+        and source_projects.source_project_id = current_work_items.source_project_id
 where
-    not projects.is_mapped
-    and not projects.is_deleted
+    not source_projects.is_mapped
+    and not source_projects.is_deleted

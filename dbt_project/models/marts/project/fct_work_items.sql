@@ -46,7 +46,7 @@ select
     work_items.assignee_person_key,
     parent_items.work_item_key as parent_work_item_key,
     work_items.created_at,
-    cast(null as timestamptz) as started_at,
+    work_items.started_at,
     work_items.completed_at,
     work_items.due_date,
     work_items.estimate_hours,
@@ -68,7 +68,10 @@ select
         round(extract(epoch from work_items.completed_at - work_items.created_at) / 86400, 2)
         as numeric(12, 2)
     ) as lead_time_days,
-    cast(null as numeric(12, 2)) as cycle_time_days
+    cast(
+        round(extract(epoch from work_items.completed_at - work_items.started_at) / 86400, 2)
+        as numeric(12, 2)
+    ) as cycle_time_days
 
 from work_items
 left join logged_time

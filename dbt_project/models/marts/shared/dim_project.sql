@@ -28,6 +28,7 @@ select
     projects.expected_benefit,
     projects.alignment_score,
     projects.default_hourly_rate,
-    projects.is_mapped
+    projects.is_mapped,
+    projects.has_source_project
 
 from projects

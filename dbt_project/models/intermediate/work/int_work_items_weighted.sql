@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 with
 
 work_items as (
@@ -38,6 +40,7 @@ classified as (
         work_items.parent_source_id,
         work_items.assignee_person_key,
         work_items.created_at,
+        work_items.started_at,
         work_items.completed_at,
         work_items.due_date,
         work_items.estimate_hours,

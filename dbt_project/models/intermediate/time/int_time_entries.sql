@@ -1,0 +1,165 @@
+{{ config(materialized='table') }}
+
+with
+
+jira_worklogs as (
+
+    select * from {{ ref('stg_jira__worklogs') }}
+
+),
+
+asana_time_entries as (
+
+    select * from {{ ref('stg_asana__time_entries') }}
+
+),
+
+tool_accounts as (
+
+    select * from {{ ref('int_tool_accounts_resolved') }}
+
+),
+
+people as (
+
+    select * from {{ ref('int_people_resolved') }}
+
+),
+
+work_items as (
+
+    select * from {{ ref('int_work_items_unioned') }}
+
+),
+
+projects as (
+
+    select * from {{ ref('int_projects_mapped') }}
+
+),
+
+rate_card_periods as (
+
+    select * from {{ ref('int_rate_card_periods') }}
+
+),
+
+jira_time_entries as (
+
+    select
+        'jira' as source_system,
+        jira_worklogs.source_instance,
+        jira_worklogs.worklog_id as source_id,
+        jira_worklogs.issue_id as source_work_item_id,
+        jira_worklogs.author_account_id as account_id,
+        jira_worklogs.started_at,
+        -- The calendar date where the work was done: the instant read in the offset it was written in.
+        cast((jira_worklogs.started_at at time zone 'UTC') + jira_worklogs.started_utc_offset as date) as entry_date,
+        cast(round(jira_worklogs.time_spent_seconds / 3600.0, 2) as numeric(12, 2)) as hours,
+        jira_worklogs.is_deleted
+
+    from jira_worklogs
+
+),
+
+asana_entries as (
+
+    select
+        'asana' as source_system,
+        asana_time_entries.source_instance,
+        asana_time_entries.time_entry_gid as source_id,
+        asana_time_entries.task_gid as source_work_item_id,
+        asana_time_entries.created_by_gid as account_id,
+        cast(null as timestamptz) as started_at,
+        asana_time_entries.entered_on as entry_date,
+        cast(round(asana_time_entries.duration_minutes / 60.0, 2) as numeric(12, 2)) as hours,
+        asana_time_entries.is_deleted
+
+    from asana_time_entries
+
+),
+
+time_entries as (
+
+    select * from jira_time_entries
+
+    union all
+
+    select * from asana_entries
+
+),
+
+resolved as (
+
+    select
+        {{ surrogate_key(['time_entries.source_system', 'time_entries.source_instance', 'time_entries.source_id']) }}
+            as time_entry_key,
+        {{ surrogate_key([
+            'time_entries.source_system', 'time_entries.source_instance', 'time_entries.source_work_item_id',
+        ]) }} as work_item_key,
+        time_entries.source_system,
+        time_entries.source_instance,
+        time_entries.source_id,
+        time_entries.source_work_item_id,
+        tool_accounts.person_key,
+        people.email as person_email,
+        time_entries.started_at,
+        time_entries.entry_date,
+        time_entries.hours,
+        time_entries.is_deleted
+
+    from time_entries
+    left join tool_accounts
+        on
+            time_entries.source_system = tool_accounts.source_system
+            and time_entries.account_id = tool_accounts.account_id
+    left join people
+        on tool_accounts.person_key = people.person_key
+
+),
+
+costed as (
+
+    -- The rate in force on the entry date is the person's rate card row with the latest
+    -- effective_from on or before it; without one, the project's default rate from the register.
+    select
+        resolved.*,
+        work_items.project_key,
+        case
+            when rate_card_periods.hourly_rate is not null then 'rate_card'
+            when projects.default_hourly_rate is not null then 'project_default'
+        end as rate_source,
+        coalesce(rate_card_periods.hourly_rate, projects.default_hourly_rate) as hourly_rate
+
+    from resolved
+    left join work_items
+        on resolved.work_item_key = work_items.work_item_key
+    left join projects
+        on work_items.project_key = projects.project_key
+    left join rate_card_periods
+        on
+            resolved.person_email = rate_card_periods.email
+            and resolved.entry_date >= rate_card_periods.effective_from
+            and (resolved.entry_date < rate_card_periods.effective_to or rate_card_periods.effective_to is null)
+
+)
+
+select
+    costed.time_entry_key,
+    costed.work_item_key,
+    costed.project_key,
+    costed.source_system,
+    costed.source_instance,
+    costed.source_id,
+    costed.source_work_item_id,
+    costed.person_key,
+    costed.person_email,
+    costed.started_at,
+    costed.entry_date,
+    costed.hours,
+    costed.rate_source,
+    cast(costed.hourly_rate as numeric(18, 2)) as hourly_rate,
+    cast(round(costed.hours * costed.hourly_rate, 2) as numeric(18, 2)) as cost,
+    costed.is_deleted
+
+from costed

@@ -1,0 +1,168 @@
+{{ config(materialized='table') }}
+
+with
+
+status_changes as (
+
+    select * from {{ ref('stg_jira__status_changes') }}
+
+),
+
+jira_issues as (
+
+    select * from {{ ref('stg_jira__issues') }}
+
+),
+
+current_statuses as (
+
+    -- Jira's changelog names statuses but not their categories: learn each status's category
+    -- from the issues that hold it now (by id, else by name).
+    select
+        jira_issues.source_instance,
+        jira_issues.status_id,
+        lower(jira_issues.status_name) as status_name,
+        case jira_issues.status_category_key
+            when 'new' then 'todo'
+            when 'indeterminate' then 'in_progress'
+            when 'done' then 'done'
+        end as status_category,
+        count(*) as issues
+
+    from jira_issues
+    where jira_issues.status_category_key in ('new', 'indeterminate', 'done')
+    group by
+        jira_issues.source_instance,
+        jira_issues.status_id,
+        lower(jira_issues.status_name),
+        jira_issues.status_category_key
+
+),
+
+categories_by_id as (
+
+    select distinct on (current_statuses.source_instance, current_statuses.status_id)
+        current_statuses.source_instance,
+        current_statuses.status_id,
+        current_statuses.status_category
+
+    from current_statuses
+    where current_statuses.status_id is not null
+    order by
+        current_statuses.source_instance asc,
+        current_statuses.status_id asc,
+        current_statuses.issues desc,
+        current_statuses.status_category asc
+
+),
+
+categories_by_name as (
+
+    select distinct on (current_statuses.source_instance, current_statuses.status_name)
+        current_statuses.source_instance,
+        current_statuses.status_name,
+        current_statuses.status_category
+
+    from current_statuses
+    where current_statuses.status_name is not null
+    order by
+        current_statuses.source_instance asc,
+        current_statuses.status_name asc,
+        current_statuses.issues desc,
+        current_statuses.status_category asc
+
+),
+
+sequenced as (
+
+    select
+        status_changes.source_instance,
+        status_changes.issue_id,
+        status_changes.history_id,
+        status_changes.history_position,
+        status_changes.item_position,
+        status_changes.changed_at,
+        status_changes.from_status_id,
+        status_changes.from_status_name,
+        status_changes.to_status_id,
+        status_changes.to_status_name,
+        status_changes.is_deleted,
+        row_number() over (
+            partition by status_changes.source_instance, status_changes.issue_id
+            order by
+                status_changes.changed_at asc,
+                status_changes.history_position asc,
+                status_changes.item_position asc
+        ) as change_sequence,
+        lag(status_changes.changed_at) over (
+            partition by status_changes.source_instance, status_changes.issue_id
+            order by
+                status_changes.changed_at asc,
+                status_changes.history_position asc,
+                status_changes.item_position asc
+        ) as previous_changed_at
+
+    from status_changes
+
+),
+
+categorised as (
+
+    select
+        sequenced.*,
+        jira_issues.created_at as issue_created_at,
+        jira_issues.is_deleted as is_issue_deleted,
+        coalesce(from_by_id.status_category, from_by_name.status_category) as from_category,
+        coalesce(to_by_id.status_category, to_by_name.status_category) as to_category
+
+    from sequenced
+    left join jira_issues
+        on
+            sequenced.source_instance = jira_issues.source_instance
+            and sequenced.issue_id = jira_issues.issue_id
+    left join categories_by_id as from_by_id
+        on
+            sequenced.source_instance = from_by_id.source_instance
+            and sequenced.from_status_id = from_by_id.status_id
+    left join categories_by_name as from_by_name
+        on
+            sequenced.source_instance = from_by_name.source_instance
+            and lower(sequenced.from_status_name) = from_by_name.status_name
+    left join categories_by_id as to_by_id
+        on
+            sequenced.source_instance = to_by_id.source_instance
+            and sequenced.to_status_id = to_by_id.status_id
+    left join categories_by_name as to_by_name
+        on
+            sequenced.source_instance = to_by_name.source_instance
+            and lower(sequenced.to_status_name) = to_by_name.status_name
+
+)
+
+select
+    {{ surrogate_key([
+        "'jira'", 'categorised.source_instance', 'categorised.issue_id',
+        "coalesce(nullif(categorised.history_id, ''), 'position ' || categorised.history_position)",
+        'categorised.item_position',
+    ]) }} as status_change_key,
+    {{ surrogate_key(["'jira'", 'categorised.source_instance', 'categorised.issue_id']) }} as work_item_key,
+    'jira' as source_system,
+    categorised.source_instance,
+    categorised.issue_id as source_work_item_id,
+    categorised.history_id,
+    categorised.change_sequence,
+    categorised.changed_at,
+    categorised.from_status_name as from_status,
+    categorised.to_status_name as to_status,
+    categorised.from_category,
+    categorised.to_category,
+    -- The first change leaves the status the issue was created in.
+    cast(round(
+        extract(epoch from categorised.changed_at - coalesce(
+            categorised.previous_changed_at, categorised.issue_created_at
+        )) / 3600,
+        2
+    ) as numeric(12, 2)) as hours_in_from_status,
+    categorised.is_deleted or coalesce(categorised.is_issue_deleted, false) as is_deleted
+
+from categorised

@@ -1,0 +1,362 @@
+{%- set story_points_field = var('jira_story_points_field') | replace("'", "''") -%}
+{%- set milestone_issue_type = var('jira_milestone_issue_type') | replace("'", "''") -%}
+
+{{ config(materialized='table') }}
+
+with recursive
+
+jira_issues as (
+
+    select * from {{ ref('stg_jira__issues') }}
+
+),
+
+jira_fields as (
+
+    select * from {{ ref('stg_jira__fields') }}
+
+),
+
+jira_status_changes as (
+
+    select * from {{ ref('int_status_changes') }}
+
+),
+
+asana_tasks as (
+
+    select * from {{ ref('stg_asana__tasks') }}
+
+),
+
+smartsheet_plan_rows as (
+
+    select * from {{ ref('stg_smartsheet__plan_rows') }}
+
+),
+
+source_projects as (
+
+    select * from {{ ref('int_source_projects') }}
+
+),
+
+tool_accounts as (
+
+    select * from {{ ref('int_tool_accounts_resolved') }}
+
+),
+
+jira_story_points_fields as (
+
+    select
+        jira_fields.source_instance,
+        jira_fields.field_id
+
+    from jira_fields
+    where
+        lower(jira_fields.field_name) = lower('{{ story_points_field }}')
+        and not jira_fields.is_deleted
+
+),
+
+jira_story_points_values as (
+
+    select
+        jira_issues.source_instance,
+        jira_issues.issue_id,
+        jira_story_points_fields.field_id,
+        {{ jsonb_number("jira_issues.issue_fields -> jira_story_points_fields.field_id") }} as story_points
+
+    from jira_issues
+    inner join jira_story_points_fields
+        on jira_issues.source_instance = jira_story_points_fields.source_instance
+
+),
+
+jira_story_points as (
+
+    -- A site can hold several fields with the same name: the lowest field id that has a value wins.
+    select
+        jira_story_points_values.source_instance,
+        jira_story_points_values.issue_id,
+        (
+            array_agg(
+                jira_story_points_values.story_points
+                order by jira_story_points_values.field_id asc
+            ) filter (where jira_story_points_values.story_points is not null)
+        )[1] as story_points
+
+    from jira_story_points_values
+    group by jira_story_points_values.source_instance, jira_story_points_values.issue_id
+
+),
+
+jira_status_history as (
+
+    select
+        jira_status_changes.source_instance,
+        jira_status_changes.source_work_item_id as issue_id,
+        min(jira_status_changes.changed_at) filter (
+            where jira_status_changes.to_category = 'in_progress'
+        ) as first_started_at,
+        max(jira_status_changes.changed_at) filter (
+            where jira_status_changes.to_category = 'done' and coalesce(jira_status_changes.from_category, '') != 'done'
+        ) as last_done_at
+
+    from jira_status_changes
+    group by jira_status_changes.source_instance, jira_status_changes.source_work_item_id
+
+),
+
+jira_work_items as (
+
+    select
+        'jira' as source_system,
+        jira_issues.source_instance,
+        jira_issues.issue_id as source_id,
+        jira_issues.issue_key as source_key,
+        jira_issues.project_id as source_project_id,
+        jira_issues.summary as title,
+        jira_issues.issue_type_name as item_type,
+        jira_issues.status_name as status,
+        case jira_issues.status_category_key
+            when 'indeterminate' then 'in_progress'
+            when 'done' then 'done'
+            else 'todo'
+        end as status_category,
+        jira_issues.parent_issue_id as parent_source_id,
+        jira_issues.assignee_account_id,
+        jira_issues.created_at,
+        -- Without a changelog (not loaded yet), an issue in progress started when its status
+        -- last changed category.
+        coalesce(
+            jira_status_history.first_started_at,
+            case
+                when jira_issues.status_category_key = 'indeterminate' then jira_issues.status_category_changed_at
+            end
+        ) as started_at,
+        case
+            when jira_issues.status_category_key = 'done'
+                then coalesce(
+                    jira_issues.resolved_at,
+                    jira_status_history.last_done_at,
+                    jira_issues.status_category_changed_at
+                )
+        end as completed_at,
+        jira_issues.due_date,
+        cast(round(jira_issues.original_estimate_seconds / 3600.0, 2) as numeric(12, 2)) as estimate_hours,
+        cast(jira_story_points.story_points as numeric(12, 2)) as story_points,
+        coalesce(lower(jira_issues.issue_type_name) = lower('{{ milestone_issue_type }}'), false) as is_milestone,
+        jira_issues.is_deleted
+
+    from jira_issues
+    left join jira_story_points
+        on
+            jira_issues.source_instance = jira_story_points.source_instance
+            and jira_issues.issue_id = jira_story_points.issue_id
+    left join jira_status_history
+        on
+            jira_issues.source_instance = jira_status_history.source_instance
+            and jira_issues.issue_id = jira_status_history.issue_id
+
+),
+
+asana_task_projects as (
+
+    -- Subtasks have no memberships: they belong to the project of their nearest ancestor that has one.
+    select
+        asana_tasks.source_instance,
+        asana_tasks.task_gid,
+        asana_tasks.home_project_gid as project_gid,
+        0 as levels_up
+
+    from asana_tasks
+    where asana_tasks.home_project_gid is not null
+
+    union all
+
+    select
+        subtasks.source_instance,
+        subtasks.task_gid,
+        asana_task_projects.project_gid,
+        asana_task_projects.levels_up + 1 as levels_up
+
+    from asana_tasks as subtasks
+    inner join asana_task_projects
+        on
+            subtasks.source_instance = asana_task_projects.source_instance
+            and subtasks.parent_task_gid = asana_task_projects.task_gid
+    where
+        subtasks.home_project_gid is null
+        and asana_task_projects.levels_up < 100
+
+),
+
+asana_work_items as (
+
+    select
+        'asana' as source_system,
+        asana_tasks.source_instance,
+        asana_tasks.task_gid as source_id,
+        cast(null as text) as source_key,
+        asana_task_projects.project_gid as source_project_id,
+        asana_tasks.task_name as title,
+        asana_tasks.task_subtype as item_type,
+        case when asana_tasks.is_completed then 'Completed' else 'Incomplete' end as status,
+        case when asana_tasks.is_completed then 'done' else 'todo' end as status_category,
+        asana_tasks.parent_task_gid as parent_source_id,
+        asana_tasks.assignee_gid as assignee_account_id,
+        asana_tasks.created_at,
+        cast(null as timestamptz) as started_at,
+        case
+            when asana_tasks.is_completed then coalesce(asana_tasks.completed_at, asana_tasks.modified_at)
+        end as completed_at,
+        asana_tasks.due_on as due_date,
+        cast(round(asana_tasks.estimate_hours, 2) as numeric(12, 2)) as estimate_hours,
+        cast(null as numeric(12, 2)) as story_points,
+        asana_tasks.task_subtype = 'milestone' as is_milestone,
+        asana_tasks.is_deleted
+
+    from asana_tasks
+    left join asana_task_projects
+        on
+            asana_tasks.source_instance = asana_task_projects.source_instance
+            and asana_tasks.task_gid = asana_task_projects.task_gid
+
+),
+
+smartsheet_summary_rows as (
+
+    select distinct
+        smartsheet_plan_rows.source_instance,
+        smartsheet_plan_rows.parent_row_id as row_id
+
+    from smartsheet_plan_rows
+    where
+        smartsheet_plan_rows.parent_row_id is not null
+        and not smartsheet_plan_rows.is_deleted
+
+),
+
+smartsheet_rows_classified as (
+
+    select
+        smartsheet_plan_rows.*,
+        smartsheet_summary_rows.row_id is not null as is_summary_row,
+        coalesce(
+            smartsheet_plan_rows.percent_complete = 1 or lower(smartsheet_plan_rows.plan_status) = 'complete',
+            false
+        ) as is_done
+
+    from smartsheet_plan_rows
+    left join smartsheet_summary_rows
+        on
+            smartsheet_plan_rows.source_instance = smartsheet_summary_rows.source_instance
+            and smartsheet_plan_rows.row_id = smartsheet_summary_rows.row_id
+
+),
+
+smartsheet_work_items as (
+
+    select
+        'smartsheet' as source_system,
+        smartsheet_rows_classified.source_instance,
+        smartsheet_rows_classified.row_id as source_id,
+        cast(null as text) as source_key,
+        smartsheet_rows_classified.sheet_id as source_project_id,
+        smartsheet_rows_classified.task_name as title,
+        case
+            when smartsheet_rows_classified.is_summary_row then 'Summary row'
+            when smartsheet_rows_classified.is_milestone_flagged then 'Milestone'
+            else 'Task row'
+        end as item_type,
+        smartsheet_rows_classified.plan_status as status,
+        case
+            when smartsheet_rows_classified.is_done then 'done'
+            when
+                smartsheet_rows_classified.percent_complete > 0
+                or lower(smartsheet_rows_classified.plan_status) = 'in progress'
+                then 'in_progress'
+            else 'todo'
+        end as status_category,
+        smartsheet_rows_classified.parent_row_id as parent_source_id,
+        smartsheet_rows_classified.assigned_to_email as assignee_account_id,
+        smartsheet_rows_classified.created_at,
+        -- A plan row records dates, not instants: its day is read as starting at 00:00 UTC.
+        case
+            when smartsheet_rows_classified.percent_complete > 0
+                then cast(smartsheet_rows_classified.start_date as timestamp) at time zone 'UTC'
+        end as started_at,
+        case
+            when smartsheet_rows_classified.is_done
+                then cast(coalesce(
+                    smartsheet_rows_classified.finish_date,
+                    cast(smartsheet_rows_classified.modified_at at time zone 'UTC' as date)
+                ) as timestamp) at time zone 'UTC'
+        end as completed_at,
+        smartsheet_rows_classified.finish_date as due_date,
+        cast(round(smartsheet_rows_classified.estimate_hours, 2) as numeric(12, 2)) as estimate_hours,
+        cast(null as numeric(12, 2)) as story_points,
+        smartsheet_rows_classified.is_milestone_flagged as is_milestone,
+        smartsheet_rows_classified.is_deleted
+
+    from smartsheet_rows_classified
+
+),
+
+work_items as (
+
+    select * from jira_work_items
+
+    union all
+
+    select * from asana_work_items
+
+    union all
+
+    select * from smartsheet_work_items
+
+)
+
+select
+    {{ surrogate_key(['work_items.source_system', 'work_items.source_instance', 'work_items.source_id']) }}
+        as work_item_key,
+    case
+        when work_items.parent_source_id is not null
+            then
+                {{ surrogate_key([
+                    'work_items.source_system', 'work_items.source_instance', 'work_items.parent_source_id',
+                ]) }}
+    end as parent_work_item_key,
+    work_items.source_system,
+    work_items.source_instance,
+    work_items.source_id,
+    work_items.source_key,
+    work_items.source_project_id,
+    source_projects.project_key,
+    work_items.title,
+    work_items.item_type,
+    work_items.status,
+    work_items.status_category,
+    work_items.parent_source_id,
+    tool_accounts.person_key as assignee_person_key,
+    work_items.created_at,
+    work_items.started_at,
+    work_items.completed_at,
+    work_items.due_date,
+    work_items.estimate_hours,
+    work_items.story_points,
+    work_items.is_milestone,
+    work_items.is_deleted
+
+from work_items
+left join source_projects
+    on
+        work_items.source_system = source_projects.source_system
+        and work_items.source_instance = source_projects.source_instance
+        and work_items.source_project_id = source_projects.source_project_id
+left join tool_accounts
+    on
+        work_items.source_system = tool_accounts.source_system
+        and work_items.assignee_account_id = tool_accounts.account_id
