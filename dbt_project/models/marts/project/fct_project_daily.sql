@@ -1,0 +1,354 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['project_key', 'date_day'],
+        on_schema_change='fail',
+        contract={'enforced': true},
+        pre_hook="{{ delete_outdated_project_days(ref('int_project_daily_spans')) }}",
+    )
+}}
+
+{%- set lookback_days = var('daily_facts_lookback_days', 7) | int -%}
+{%- if lookback_days < 1 -%}
+    {{ exceptions.raise_compiler_error("var daily_facts_lookback_days must be at least 1, got " ~ lookback_days) }}
+{%- endif -%}
+
+with
+
+spans as (
+
+    select * from {{ ref('int_project_daily_spans') }}
+
+),
+
+work_items as (
+
+    select * from {{ ref('fct_work_items') }}
+
+),
+
+time_entries as (
+
+    select * from {{ ref('fct_time_entries') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('dim_date') }}
+
+),
+
+{% if is_incremental() %}
+
+    already_built as (
+
+        select
+            project_days.project_key,
+            max(project_days.date_day) as last_built_day
+
+        from {{ this }} as project_days
+        group by project_days.project_key
+
+    ),
+
+{% endif %}
+
+build_ranges as (
+
+    -- A full build covers each project's whole span. An incremental one rebuilds the last
+    -- `daily_facts_lookback_days` days and any day after the last one built; the pre-hook has already
+    -- deleted every day of a project whose inputs changed, so such a project is rebuilt whole.
+    select
+        spans.project_key,
+        spans.bac,
+        spans.baseline_start,
+        spans.baseline_finish,
+        spans.inputs_hash,
+        {% if is_incremental() -%}
+            greatest(
+                spans.first_day,
+                {{ first_calendar_day() }},
+                least(
+                    {{ run_date() }} - {{ lookback_days - 1 }},
+                    coalesce(already_built.last_built_day + 1, spans.first_day)
+                )
+            )
+        {%- else -%}
+            greatest(spans.first_day, {{ first_calendar_day() }})
+        {%- endif %} as build_from
+
+    from spans
+    {% if is_incremental() -%}
+        left join already_built
+            on spans.project_key = already_built.project_key
+    {%- endif %}
+    where spans.first_day <= {{ run_date() }}
+
+),
+
+project_days as (
+
+    select
+        build_ranges.project_key,
+        calendar.date_day,
+        build_ranges.bac,
+        build_ranges.baseline_start,
+        build_ranges.baseline_finish,
+        build_ranges.inputs_hash
+
+    from build_ranges
+    inner join calendar
+        on calendar.date_day between build_ranges.build_from and {{ run_date() }}
+
+),
+
+current_items as (
+
+    select
+        work_items.project_key,
+        cast(work_items.created_at at time zone 'UTC' as date) as created_on,
+        work_items.due_date,
+        work_items.weight,
+        case
+            when work_items.status_category = 'done'
+                then greatest(
+                    cast(work_items.completed_at at time zone 'UTC' as date),
+                    cast(work_items.created_at at time zone 'UTC' as date)
+                )
+        end as done_on
+
+    from work_items
+    where not work_items.is_deleted
+
+),
+
+overdue_periods as (
+
+    -- An open item is overdue from the day after its due date until the day it is done.
+    select
+        current_items.project_key,
+        greatest(current_items.due_date + 1, current_items.created_on) as overdue_from,
+        current_items.done_on as overdue_until
+
+    from current_items
+    where current_items.due_date is not null
+
+),
+
+events as (
+
+    select
+        current_items.project_key,
+        current_items.created_on as event_day,
+        1 as items_created,
+        current_items.weight as weight_created,
+        0 as items_completed,
+        0 as weight_completed,
+        0 as overdue_change,
+        0 as cost
+
+    from current_items
+
+    union all
+
+    select
+        current_items.project_key,
+        current_items.done_on as event_day,
+        0 as items_created,
+        0 as weight_created,
+        1 as items_completed,
+        current_items.weight as weight_completed,
+        0 as overdue_change,
+        0 as cost
+
+    from current_items
+    where current_items.done_on is not null
+
+    union all
+
+    select
+        overdue_periods.project_key,
+        overdue_periods.overdue_from as event_day,
+        0 as items_created,
+        0 as weight_created,
+        0 as items_completed,
+        0 as weight_completed,
+        1 as overdue_change,
+        0 as cost
+
+    from overdue_periods
+    where overdue_periods.overdue_until is null or overdue_periods.overdue_until > overdue_periods.overdue_from
+
+    union all
+
+    select
+        overdue_periods.project_key,
+        overdue_periods.overdue_until as event_day,
+        0 as items_created,
+        0 as weight_created,
+        0 as items_completed,
+        0 as weight_completed,
+        -1 as overdue_change,
+        0 as cost
+
+    from overdue_periods
+    where overdue_periods.overdue_until > overdue_periods.overdue_from
+
+    union all
+
+    select
+        time_entries.project_key,
+        time_entries.entry_date as event_day,
+        0 as items_created,
+        0 as weight_created,
+        0 as items_completed,
+        0 as weight_completed,
+        0 as overdue_change,
+        coalesce(time_entries.cost, 0) as cost
+
+    from time_entries
+
+),
+
+daily_changes as (
+
+    -- Events before the first day built are moved onto it, so the running totals start from
+    -- everything that happened before.
+    select
+        build_ranges.project_key,
+        greatest(events.event_day, build_ranges.build_from) as date_day,
+        sum(events.items_created) as items_created,
+        sum(events.weight_created) as weight_created,
+        sum(events.items_completed) as items_completed,
+        sum(events.weight_completed) as weight_completed,
+        sum(events.overdue_change) as overdue_change,
+        sum(events.cost) as cost
+
+    from events
+    inner join build_ranges
+        on events.project_key = build_ranges.project_key
+    where events.event_day <= {{ run_date() }}
+    group by build_ranges.project_key, greatest(events.event_day, build_ranges.build_from)
+
+),
+
+running_totals as (
+
+    select
+        project_days.project_key,
+        project_days.date_day,
+        project_days.bac,
+        project_days.baseline_start,
+        project_days.baseline_finish,
+        project_days.inputs_hash,
+        sum(coalesce(daily_changes.items_created, 0)) over project_history as items_total,
+        sum(coalesce(daily_changes.items_completed, 0)) over project_history as items_done,
+        sum(coalesce(daily_changes.overdue_change, 0)) over project_history as items_overdue,
+        sum(coalesce(daily_changes.weight_created, 0)) over project_history as weight_total,
+        sum(coalesce(daily_changes.weight_completed, 0)) over project_history as weight_done,
+        sum(coalesce(daily_changes.cost, 0)) over project_history as actual_cost
+
+    from project_days
+    left join daily_changes
+        on
+            project_days.project_key = daily_changes.project_key
+            and project_days.date_day = daily_changes.date_day
+    window project_history as (
+        partition by project_days.project_key
+        order by project_days.date_day
+        rows between unbounded preceding and current row
+    )
+
+),
+
+progress as (
+
+    select
+        running_totals.*,
+        case
+            when running_totals.baseline_finish < running_totals.baseline_start then null
+            when running_totals.baseline_start is null or running_totals.baseline_finish is null then null
+            when running_totals.date_day < running_totals.baseline_start then 0.0
+            when running_totals.date_day >= running_totals.baseline_finish then 1.0
+            else
+                cast(running_totals.date_day - running_totals.baseline_start as numeric)
+                / (running_totals.baseline_finish - running_totals.baseline_start)
+        end as planned_fraction,
+        coalesce(
+            {{ safe_divide('cast(running_totals.weight_done as numeric)', 'running_totals.weight_total') }},
+            0
+        ) as complete_fraction
+
+    from running_totals
+
+),
+
+values_earned as (
+
+    select
+        progress.*,
+        cast(round(progress.bac * progress.planned_fraction, 2) as numeric(18, 2)) as pv,
+        cast(round(progress.bac * progress.complete_fraction, 2) as numeric(18, 2)) as ev,
+        cast(progress.actual_cost as numeric(18, 2)) as ac
+
+    from progress
+
+),
+
+indices as (
+
+    select
+        values_earned.*,
+        cast({{ safe_divide('values_earned.ev', 'values_earned.pv') }} as numeric(18, 6)) as spi,
+        cast({{ safe_divide('values_earned.ev', 'values_earned.ac') }} as numeric(18, 6)) as cpi,
+        cast(coalesce(
+            {{ safe_divide('values_earned.bac', safe_divide('values_earned.ev', 'values_earned.ac')) }},
+            values_earned.bac
+        ) as numeric(18, 2)) as eac
+
+    from values_earned
+
+),
+
+health as (
+
+    select
+        indices.*,
+        {{ health_band('indices.spi') }} as schedule_health,
+        {{ health_band('indices.cpi') }} as cost_health
+
+    from indices
+
+)
+
+select
+    health.project_key,
+    health.date_day,
+    cast(health.items_total as integer) as items_total,
+    cast(health.items_done as integer) as items_done,
+    cast(health.items_overdue as integer) as items_overdue,
+    cast(health.planned_fraction as numeric(9, 6)) as pct_planned,
+    cast(health.complete_fraction as numeric(9, 6)) as pct_complete,
+    health.bac,
+    health.pv,
+    health.ev,
+    health.ac,
+    cast(health.ev - health.pv as numeric(18, 2)) as sv,
+    cast(health.ev - health.ac as numeric(18, 2)) as cv,
+    health.spi,
+    health.cpi,
+    health.eac,
+    cast(health.eac - health.ac as numeric(18, 2)) as etc,
+    cast(health.bac - health.eac as numeric(18, 2)) as vac,
+    cast(
+        {{ safe_divide('health.bac - health.ev', 'health.bac - health.ac') }}
+        as numeric(18, 6)
+    ) as tcpi,
+    health.schedule_health,
+    health.cost_health,
+    {{ worse_health('health.schedule_health', 'health.cost_health') }} as overall_health,
+    health.inputs_hash
+
+from health
