@@ -1,4 +1,9 @@
-"""The nightly DAG end to end under `dag.test()`: the simulators → raw → dbt → marts, checked against the world."""
+"""The nightly DAG end to end under `dag.test()`: simulators → raw → dbt → marts → report, checked against the world.
+
+Two nights share one warehouse, as a deployment does: a clean night, then the same night
+again with Asana down. The second must leave the marts exactly as the first (nothing in the
+tools changed, and Asana's last good data stands), and end failed so alerts fire.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +15,31 @@ import psycopg
 import pytest
 
 from simulators.asana import AsanaSimulator
+from simulators.asana_world import build_asana_data
 from simulators.jira import JiraSimulator
 from simulators.smartsheet import SmartsheetSimulator
 from simulators.smartsheet_world import build_smartsheet_data
 from simulators.world import WorldConfig, build_world, summarize
 from tests.conftest import create_database, drop_database
+from tests.reports.browser_checks import full_page_screenshot, open_report, severe_console_errors
+from tests.reports.conftest import browser, chromium  # noqa: F401
 from warehouse import settings
 
 pytestmark = pytest.mark.e2e
 
 ANCHOR = date(2026, 11, 1)
-
-
-@pytest.fixture(scope="module")
-def warehouse_url(warehouse_server):
-    """One warehouse for the module, as a deployment has: the DAG's dbt profile keeps its connection."""
-    url = create_database(warehouse_server)
-    yield url
-    drop_database(url)
+MART_TABLES = (
+    "dim_date",
+    "dim_project",
+    "dim_person",
+    "fct_work_items",
+    "fct_time_entries",
+    "fct_status_changes",
+    "fct_milestones",
+    "fct_project_daily",
+    "fct_program_daily",
+    "fct_portfolio_daily",
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +47,19 @@ def world():
     return build_world(WorldConfig(anchor_date=ANCHOR))
 
 
-@pytest.fixture
-def simulators(world, monkeypatch):
-    """The three simulators on free ports, and the environment `config/sources.yml` reads to reach them."""
-    with ExitStack() as stack:
+@pytest.fixture(scope="module")
+def night(world, warehouse_server, dagbag, tmp_path_factory):
+    """The three simulators, one warehouse, and a way to run the nightly DAG against them."""
+    url = create_database(warehouse_server)
+    report_dir = tmp_path_factory.mktemp("reports")
+    with ExitStack() as stack, pytest.MonkeyPatch.context() as environment:
         jira = stack.enter_context(JiraSimulator(world))
         asana = stack.enter_context(AsanaSimulator(world))
         smartsheet = stack.enter_context(SmartsheetSimulator(world))
         sheets = build_smartsheet_data(world)
         for name, value in {
+            "AIRFLOW_CONN_PMO_WAREHOUSE": settings.airflow_connection_uri(url),
+            "PMO_REPORT_DIR": str(report_dir),
             "JIRA_BASE_URL": jira.url,
             "JIRA_EMAIL": jira.email,
             "JIRA_API_TOKEN": "sim-token",
@@ -54,16 +70,19 @@ def simulators(world, monkeypatch):
             "SMARTSHEET_REGISTER_SHEET_ID": str(sheets.register_sheet_id),
             "SMARTSHEET_RATE_CARD_SHEET_ID": str(sheets.rate_card_sheet_id),
         }.items():
-            monkeypatch.setenv(name, value)
-        yield {"jira": jira, "asana": asana, "smartsheet": smartsheet}
+            environment.setenv(name, value)
+        dag = dagbag.dags["pmo_nightly_refresh"]
+        for task in dag.tasks:
+            task.retries = 0  # fail fast: dag.test() would otherwise wait out the retry delay
 
+        def run(**env: str):
+            for name, value in env.items():
+                environment.setenv(name, value)
+            return dag.test()
 
-def run_nightly_dag(dagbag, monkeypatch, warehouse_url: str, **conf):
-    monkeypatch.setenv("AIRFLOW_CONN_PMO_WAREHOUSE", settings.airflow_connection_uri(warehouse_url))
-    dag = dagbag.dags["pmo_nightly_refresh"]
-    for task in dag.tasks:
-        task.retries = 0  # fail fast: dag.test() would otherwise wait out the retry delay
-    return dag.test(run_conf=conf or None)
+        first = run()
+        yield {"url": url, "run": run, "first": first, "first_marts": marts_snapshot(url), "report_dir": report_dir}
+    drop_database(url)
 
 
 def scalar(url: str, query: str):
@@ -71,52 +90,65 @@ def scalar(url: str, query: str):
         return connection.execute(query).fetchone()[0]
 
 
-def test_the_nightly_refresh_builds_marts_that_match_what_the_tools_served(
-    dagbag, world, simulators, warehouse_url, monkeypatch
-):
+def marts_snapshot(url: str) -> dict[str, tuple[int, str]]:
+    """Row count and a checksum of every row of the main mart tables."""
+    snapshot = {}
+    with psycopg.connect(url) as connection:
+        for table in MART_TABLES:
+            snapshot[table] = connection.execute(
+                f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from marts.{table} t"
+            ).fetchone()
+    return snapshot
+
+
+def test_a_clean_night_builds_marts_that_match_what_the_tools_served(night, world):
+    url = night["url"]
+    assert str(night["first"].state) == "success"
     summary = summarize(world)
-    run = run_nightly_dag(dagbag, monkeypatch, warehouse_url)
-    assert run.state == "success"
-    first_counts = {
-        table: scalar(warehouse_url, f"select count(*) from marts.{table}")
-        for table in ("dim_date", "dim_project", "dim_person", "fct_work_items", "fct_time_entries")
+    asana = build_asana_data(world)
+    sheets = build_smartsheet_data(world)
+    items = dict(psycopg.connect(url).execute("select source_system, count(*) from marts.fct_work_items group by 1"))
+    assert items == {
+        "jira": summary.jira_issues,
+        "asana": len(asana.tasks),
+        "smartsheet": sum(len(sheet.rows) for sheet in sheets.plan_sheets),
     }
-    # A second run of the same night duplicates nothing.
-    assert run_nightly_dag(dagbag, monkeypatch, warehouse_url).state == "success"
-
-    jira_items = scalar(warehouse_url, "select count(*) from marts.fct_work_items where source_system = 'jira'")
-    assert jira_items == summary.jira_issues
-    jira_entries = scalar(warehouse_url, "select count(*) from marts.fct_time_entries where source_system = 'jira'")
-    assert jira_entries == summary.jira_worklogs
-    assert first_counts["dim_date"] > 365
-    assert first_counts["dim_person"] >= summary.jira_users - 5
-    hours = scalar(warehouse_url, "select sum(hours) from marts.fct_time_entries where source_system = 'jira'")
-    assert Decimal(hours) == summary.jira_worklog_hours
-    unmapped = scalar(
-        warehouse_url,
-        "select array_agg(source_project_key order by source_project_key) from marts.dq_unmapped_projects",
+    jira_hours = scalar(url, "select sum(hours) from marts.fct_time_entries where source_system = 'jira'")
+    assert Decimal(jira_hours) == summary.jira_worklog_hours
+    jira_done = scalar(
+        url, "select count(*) from marts.fct_work_items where source_system = 'jira' and status_category = 'done'"
     )
+    assert jira_done == summary.issues_by_status["Done"] + summary.issues_by_status["Won't Do"]
+    unmapped = scalar(url, "select array_agg(source_project_key) from marts.dq_unmapped_projects")
     assert set(summary.unregistered_jira_projects) <= set(unmapped)
-    done = scalar(
-        warehouse_url,
-        "select count(*) from marts.fct_work_items where source_system = 'jira' and status_category = 'done'",
-    )
-    assert done == summary.issues_by_status["Done"] + summary.issues_by_status["Won't Do"]
-    for table, count in first_counts.items():
-        assert scalar(warehouse_url, f"select count(*) from marts.{table}") == count, table
+    assert scalar(url, "select count(*) from marts.dim_project") == summary.register_rows + len(unmapped)
+    unpriced = scalar(url, "select count(*) from marts.fct_time_entries where cost is null")
+    assert unpriced == 0
+    for table, (count, _) in night["first_marts"].items():
+        assert count > 0, table
 
 
-def test_a_source_down_does_not_stop_the_others_and_the_run_ends_failed(
-    dagbag, world, simulators, warehouse_url, monkeypatch
-):
-    monkeypatch.setenv("ASANA_TOKEN", "revoked-token")  # Asana answers 401 to every request
-    run = run_nightly_dag(dagbag, monkeypatch, warehouse_url)
-    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-    assert str(run.state) == "failed"
+def test_the_report_renders_from_the_marts_and_draws_every_chart(night, browser, tmp_path):  # noqa: F811
+    report = night["report_dir"] / "latest.html"
+    assert report.exists()
+    open_report(browser, report)
+    assert severe_console_errors(browser) == []
+    screenshot = full_page_screenshot(browser, tmp_path / "pmo-report.png")
+    assert screenshot.stat().st_size > 10_000
+
+
+def test_a_night_with_a_source_down_refreshes_the_others_and_ends_failed(night, world):
+    second = night["run"](ASANA_TOKEN="revoked-token")  # Asana now answers 401 to every request
+    states = {ti.task_id: str(ti.state) for ti in second.get_task_instances()}
+    assert str(second.state) == "failed"
     assert states["extract_asana_demo"] == "failed"
     assert states["extract_jira_demo"] == "success"
     assert states["extract_smartsheet_demo"] == "success"
     assert states["summarize_marts"] == "success"
     assert states["night_outcome"] == "failed"
-    jira_items = scalar(warehouse_url, "select count(*) from marts.fct_work_items where source_system = 'jira'")
-    assert jira_items == len(world.jira.issues)
+    # Same night, nothing changed in the tools, Asana's last good data stands: identical marts.
+    assert marts_snapshot(night["url"]) == night["first_marts"]
+    stale = scalar(
+        night["url"], "select array_agg(distinct source_system) from marts.dq_source_freshness where is_stale"
+    )
+    assert stale == ["asana"]

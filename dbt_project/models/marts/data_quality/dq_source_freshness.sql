@@ -69,6 +69,19 @@ successful_batches as (
 
 ),
 
+source_failures as (
+
+    select
+        load_batches.source_system,
+        load_batches.source_instance,
+        max(load_batches.started_at) as last_failure_at
+
+    from load_batches
+    where load_batches.batch_status = 'failed'
+    group by load_batches.source_system, load_batches.source_instance
+
+),
+
 freshness as (
 
     select
@@ -80,7 +93,8 @@ freshness as (
         last_batches.batch_status as last_run_status,
         last_batches.records_loaded as rows_last_run,
         last_batches.records_deleted as deletes_last_run,
-        last_batches.records_rejected as rejects_last_run
+        last_batches.records_rejected as rejects_last_run,
+        source_failures.last_failure_at as source_last_failure_at
 
     from streams
     left join stream_states
@@ -98,6 +112,10 @@ freshness as (
             streams.source_system = last_batches.source_system
             and streams.source_instance = last_batches.source_instance
             and streams.stream = last_batches.stream
+    left join source_failures
+        on
+            streams.source_system = source_failures.source_system
+            and streams.source_instance = source_failures.source_instance
 
 )
 
@@ -116,10 +134,14 @@ select
         extract(epoch from cast('{{ run_started_at.isoformat() }}' as timestamptz) - freshness.last_success_at) / 3600,
         2
     ) as numeric(12, 2)) as hours_since_success,
+    freshness.source_last_failure_at,
     coalesce(
         freshness.last_success_at
         < cast('{{ run_started_at.isoformat() }}' as timestamptz) - interval '{{ stale_after_hours }} hours',
         true
-    ) as is_stale
+    )
+    -- A source that failed after this stream last succeeded (an API down, a revoked token)
+    -- stops every one of its streams: none of them is current any more.
+    or coalesce(freshness.source_last_failure_at > freshness.last_success_at, false) as is_stale
 
 from freshness
