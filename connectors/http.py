@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import msgspec
 import requests
 
 log = logging.getLogger(__name__)
@@ -156,8 +157,14 @@ class ApiClient:
     def url(self, path: str) -> str:
         return urljoin(self.base_url, path.lstrip("/")) if not path.startswith("http") else path
 
-    def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
-        """Send one request with retries; returns the decoded JSON body (None for an empty body)."""
+    def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None, shape: type | None = None
+    ) -> Any:
+        """Send one request with retries; returns the decoded JSON body (None for an empty body).
+
+        With `shape` (a msgspec type), the body is decoded straight into it: parts declared
+        `msgspec.Raw` stay undecoded JSON text. A body of another shape raises `ApiError`.
+        """
         url = self.url(path)
         endpoint = f"{method} {urlsplit(url).path}"
         waited_total = 0.0
@@ -175,7 +182,19 @@ class ApiClient:
             else:
                 if response.status_code < 400:
                     try:
-                        return response.json() if response.content else None
+                        if not response.content:
+                            return None
+                        return (
+                            msgspec.json.decode(response.content, type=shape)
+                            if shape
+                            else msgspec.json.decode(response.content)
+                        )
+                    except msgspec.ValidationError as error:
+                        raise ApiError(
+                            f"{self.name}: {endpoint} answered a body of an unexpected shape: {error}",
+                            status=response.status_code,
+                            endpoint=endpoint,
+                        ) from None
                     except ValueError as error:
                         # A body cut short mid-transfer decodes as invalid JSON: retry it like a dropped connection.
                         reason = f"invalid JSON body ({error})"
@@ -210,8 +229,8 @@ class ApiClient:
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None)
 
-    def post(self, path: str, body: Any) -> Any:
-        return self.request("POST", path, json=body)
+    def post(self, path: str, body: Any, shape: type | None = None) -> Any:
+        return self.request("POST", path, json=body, shape=shape)
 
 
 def _body_excerpt(response: requests.Response, limit: int = 300) -> str:

@@ -6,17 +6,37 @@ metadata (batch id, loaded_at, tombstone). A page of records is COPYed into a te
 table and upserted set-wise, and the stream's state (its watermark) is written in the same
 transaction, so a crash never leaves a watermark ahead of the rows it covers. Records that
 are not JSON objects or lack their id are kept in `raw._rejected_records` with the reason.
+
+Speed, for streams of millions of records:
+- Records are encoded once (msgspec) straight into COPY text; nothing is serialised twice.
+  A record may also arrive as an `EncodedRecord`, still the JSON text the API sent, its id and
+  cursor read beforehand (`read_encoded`): that text goes into the COPY as it is.
+- While a stream's rows are new to the table (its first load), pages are COPYed straight into
+  it (`loaded_at` defaults to the transaction's now()), as fast as PostgreSQL takes a COPY; an
+  id already there fails that transaction, which is written again, and the rest of the batch
+  after it, through the upsert.
+- Page transactions commit without waiting for the WAL flush (`synchronous_commit` off, for
+  that transaction only): a server crash may lose the last of them, whole and in order, so
+  the state still never runs ahead of its rows; the batch's final commit waits, so a stream
+  reported successful is durable.
+- `PageLoader` writes pages on a thread of its own while the caller fetches the next ones,
+  and merges the pages waiting in its queue into one transaction.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import Any, NamedTuple
 
+import msgspec
 import psycopg
 from psycopg import sql
 
@@ -71,7 +91,7 @@ create table if not exists {table} (
     record_id text not null,
     cursor_value text,
     batch_id uuid not null,
-    loaded_at timestamptz not null,
+    loaded_at timestamptz not null default now(),
     is_deleted boolean not null default false,
     deleted_at timestamptz,
     payload jsonb not null,
@@ -93,6 +113,53 @@ class Rejection:
     payload: str
 
 
+class EncodedRecord(NamedTuple):
+    """A record still in the JSON text it arrived in, with its id and cursor read from that text."""
+
+    record_id: Any
+    cursor: Any
+    payload: bytes
+
+
+def read_encoded(
+    raws: Sequence[msgspec.Raw], head: type[msgspec.Struct], keys: Callable[[Any], tuple[Any, Any]]
+) -> list[EncodedRecord | Any]:
+    """A page of records as `EncodedRecord`s: `head` is a Struct declaring only what `keys(head)` reads
+    (id, cursor). A record that does not fit it (not an object, a field of another type) comes back
+    decoded, to be validated, and rejected or loaded, as any other record."""
+    decoders = _head_decoders(head)
+    try:
+        # one decode of the page's heads: far cheaper than one per record
+        heads = decoders[0].decode(b"[" + b",".join(raws) + b"]")
+    except msgspec.ValidationError:
+        return [_read_one(raw, decoders[1], keys) for raw in raws]
+    return [EncodedRecord(*keys(record_head), bytes(raw)) for record_head, raw in zip(heads, raws, strict=True)]
+
+
+def _read_one(raw: msgspec.Raw, decoder: msgspec.json.Decoder, keys: Callable[[Any], tuple[Any, Any]]) -> Any:
+    try:
+        record_id, cursor = keys(decoder.decode(raw))
+    except msgspec.ValidationError:
+        return msgspec.json.decode(raw)
+    return EncodedRecord(record_id, cursor, bytes(raw))
+
+
+@functools.cache
+def _head_decoders(head: type[msgspec.Struct]) -> tuple[msgspec.json.Decoder, msgspec.json.Decoder]:
+    return msgspec.json.Decoder(list[head]), msgspec.json.Decoder(head)
+
+
+@dataclass
+class PreparedPage:
+    """A page validated and encoded, ready to load: no database work has been done for it yet.
+
+    Each row is (record id, its line of COPY text: source instance, id, cursor, batch id, payload).
+    """
+
+    rows: list[tuple[str, bytes]]
+    rejections: list[Rejection]
+
+
 @dataclass
 class BatchCounts:
     pages: int = 0
@@ -100,6 +167,27 @@ class BatchCounts:
     rejected: int = 0
     deleted: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+
+
+def _copy_field(value: str) -> bytes:
+    """A value as a field of COPY's text format."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value.encode()
+
+
+COPY_NULL = b"\\N"
+# What a COPY line holds, into the raw table (loaded_at defaults to the transaction's now()) or the upsert's.
+COPY_COLUMNS = sql.SQL("source_instance, record_id, cursor_value, batch_id, payload")
+
+
+def _copy_json(payload: bytes) -> bytes:
+    """JSON text as a field of COPY's text format (raw tabs and line breaks are whitespace between tokens)."""
+    if b"\\" in payload:
+        payload = payload.replace(b"\\", b"\\\\")
+    if b"\n" in payload or b"\r" in payload or b"\t" in payload:
+        payload = payload.replace(b"\n", b"\\n").replace(b"\r", b"\\r").replace(b"\t", b"\\t")
+    return payload
 
 
 def _describe(value: Any) -> str:
@@ -132,16 +220,36 @@ class StreamWriter:
         self._cursor_value = cursor_value
         self.batch_id = uuid.uuid4()
         self.counts = BatchCounts()
+        # whether pages may be COPYed straight into the table: true while its rows are new to it
+        self._appending = False
+        self._previous_ids: set[str] = set()
 
     # -- batch lifecycle -------------------------------------------------------------------
     def begin(self, watermark_from: str | None = None) -> None:
         ensure_control_tables(self.connection)
         with self.connection.transaction():
             self.connection.execute(sql.SQL(STREAM_TABLE_DDL).format(table=self.table))
+            self._default_loaded_at_to_now()
+            self._appending = not self.connection.execute(
+                sql.SQL("select exists (select from {table} where source_instance = %s)").format(table=self.table),
+                (self.source_instance,),
+            ).fetchone()[0]
             self.connection.execute(
                 "insert into raw._load_batches (batch_id, source_system, source_instance, stream, watermark_from)"
                 " values (%s, %s, %s, %s, %s)",
                 (self.batch_id, self.source_system, self.source_instance, self.stream, watermark_from),
+            )
+
+    def _default_loaded_at_to_now(self) -> None:
+        """Tables made before `loaded_at` defaulted to now(): COPY leaves the column out, so it must."""
+        default = self.connection.execute(
+            "select column_default from information_schema.columns"
+            " where table_schema = %s and table_name = %s and column_name = 'loaded_at'",
+            (RAW_SCHEMA, self.table_name),
+        ).fetchone()
+        if default is not None and default[0] is None:
+            self.connection.execute(
+                sql.SQL("alter table {table} alter column loaded_at set default now()").format(table=self.table)
             )
 
     def read_state(self) -> dict[str, Any]:
@@ -191,47 +299,81 @@ class StreamWriter:
         )
 
     def _save_state(self, state: dict[str, Any], *, success: bool = False) -> None:
-        self.connection.execute(
+        self.connection.execute(self._state_statement(state, success=success))
+
+    def _state_statement(self, state: dict[str, Any], *, success: bool = False) -> sql.Composed:
+        """The upsert of the stream's state, its values inlined so that it can share a round trip."""
+        return sql.SQL(
             "insert into raw._stream_state as s (source_system, source_instance, stream, state,"
             " last_success_at, last_batch_id, updated_at)"
-            " values (%s, %s, %s, %s, case when %s then now() end, %s, now())"
+            " values ({}, {}, {}, {}, {}, {}, now())"
             " on conflict (source_system, source_instance, stream) do update set state = excluded.state,"
             " last_success_at = coalesce(excluded.last_success_at, s.last_success_at),"
-            " last_batch_id = excluded.last_batch_id, updated_at = now()",
-            (
-                self.source_system,
-                self.source_instance,
-                self.stream,
-                json.dumps(state),
-                success,
-                self.batch_id,
-            ),
+            " last_batch_id = excluded.last_batch_id, updated_at = now()"
+        ).format(
+            sql.Literal(self.source_system),
+            sql.Literal(self.source_instance),
+            sql.Literal(self.stream),
+            sql.Literal(json.dumps(state)),
+            sql.SQL("now()" if success else "null"),
+            sql.Literal(str(self.batch_id)),
         )
 
     # -- pages -----------------------------------------------------------------------------
     def write_page(self, records: Iterable[Any], state: dict[str, Any] | None = None) -> int:
         """Upsert one page of records and, in the same transaction, the state that covers it."""
-        rows: list[tuple[str, str | None, str]] = []
+        return self.write_prepared([self.prepare(records)], state)
+
+    def prepare(self, records: Iterable[Any]) -> PreparedPage:
+        """Validate and encode a page into COPY lines; touches no database, so another thread may do it."""
+        rows: list[tuple[str, bytes]] = []
         rejections: list[Rejection] = []
+        line_start = b"%s\t" % _copy_field(self.source_instance)
+        batch = str(self.batch_id).encode()
         for record in records:
             accepted = self._validate(record)
             if isinstance(accepted, Rejection):
                 rejections.append(accepted)
             else:
-                rows.append(accepted)
-        with self.connection.transaction():
-            if rows:
-                self._upsert(rows)
-            if rejections:
-                self._reject(rejections)
-            if state is not None:
-                self._save_state(state)
-        self.counts.pages += 1
+                record_id, id_field, cursor_field, payload_field = accepted
+                rows.append(
+                    (record_id, b"%s%s\t%s\t%s\t%s\n" % (line_start, id_field, cursor_field, batch, payload_field))
+                )
+        return PreparedPage(rows, rejections)
+
+    def write_prepared(self, pages: Sequence[PreparedPage], state: dict[str, Any] | None = None) -> int:
+        """Load prepared pages in one transaction, with the state that covers them; returns the rows loaded."""
+        rows = [row for page in pages for row in page.rows]
+        rejections = [rejection for page in pages for rejection in page.rejections]
+        appending = self._appending
+        try:
+            self._write(rows, rejections, state)
+        except psycopg.errors.UniqueViolation:
+            if not appending:
+                raise
+            # an id was in the table already: write the same batch again, through the upsert
+            log.info("%s: ids already in %s, upserting from here on", self.stream, self.table_name)
+            self._appending = False
+            self._write(rows, rejections, state)
+        self.counts.pages += len(pages)
         self.counts.loaded += len(rows)
         self.counts.rejected += len(rejections)
         return len(rows)
 
-    def _validate(self, record: Any) -> tuple[str, str | None, str] | Rejection:
+    def _write(self, rows: list[tuple[str, bytes]], rejections: list[Rejection], state: dict[str, Any] | None) -> None:
+        with self.connection.transaction():
+            statements = [sql.SQL("select set_config('synchronous_commit', 'off', true)")]
+            if state is not None:
+                statements.append(self._state_statement(state))
+            self.connection.execute(sql.SQL("; ").join(statements))
+            if rows:
+                self._store(rows)
+            if rejections:
+                self._reject(rejections)
+
+    def _validate(self, record: Any) -> tuple[str, bytes, bytes, bytes] | Rejection:
+        if isinstance(record, EncodedRecord):
+            return self._validate_encoded(record)
         if not isinstance(record, dict):
             return self._rejection(None, f"record is a JSON {type(record).__name__}, not an object", record)
         try:
@@ -246,37 +388,91 @@ class StreamWriter:
                 cursor = self._cursor_value(record)
             except (KeyError, TypeError, AttributeError):
                 cursor = None
-        payload = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        if "\\u0000" in payload:
+        try:
+            payload = msgspec.json.encode(record)
+        except (TypeError, ValueError, OverflowError) as error:
+            return self._rejection(str(record_id), f"record cannot be encoded as JSON ({error})", record)
+        if b"\\u0000" in payload:
             return self._rejection(str(record_id), "payload contains a NUL character (not storable as jsonb)", record)
-        return str(record_id), None if cursor is None else str(cursor), payload
+        record_id = str(record_id)
+        return (
+            record_id,
+            _copy_field(record_id),
+            COPY_NULL if cursor is None else _copy_field(str(cursor)),
+            # msgspec's JSON holds no raw tab or line break: only its backslashes need escaping for COPY
+            payload.replace(b"\\", b"\\\\"),
+        )
+
+    def _validate_encoded(self, record: EncodedRecord) -> tuple[str, bytes, bytes, bytes] | Rejection:
+        record_id, cursor, payload = record
+        if record_id is None or str(record_id).strip() == "":
+            return self._rejection(None, "record has no id", record)
+        record_id = str(record_id)
+        if b"\\u0000" in payload:
+            return self._rejection(record_id, "payload contains a NUL character (not storable as jsonb)", record)
+        return (
+            record_id,
+            _copy_field(record_id),
+            COPY_NULL if cursor is None else _copy_field(str(cursor)),
+            _copy_json(payload),
+        )
 
     def _rejection(self, record_id: str | None, reason: str, record: Any) -> Rejection:
         self.counts.reasons[reason] = self.counts.reasons.get(reason, 0) + 1
+        if isinstance(record, EncodedRecord):
+            return Rejection(record_id, reason, record.payload.decode("utf-8", "replace"))
         return Rejection(record_id, reason, _describe(record))
 
-    def _upsert(self, rows: Sequence[tuple[str, str | None, str]]) -> None:
+    def _store(self, rows: list[tuple[str, bytes]]) -> None:
+        distinct_ids: set[str] = set()
+        repeated: set[str] = set()
+        for record_id, _ in rows:
+            if record_id in distinct_ids:
+                repeated.add(record_id)
+            else:
+                distinct_ids.add(record_id)
+        if self._appending:
+            # an id twice in the batch, or again from the previous write (feeds whose pages overlap),
+            # goes through the upsert, which keeps its last version; the rest is new to the table
+            repeated |= self._previous_ids & distinct_ids
+            new = [row for row in rows if row[0] not in repeated] if repeated else rows
+            if new:
+                self._copy(self.table, new)
+            if repeated:
+                self._upsert([row for row in rows if row[0] in repeated], unique=False)
+        else:
+            self._upsert(rows, unique=not repeated)
+        self._previous_ids = distinct_ids
+
+    def _copy(self, table: sql.Composable, rows: Sequence[tuple[str, bytes]]) -> None:
+        statement = sql.SQL("copy {table} ({columns}) from stdin").format(table=table, columns=COPY_COLUMNS)
+        with self.connection.cursor().copy(statement) as copy:
+            copy.write(b"".join(line for _, line in rows))
+
+    def _upsert(self, rows: Sequence[tuple[str, bytes]], *, unique: bool) -> None:
         self.connection.execute(
-            "create temporary table if not exists _incoming"
-            " (ordinal bigint, record_id text, cursor_value text, payload jsonb) on commit delete rows"
+            "create temporary table if not exists _incoming_rows (source_instance text, record_id text,"
+            " cursor_value text, batch_id uuid, payload jsonb, ordinal bigint generated always as identity)"
+            " on commit delete rows"
         )
-        with self.connection.cursor().copy(
-            "copy _incoming (ordinal, record_id, cursor_value, payload) from stdin"
-        ) as copy:
-            for ordinal, row in enumerate(rows):
-                copy.write_row((ordinal, *row))
+        self._copy(sql.Identifier("_incoming_rows"), rows)
+        # the last of a repeated id wins; without repeats there is nothing to sort
+        source = (
+            "select source_instance, record_id, cursor_value, batch_id, now(), false, null, payload from _incoming_rows"
+            if unique
+            else "select distinct on (record_id) source_instance, record_id, cursor_value, batch_id, now(), false,"
+            " null, payload from _incoming_rows order by record_id, ordinal desc"
+        )
         self.connection.execute(
             sql.SQL(
                 "insert into {table} as t (source_instance, record_id, cursor_value, batch_id, loaded_at,"
-                " is_deleted, deleted_at, payload)"
-                " select distinct on (record_id) %s, record_id, cursor_value, %s, now(), false, null, payload"
-                " from _incoming order by record_id, ordinal desc"
-                " on conflict (source_instance, record_id) do update set"
+                " is_deleted, deleted_at, payload) "
+                + source
+                + " on conflict (source_instance, record_id) do update set"
                 " cursor_value = excluded.cursor_value, batch_id = excluded.batch_id,"
                 " loaded_at = excluded.loaded_at, is_deleted = false, deleted_at = null,"
                 " payload = excluded.payload"
-            ).format(table=self.table),
-            (self.source_instance, self.batch_id),
+            ).format(table=self.table)
         )
 
     def _reject(self, rejections: Sequence[Rejection]) -> None:
@@ -324,3 +520,71 @@ class StreamWriter:
         ).fetchall()
         self.connection.commit()
         return {row[0] for row in rows}
+
+
+class PageLoader:
+    """Loads a stream's pages on a thread of its own while the caller fetches the next ones.
+
+    `submit` validates and encodes a page in the caller's thread and queues it (at most
+    `max_pending` pages wait, so memory stays bounded); the loading thread merges what waits
+    in the queue, up to `max_batch_records`, into one `write_prepared` transaction carrying
+    the last state among them. Leaving the `with` block waits until every submitted page is
+    loaded; a loading error is raised in the caller, at its next `submit` or at the exit. The
+    writer's connection belongs to the loading thread until the block is left.
+    """
+
+    def __init__(self, writer: StreamWriter, *, max_pending: int = 4, max_batch_records: int = 10_000) -> None:
+        self.writer = writer
+        self.max_batch_records = max_batch_records
+        self._queue: queue.Queue[tuple[PreparedPage, dict[str, Any] | None] | None] = queue.Queue(max_pending)
+        self._thread = threading.Thread(target=self._load, name=f"load-{writer.table_name}", daemon=True)
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> PageLoader:
+        self._thread.start()
+        return self
+
+    def submit(self, records: Iterable[Any], state: dict[str, Any] | None = None) -> None:
+        self._raise_loading_error()
+        self._queue.put((self.writer.prepare(records), state))
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if exc is None:
+            self._raise_loading_error()
+        elif self._error is not None and self._error is not exc:
+            log.warning("%s: loading failed too: %r", self.writer.stream, self._error)
+
+    def _raise_loading_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _load(self) -> None:
+        finished = False
+        while not finished:
+            item = self._queue.get()
+            if item is None:
+                return
+            pages, state = [item[0]], item[1]
+            records = len(item[0].rows)
+            while records < self.max_batch_records:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    finished = True
+                    break
+                pages.append(item[0])
+                records += len(item[0].rows)
+                if item[1] is not None:
+                    state = item[1]
+            if self._error is not None:
+                continue  # after a failure, drain the queue so that the caller never blocks on it
+            try:
+                self.writer.write_prepared(pages, state)
+            except BaseException as error:
+                self._error = error

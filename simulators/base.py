@@ -19,6 +19,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
+
 from simulators.faults import FaultPlan
 
 logger = logging.getLogger(__name__)
@@ -192,8 +194,9 @@ class SimulatorServer:
         return SimResponse(404, {"message": f"No route for {request.method} {request.path}"})
 
     def encode(self, body: Any) -> bytes:
+        """Compact JSON; parts of a body may be `msgspec.Raw`, JSON encoded beforehand."""
         with self.lock:
-            return b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+            return b"" if body is None else msgspec.json.encode(body)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
 import hmac
 import json
@@ -21,12 +22,15 @@ import logging
 import pickle
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from simulators.base import RequestRecord, Route, SimHttpError, SimRequest, SimResponse, SimulatorServer
 from simulators.faults import FaultPlan
@@ -78,6 +82,8 @@ REMOVED_SEARCH_MESSAGE = (
     "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
 )
 ISSUE_NOT_FOUND = "Issue does not exist or you do not have permission to see it."
+# A JQL date literal that names a day ("2026-01-31", "2026/01/31 10:00") rather than an offset from now.
+ABSOLUTE_DATE_LITERAL = re.compile(r"\s*\d{4}[-/]")
 
 
 __all__ = ["FaultPlan", "JiraApiError", "JiraSimulator", "JiraStore", "SimRequest", "SimResponse"]
@@ -179,6 +185,10 @@ class JiraStore:
 
     Issues and worklogs are copied on first change: until then the store serves the world's
     objects, which it never modifies, so starting a simulator costs next to nothing.
+
+    What the API answers is derived from the store and cached until the next change (`revision`
+    counts them): query results, the worklog feeds in time order, and each issue and worklog as
+    encoded JSON, so that serving a large site costs little more than copying bytes.
     """
 
     def __init__(self, site: JiraSite, lock: threading.RLock | None = None) -> None:
@@ -224,6 +234,30 @@ class JiraStore:
         self.next_history_id = 1 + max(
             [int(history["id"]) for issue in site.issues for history in issue.changelog] + [99999]
         )
+        self.revision = 0
+        self.derived: dict[object, Any] = {}
+        self._derived_revision = 0
+
+    def cached(self, key: object, compute: Callable[[], Any]) -> Any:
+        """`compute()`, remembered until the store next changes."""
+        if self._derived_revision != self.revision:
+            self.derived.clear()
+            self._derived_revision = self.revision
+        try:
+            return self.derived[key]
+        except KeyError:
+            value = self.derived[key] = compute()
+            return value
+
+    @contextmanager
+    def change(self) -> Iterator[None]:
+        """Hold the lock while changing the store, and forget what was derived from it."""
+        with self.lock:
+            self.revision += 1
+            try:
+                yield
+            finally:
+                self.revision += 1
 
     def own_issue(self, issue_id: str) -> JiraIssue:
         """The issue, as this store's private copy (safe to change)."""
@@ -331,6 +365,9 @@ class JiraSimulator(SimulatorServer):
 
     def start(self) -> JiraSimulator:
         super().start()
+        # cached answers embed the simulator's URL
+        with self.store.change():
+            pass
         return self
 
     def __enter__(self) -> JiraSimulator:
@@ -502,8 +539,8 @@ class JiraSimulator(SimulatorServer):
         return SearchContext(
             zone=self.zone,
             now=self.now(),
-            project_keys_by_alias=self.store.project_aliases(),
-            issue_keys=frozenset(self.store.issue_ids_by_key),
+            project_keys_by_alias=self.store.cached("project-aliases", self.store.project_aliases),
+            issue_keys=self.store.cached("issue-keys", lambda: frozenset(self.store.issue_ids_by_key)),
         )
 
     def _run_query(self, jql: str) -> list[JiraIssue]:
@@ -511,10 +548,23 @@ class JiraSimulator(SimulatorServer):
             query = parse_jql(jql)
             if not query.clauses:
                 raise JiraApiError(400, UNBOUNDED_MESSAGE)
-            matches = compile_query(query, self._search_context())
+            context = self._search_context()
+            matches = compile_query(query, context)
         except JqlError as error:
             raise JiraApiError(400, str(error)) from None
-        return order_issues((issue for issue in self.store.issues.values() if matches(issue)), query.order)
+        relative_dates = any(
+            not ABSOLUTE_DATE_LITERAL.match(value)
+            for clause in query.clauses
+            if clause.field in ("created", "updated")
+            for value in clause.values
+        )
+
+        def evaluate() -> list[JiraIssue]:
+            return order_issues((issue for issue in self.store.issues.values() if matches(issue)), query.order)
+
+        # every page of a paged query reads the same result: evaluate it once per store revision,
+        # unless it moves with the clock
+        return evaluate() if relative_dates else self.store.cached(("query", jql), evaluate)
 
     def _search(self, request: SimRequest) -> SimResponse:
         if request.method == "POST":
@@ -550,7 +600,7 @@ class JiraSimulator(SimulatorServer):
         max_results = _int_param(raw_max, "maxResults", SEARCH_DEFAULT_PAGE)
         max_results = max(1, min(max_results, limit))
         page = issues[offset : offset + max_results]
-        body: dict[str, Any] = {"issues": [self._render_issue(issue, selection, expand) for issue in page]}
+        body: dict[str, Any] = {"issues": [self._encoded_issue(issue, selection, expand) for issue in page]}
         if offset + max_results < len(issues):
             body["nextPageToken"] = _encode_token(
                 {"o": offset + max_results, "q": query_fingerprint, "t": epoch_millis(self.now())}
@@ -574,6 +624,13 @@ class JiraSimulator(SimulatorServer):
 
     def _removed_search(self, request: SimRequest) -> SimResponse:
         raise JiraApiError(410, REMOVED_SEARCH_MESSAGE)
+
+    def _encoded_issue(self, issue: JiraIssue, selection: _FieldSelection, expand: set[str]) -> msgspec.Raw:
+        """An issue as search results show it, encoded once per store revision."""
+        return self.store.cached(
+            ("issue", issue.id, selection, frozenset(expand)),
+            lambda: msgspec.Raw(msgspec.json.encode(self._render_issue(issue, selection, expand))),
+        )
 
     def _render_issue(self, issue: JiraIssue, selection: _FieldSelection, expand: set[str]) -> dict:
         rendered: dict[str, Any] = {
@@ -651,23 +708,15 @@ class JiraSimulator(SimulatorServer):
                 raise JiraApiError(400, "The provided next page token is invalid or expired.")
             offset = int(decoded.get("o", 0))
 
-        issues = {}
-        for value in requested:
-            found = self.store.find_issue(value)
-            if found is not None:
-                issues[found.id] = found
-        entries = []
-        wanted = set(field_ids)
-        for issue in issues.values():
-            for history in issue.changelog:
-                if wanted:
-                    items = [item for item in history["items"] if item.get("fieldId", item["field"]) in wanted]
-                    if not items:
-                        continue
-                    history = {**history, "items": items}
-                entries.append((history["created"], int(issue.id), history))
-        entries.sort(key=lambda entry: (entry[0], entry[1]))
-        grouped: dict[int, list[dict]] = {}
+        # the pages of one request all read the same entries: gather them once per store revision
+        # the pages of one request follow one another: keep the entries of the latest request only
+        latest_request = self.store.cached("changelog-request", dict)
+        request_key = (tuple(requested), tuple(field_ids))
+        entries = latest_request.get(request_key)
+        if entries is None:
+            latest_request.clear()
+            entries = latest_request[request_key] = self._changelog_entries(requested, field_ids)
+        grouped: dict[int, list[msgspec.Raw]] = {}
         for _, issue_id, history in entries[offset : offset + max_results]:
             grouped.setdefault(issue_id, []).append(history)
         result: dict[str, Any] = {
@@ -678,6 +727,35 @@ class JiraSimulator(SimulatorServer):
         if offset + max_results < len(entries):
             result["nextPageToken"] = _encode_token({"o": offset + max_results, "q": fingerprint})
         return SimResponse(200, result)
+
+    def _changelog_entries(self, requested: list[str], field_ids: list[str]) -> list[tuple[str, int, msgspec.Raw]]:
+        """(created, issue id, encoded history) of the requested issues, keeping only the wanted fields' items."""
+        issues = {}
+        for value in requested:
+            found = self.store.find_issue(value)
+            if found is not None:
+                issues[found.id] = found
+        entries = [
+            entry
+            for issue in issues.values()
+            for entry in self.store.cached(
+                ("histories", issue.id, tuple(field_ids)), lambda issue=issue: self._encoded_histories(issue, field_ids)
+            )
+        ]
+        entries.sort(key=lambda entry: (entry[0], entry[1]))
+        return entries
+
+    def _encoded_histories(self, issue: JiraIssue, field_ids: list[str]) -> list[tuple[str, int, msgspec.Raw]]:
+        entries = []
+        wanted = set(field_ids)
+        for history in issue.changelog:
+            if wanted:
+                items = [item for item in history["items"] if item.get("fieldId", item["field"]) in wanted]
+                if not items:
+                    continue
+                history = {**history, "items": items}
+            entries.append((history["created"], int(issue.id), msgspec.Raw(msgspec.json.encode(history))))
+        return entries
 
     # -- worklogs ----------------------------------------------------------------------------------
 
@@ -701,11 +779,13 @@ class JiraSimulator(SimulatorServer):
         )
 
     def _worklog_feed(self, request: SimRequest, path: str, changes: list[tuple[int, int]]) -> SimResponse:
+        """A page of a feed; `changes` are (epoch millis, worklog id) in time order."""
         since = _int_param(request.param("since"), "since", 0)
         settled_before = epoch_millis(self.now() - WORKLOG_FEED_SETTLE)
-        visible = sorted((millis, worklog_id) for millis, worklog_id in changes if since <= millis <= settled_before)
-        page = visible[:WORKLOG_FEED_PAGE]
-        last_page = len(visible) <= WORKLOG_FEED_PAGE
+        first = bisect.bisect_left(changes, (since,))
+        end = bisect.bisect_right(changes, (settled_before, float("inf")))
+        page = changes[first : min(end, first + WORKLOG_FEED_PAGE)]
+        last_page = end - first <= WORKLOG_FEED_PAGE
         until = page[-1][0] if page else since
         body: dict[str, Any] = {
             "values": [
@@ -721,11 +801,21 @@ class JiraSimulator(SimulatorServer):
         return SimResponse(200, body)
 
     def _worklogs_updated(self, request: SimRequest) -> SimResponse:
-        changes = [(epoch_millis(worklog.updated_at), int(worklog.id)) for worklog in self.store.worklogs.values()]
+        changes = self.store.cached(
+            "worklogs-updated",
+            lambda: sorted(
+                (epoch_millis(worklog.updated_at), int(worklog.id)) for worklog in self.store.worklogs.values()
+            ),
+        )
         return self._worklog_feed(request, "/rest/api/3/worklog/updated", changes)
 
     def _worklogs_deleted(self, request: SimRequest) -> SimResponse:
-        changes = [(epoch_millis(entry.deleted_at), int(entry.worklog_id)) for entry in self.store.deleted_worklogs]
+        changes = self.store.cached(
+            "worklogs-deleted",
+            lambda: sorted(
+                (epoch_millis(entry.deleted_at), int(entry.worklog_id)) for entry in self.store.deleted_worklogs
+            ),
+        )
         return self._worklog_feed(request, "/rest/api/3/worklog/deleted", changes)
 
     def _worklog_list(self, request: SimRequest) -> SimResponse:
@@ -736,7 +826,12 @@ class JiraSimulator(SimulatorServer):
             raise JiraApiError(400, f"The number of worklog IDs must not exceed {WORKLOG_LIST_MAX_IDS}.")
         wanted = sorted({int(value) for value in body["ids"] if str(value).isdigit()})
         found = [self.store.worklogs[str(value)] for value in wanted if str(value) in self.store.worklogs]
-        return SimResponse(200, [self._render_worklog(worklog) for worklog in found])
+        return SimResponse(200, [self._encoded_worklog(worklog) for worklog in found])
+
+    def _encoded_worklog(self, worklog: JiraWorklog) -> msgspec.Raw:
+        return self.store.cached(
+            ("worklog", worklog.id), lambda: msgspec.Raw(msgspec.json.encode(self._render_worklog(worklog)))
+        )
 
     # -- changes between runs (test helpers) -------------------------------------------------------
 
@@ -811,7 +906,7 @@ class JiraSimulator(SimulatorServer):
         """Edit an issue as a user would at instant `at`: set raw field values and/or move it to
         another status, record the changes in its changelog, and bump `updated` to `at`."""
         at = _utc_millis(at)
-        with self.store.lock:
+        with self.store.change():
             issue = self._issue_for_change(id_or_key)
             current = issue.payload["fields"]
             items = []
@@ -896,7 +991,7 @@ class JiraSimulator(SimulatorServer):
         epic lose their parent. Returns the deleted keys. Jira's deleted-worklog feed is not known to
         list the worklogs of deleted issues, so by default they vanish silently."""
         at = _utc_millis(at)
-        with self.store.lock:
+        with self.store.change():
             issue = self._issue_for_change(id_or_key)
             doomed = [issue] + [
                 child
@@ -934,7 +1029,7 @@ class JiraSimulator(SimulatorServer):
     ) -> str:
         """Log work on an issue at instant `at`; `started` is shown in the author's own offset."""
         at = _utc_millis(at)
-        with self.store.lock:
+        with self.store.change():
             issue = self._issue_for_change(issue_id_or_key)
             author = self._user(author_account_id)
             worklog_id = str(self.store.next_worklog_id)
@@ -969,7 +1064,7 @@ class JiraSimulator(SimulatorServer):
     ) -> None:
         """Edit a worklog at instant `at` (its `updated` moves to `at`)."""
         at = _utc_millis(at)
-        with self.store.lock:
+        with self.store.change():
             worklog = self.store.own_worklog(str(worklog_id))
             payload = worklog.payload
             if time_spent_seconds is not None:
@@ -988,7 +1083,7 @@ class JiraSimulator(SimulatorServer):
     def delete_worklog(self, worklog_id: str, *, at: datetime) -> None:
         """Delete a worklog at instant `at`; it then appears in the deleted-worklog feed."""
         at = _utc_millis(at)
-        with self.store.lock:
+        with self.store.change():
             worklog = self.store.worklogs.pop(str(worklog_id))
             self.store.worklog_ids_by_issue[worklog.issue_id].remove(worklog.id)
             self.store.deleted_worklogs.append(JiraDeletedWorklog(worklog.id, at))

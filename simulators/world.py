@@ -71,6 +71,20 @@ SCALES: dict[str, ScaleProfile] = {
         deleted_jira_worklogs=40,
         long_changelog_issues=6,
     ),
+    # Ten times the demo's Jira site, for benchmarks; it builds in seconds and is held in memory.
+    "large": ScaleProfile(
+        people=400,
+        portfolios=6,
+        programs=30,
+        jira_projects=200,
+        unregistered_jira_projects=8,
+        asana_projects=40,
+        smartsheet_projects=24,
+        jira_issues=30000,
+        jira_worklogs=80000,
+        deleted_jira_worklogs=400,
+        long_changelog_issues=30,
+    ),
 }
 
 

@@ -1,10 +1,16 @@
-"""Jira Cloud REST v3 client: authentication and the paging styles of each endpoint."""
+"""Jira Cloud REST v3 client: authentication and the paging styles of each endpoint.
+
+The endpoints whose records are landed as they are (search, worklog list, changelog bulk fetch)
+decode only their envelope: the records stay the JSON text Jira sent (`msgspec.Raw`), which the
+raw store writes as it is, so a record's JSON is never decoded into objects and encoded again.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import requests
 
 from connectors.http import ApiClient, RequestBudget, RetryPolicy
@@ -12,6 +18,32 @@ from connectors.jira.settings import JiraSettings
 
 WORKLOG_LIST_LIMIT = 1000
 CHANGELOG_BULK_LIMIT = 1000
+
+
+class SearchPage(msgspec.Struct):
+    """A `search/jql` page whose issues are decoded."""
+
+    issues: list[Any] = []
+    nextPageToken: str | None = None
+    isLast: bool | None = None
+
+
+class EncodedSearchPage(msgspec.Struct):
+    """A `search/jql` page whose issues are left as the JSON text Jira sent."""
+
+    issues: list[msgspec.Raw] = []
+    nextPageToken: str | None = None
+    isLast: bool | None = None
+
+
+class IssueChangelog(msgspec.Struct):
+    issueId: str | int
+    changeHistories: list[msgspec.Raw] = []
+
+
+class ChangelogPage(msgspec.Struct):
+    issueChangeLogs: list[IssueChangelog] = []
+    nextPageToken: str | None = None
 
 
 class JiraClient:
@@ -63,6 +95,22 @@ class JiraClient:
         self, jql: str, fields: list[str], page_size: int, expand: str | None = None
     ) -> Iterator[list[dict[str, Any]]]:
         """`search/jql` with `nextPageToken`; the last page has `isLast` and no token."""
+        return self._search(jql, fields, page_size, expand, SearchPage)
+
+    def search_issues_encoded(
+        self, jql: str, fields: list[str], page_size: int, expand: str | None = None
+    ) -> Iterator[list[msgspec.Raw]]:
+        """As `search_issues`, each issue left as the JSON text Jira sent."""
+        return self._search(jql, fields, page_size, expand, EncodedSearchPage)
+
+    def _search(
+        self,
+        jql: str,
+        fields: list[str],
+        page_size: int,
+        expand: str | None,
+        shape: type[SearchPage | EncodedSearchPage],
+    ) -> Iterator[list[Any]]:
         token: str | None = None
         while True:
             body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
@@ -70,10 +118,11 @@ class JiraClient:
                 body["expand"] = expand
             if token:
                 body["nextPageToken"] = token
-            page = self.api.post("/rest/api/3/search/jql", body)
-            yield page.get("issues", [])
-            token = page.get("nextPageToken")
-            if page.get("isLast", token is None) or not token:
+            page = self.api.post("/rest/api/3/search/jql", body, shape=shape)
+            yield page.issues
+            token = page.nextPageToken
+            is_last = page.isLast if page.isLast is not None else token is None
+            if is_last or not token:
                 return
 
     def _worklog_feed(self, kind: str, since_ms: int) -> Iterator[dict[str, Any]]:
@@ -92,29 +141,33 @@ class JiraClient:
     def worklogs_deleted(self, since_ms: int) -> Iterator[dict[str, Any]]:
         return self._worklog_feed("deleted", since_ms)
 
-    def worklog_list(self, ids: list[int | str]) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
+    def worklog_list(self, ids: list[int | str]) -> list[msgspec.Raw]:
+        """The worklogs of these ids, each as the JSON text Jira sent."""
+        records: list[msgspec.Raw] = []
         for start in range(0, len(ids), WORKLOG_LIST_LIMIT):
             chunk = [int(worklog_id) for worklog_id in ids[start : start + WORKLOG_LIST_LIMIT]]
-            records.extend(self.api.post("/rest/api/3/worklog/list", {"ids": chunk}) or [])
+            records.extend(
+                self.api.post("/rest/api/3/worklog/list", {"ids": chunk}, shape=list[msgspec.Raw] | None) or []
+            )
         return records
 
-    def changelogs(self, issue_ids: list[str], field_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """Full change histories of up to 1000 issues through `changelog/bulkfetch` (no truncation).
+    def changelogs(self, issue_ids: list[str], field_ids: list[str]) -> dict[str, list[msgspec.Raw]]:
+        """Full change histories of up to 1000 issues through `changelog/bulkfetch` (no truncation),
+        each history as the JSON text Jira sent.
 
         One issue's histories may be split across pages, so they are gathered before returning.
         """
         if len(issue_ids) > CHANGELOG_BULK_LIMIT:
             raise ValueError(f"changelog/bulkfetch takes at most {CHANGELOG_BULK_LIMIT} issues")
-        histories: dict[str, list[dict[str, Any]]] = {str(issue_id): [] for issue_id in issue_ids}
+        histories: dict[str, list[msgspec.Raw]] = {str(issue_id): [] for issue_id in issue_ids}
         token: str | None = None
         while True:
             body: dict[str, Any] = {"issueIdsOrKeys": issue_ids, "fieldIds": field_ids, "maxResults": 1000}
             if token:
                 body["nextPageToken"] = token
-            page = self.api.post("/rest/api/3/changelog/bulkfetch", body)
-            for entry in page.get("issueChangeLogs", []):
-                histories.setdefault(str(entry["issueId"]), []).extend(entry.get("changeHistories", []))
-            token = page.get("nextPageToken")
+            page = self.api.post("/rest/api/3/changelog/bulkfetch", body, shape=ChangelogPage)
+            for entry in page.issueChangeLogs:
+                histories.setdefault(str(entry.issueId), []).extend(entry.changeHistories)
+            token = page.nextPageToken
             if not token:
                 return histories

@@ -27,16 +27,41 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import psycopg
 
 from connectors.jira.client import CHANGELOG_BULK_LIMIT, JiraClient
 from connectors.jira.settings import ISSUE_FIELDS, SOURCE_SYSTEM, JiraSettings
-from connectors.raw_store import StreamWriter
+from connectors.raw_store import EncodedRecord, PageLoader, StreamWriter, read_encoded
 from connectors.runs import StreamResult, result_from
 
 log = logging.getLogger(__name__)
 
 EPOCH_JQL = "1970-01-01 00:00"
+
+
+class _IssueFieldsHead(msgspec.Struct):
+    updated: str | None = None
+
+
+class _IssueHead(msgspec.Struct):
+    """What the issues stream reads of an issue's JSON before landing it whole: its key and cursor."""
+
+    id: str | int | None = None
+    fields: _IssueFieldsHead | None = None
+
+
+class _WorklogHead(msgspec.Struct):
+    id: str | int | None = None
+    updated: str | None = None
+
+
+def _issue_keys(head: _IssueHead) -> tuple[Any, Any]:
+    return head.id, head.fields.updated if head.fields is not None else None
+
+
+def _worklog_keys(head: _WorklogHead) -> tuple[Any, Any]:
+    return head.id, head.updated
 
 
 def parse_jira_timestamp(value: str) -> datetime:
@@ -180,13 +205,15 @@ class JiraExtractor:
         log.info("jira[%s] issues: %s", self.settings.instance, jql)
         newest = watermark
         try:
-            for page in self.client.search_issues(jql, fields, self.settings.issue_page_size):
-                for record in page:
-                    updated = _issue_updated(record)
-                    if updated is not None and (newest is None or updated > newest):
-                        newest = updated
-                page_state = {**state, "updated_watermark": newest.isoformat() if newest else None}
-                writer.write_page(page, state=page_state)
+            with PageLoader(writer) as loader:
+                for raw_page in self.client.search_issues_encoded(jql, fields, self.settings.issue_page_size):
+                    page = read_encoded(raw_page, _IssueHead, _issue_keys)
+                    for record in page:
+                        updated = _issue_updated(record)
+                        if updated is not None and (newest is None or updated > newest):
+                            newest = updated
+                    page_state = {**state, "updated_watermark": newest.isoformat() if newest else None}
+                    loader.submit(page, state=page_state)
             deleted = self._issue_census(writer)
             final_state = {**state, "updated_watermark": newest.isoformat() if newest else None}
             writer.finish(state=final_state, watermark_to=final_state["updated_watermark"])
@@ -226,12 +253,13 @@ class JiraExtractor:
                     "select max(loaded_at) from raw.jira_issues where source_instance = %s", (self.settings.instance,)
                 ).fetchone()[0]
                 issue_ids = _changed_issue_ids(self.connection, self.settings.instance, since)
-            for start in range(0, len(issue_ids), CHANGELOG_BULK_LIMIT):
-                chunk = issue_ids[start : start + CHANGELOG_BULK_LIMIT]
-                histories = self.client.changelogs(chunk, ["status"])
-                writer.write_page(
-                    [{"issueId": issue_id, "histories": histories.get(issue_id, [])} for issue_id in chunk]
-                )
+            with PageLoader(writer) as loader:
+                for start in range(0, len(issue_ids), CHANGELOG_BULK_LIMIT):
+                    chunk = issue_ids[start : start + CHANGELOG_BULK_LIMIT]
+                    histories = self.client.changelogs(chunk, ["status"])
+                    loader.submit(
+                        [{"issueId": issue_id, "histories": histories.get(issue_id, [])} for issue_id in chunk]
+                    )
             final_state = {"issues_loaded_since": newest.isoformat() if newest else since}
             writer.finish(state=final_state, watermark_to=final_state["issues_loaded_since"])
         except BaseException as error:
@@ -249,11 +277,12 @@ class JiraExtractor:
         deleted_since = max(0, int(state.get("deleted_since_ms", 0)) - overlap_ms) if state else 0
         writer.begin(watermark_from=str(since))
         try:
-            for page in self.client.worklogs_updated(since):
-                ids = [entry["worklogId"] for entry in page.get("values", [])]
-                records = self.client.worklog_list(ids) if ids else []
-                state = {**state, "updated_since_ms": int(page.get("until") or since)}
-                writer.write_page(records, state=state)
+            with PageLoader(writer) as loader:
+                for page in self.client.worklogs_updated(since):
+                    ids = [entry["worklogId"] for entry in page.get("values", [])]
+                    records = read_encoded(self.client.worklog_list(ids), _WorklogHead, _worklog_keys)
+                    state = {**state, "updated_since_ms": int(page.get("until") or since)}
+                    loader.submit(records, state=state)
             for page in self.client.worklogs_deleted(deleted_since):
                 ids = [str(entry["worklogId"]) for entry in page.get("values", [])]
                 state = {**state, "deleted_since_ms": int(page.get("until") or deleted_since)}
@@ -278,8 +307,9 @@ def _changed_issue_ids(connection: psycopg.Connection, instance: str, since: str
 
 def _issue_updated(record: Any) -> datetime | None:
     try:
-        return parse_jira_timestamp(record["fields"]["updated"]).astimezone(UTC)
-    except (KeyError, TypeError, ValueError):
+        updated = record.cursor if isinstance(record, EncodedRecord) else record["fields"]["updated"]
+        return parse_jira_timestamp(updated).astimezone(UTC)
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
 

@@ -98,3 +98,37 @@ def test_state_is_committed_with_its_rows_or_not_at_all(warehouse_url):
             "select status, error from raw._load_batches where batch_id = %s", (writer.batch_id,)
         ).fetchone()
         assert (status, error) == ("failed", "RuntimeError: boom")
+
+
+def test_a_first_load_copies_straight_and_overlapping_pages_keep_the_last_version(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        writer.write_page([{"id": 1, "v": "a"}, {"id": 2, "v": "a"}])
+        writer.write_page([{"id": 2, "v": "b"}, {"id": 3, "v": "b"}])  # a feed whose pages overlap by one
+        writer.write_page([{"id": 3, "v": "c"}, {"id": 3, "v": "d"}])  # and an id twice in one page
+        writer.finish()
+        assert [(r[0], r[3]["v"]) for r in rows(connection)] == [("1", "a"), ("2", "b"), ("3", "d")]
+
+
+def test_payloads_with_escapes_and_unicode_round_trip_exactly(warehouse_url):
+    awkward = {"id": "x", "text": 'tab\there\nnew line \\ backslash "quoted" é 漢字 \u2028', "n": 0, "f": False}
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        writer.write_page([awkward])
+        writer.finish()
+        assert rows(connection)[0][3] == awkward
+
+
+def test_the_page_loader_raises_a_loading_error_in_the_caller(warehouse_url):
+    from connectors.raw_store import PageLoader
+
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        with pytest.raises(psycopg.errors.Error), PageLoader(writer) as loader:
+            loader.submit([{"id": 1}], state={"watermark": "w1"})
+            connection.execute("drop table raw.tool_things")
+            loader.submit([{"id": 2}], state={"watermark": "w2"})
+        assert make_writer(connection).read_state().get("watermark") != "w2"

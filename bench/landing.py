@@ -1,0 +1,205 @@
+"""Landing Jira records: the real connector end to end, and a raw COPY of the very same records.
+
+The connector runs in a process of its own (`bench.extract`) against a Jira simulator served from
+this process, so the two do not share an interpreter lock and the extract's peak memory is its own.
+The limit is one `COPY` of the records the connector landed, serialised beforehand exactly as the
+connector serialises them (compact JSON), into a table made like the raw table (same columns,
+jsonb payload, primary key): what this machine's PostgreSQL takes from a single stream when the
+client has no work left to do.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from bench.child import PROJECT_ROOT, child_env, last_json_line
+from bench.extract import JIRA_EMAIL, JIRA_TOKEN
+from simulators.jira import JiraSimulator
+from simulators.world import World, WorldConfig, build_world
+from warehouse import settings
+from warehouse.embedded import EmbeddedWarehouse
+
+# The streams whose size grows with the site; fields, users and projects are a handful of rows.
+VOLUME_STREAMS = ("issues", "worklogs", "issue_changelogs")
+COPY_CHUNK_BYTES = 1 << 20
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def private_warehouse() -> Iterator[EmbeddedWarehouse]:
+    """A PostgreSQL of the bench's own: a free port, a temporary data directory, stopped and removed after."""
+    data_dir = Path(tempfile.mkdtemp(prefix="pmo-bench-warehouse-"))
+    server = EmbeddedWarehouse(data_dir=data_dir, port=free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def create_database(server: EmbeddedWarehouse, name: str) -> str:
+    """A new, empty database on the bench's server (dropped first if a run left one); returns its URL."""
+    with psycopg.connect(server.admin_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return settings.ConnectionParts(
+        "127.0.0.1", server.port, settings.EMBEDDED_USER, settings.EMBEDDED_PASSWORD, name, "prefer"
+    ).url()
+
+
+@contextmanager
+def jira_site(scale: str) -> Iterator[tuple[World, JiraSimulator]]:
+    """The world of a scale and a Jira simulator serving it from this process."""
+    world = build_world(WorldConfig(scale=scale))
+    with JiraSimulator(world, email=JIRA_EMAIL, api_token=JIRA_TOKEN) as simulator:
+        yield world, simulator
+
+
+@dataclass
+class ExtractRun:
+    """What one extract process reports: per-stream results, wall time and peak RSS."""
+
+    results: dict[str, dict]
+    seconds: float
+    peak_rss_bytes: int
+
+    @classmethod
+    def best_of(cls, runs: list[ExtractRun]) -> ExtractRun:
+        """Each stream's fastest run (machines shared with other work are noisy), and the highest peak RSS."""
+        results = {
+            stream: min((run.results[stream] for run in runs), key=lambda result: result["seconds"])
+            for stream in runs[0].results
+        }
+        return cls(results, min(run.seconds for run in runs), max(run.peak_rss_bytes for run in runs))
+
+    def records(self, stream: str) -> int:
+        return int(self.results[stream]["records"])
+
+    def stream_seconds(self, stream: str) -> float:
+        return float(self.results[stream]["seconds"])
+
+
+def run_extract(jira_url: str, warehouse_url: str, *, instance: str = "bench", profile_svg: Path | None = None):
+    """Run every Jira stream as a full refresh in a child process; with `profile_svg`, under py-spy."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.extract",
+        "--jira-url",
+        jira_url,
+        "--warehouse-url",
+        warehouse_url,
+        "--instance",
+        instance,
+    ]
+    if profile_svg is not None:
+        py_spy = Path(sys.executable).parent / "py-spy"
+        command = [str(py_spy), "record", "--rate", "250", "--subprocesses", "-o", str(profile_svg), "--", *command]
+    completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False, env=child_env())
+    if completed.returncode != 0:
+        raise RuntimeError(f"the extract failed (exit {completed.returncode}):\n{completed.stderr[-4000:]}")
+    report = last_json_line(completed.stdout)
+    return ExtractRun(
+        results={result["stream"]: result for result in report["results"]},
+        seconds=report["seconds"],
+        peak_rss_bytes=report["peak_rss_bytes"],
+    )
+
+
+@dataclass
+class CopyLimit:
+    stream: str
+    records: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+
+def copy_limit(warehouse_url: str, stream: str, *, instance: str = "bench", repeat: int = 1) -> CopyLimit:
+    """The fastest of `repeat` single-stream COPYs of the records landed in `raw.jira_<stream>` into a table
+    made like it."""
+    runs = [_copy_once(warehouse_url, stream, instance) for _ in range(repeat)]
+    return min(runs, key=lambda run: run.seconds)
+
+
+def _copy_once(warehouse_url: str, stream: str, instance: str) -> CopyLimit:
+    source = sql.Identifier("raw", f"jira_{stream}")
+    target = sql.Identifier("bench_limit", f"jira_{stream}")
+    with psycopg.connect(warehouse_url) as connection:
+        rows = connection.execute(
+            sql.SQL("select record_id, cursor_value, payload::text from {} where source_instance = %s").format(source),
+            (instance,),
+        ).fetchall()
+        connection.execute("create schema if not exists bench_limit")
+        connection.execute(sql.SQL("drop table if exists {}").format(target))
+        connection.execute(sql.SQL("create table {} (like {} including all)").format(target, source))
+        connection.commit()
+        chunks = _copy_text_chunks(rows, instance)
+        del rows
+        started = time.perf_counter()
+        columns = "source_instance, record_id, cursor_value, batch_id, loaded_at, payload"
+        with connection.cursor().copy(sql.SQL("copy {} ({}) from stdin").format(target, sql.SQL(columns))) as copy:
+            for chunk in chunks:
+                copy.write(chunk)
+        connection.commit()
+        seconds = time.perf_counter() - started
+        records = connection.execute(sql.SQL("select count(*) from {}").format(target)).fetchone()[0]
+        connection.execute(sql.SQL("drop table {}").format(target))
+        connection.commit()
+    return CopyLimit(stream, records, seconds)
+
+
+def _copy_text_chunks(rows: list[tuple[str, str | None, str]], instance: str) -> list[bytes]:
+    """COPY text-format lines, the payload re-serialised compactly as the connector sends it."""
+    batch_id = str(uuid.uuid4())
+    loaded_at = datetime.now(UTC).isoformat()
+    chunks: list[bytes] = []
+    lines: list[str] = []
+    size = 0
+    for record_id, cursor_value, payload in rows:
+        compact = json.dumps(json.loads(payload), ensure_ascii=False, separators=(",", ":"))
+        line = "\t".join(
+            (
+                _copy_escape(instance),
+                _copy_escape(record_id),
+                "\\N" if cursor_value is None else _copy_escape(cursor_value),
+                batch_id,
+                loaded_at,
+                _copy_escape(compact),
+            )
+        )
+        lines.append(line)
+        size += len(line)
+        if size >= COPY_CHUNK_BYTES:
+            chunks.append(("\n".join(lines) + "\n").encode())
+            lines, size = [], 0
+    if lines:
+        chunks.append(("\n".join(lines) + "\n").encode())
+    return chunks
+
+
+def _copy_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
