@@ -122,7 +122,12 @@ def test_a_clean_night_builds_marts_that_match_what_the_tools_served(night, worl
     unmapped = scalar(url, "select array_agg(source_project_key) from marts.dq_unmapped_projects")
     assert set(summary.unregistered_jira_projects) <= set(unmapped)
     assert scalar(url, "select count(*) from marts.dim_project") == summary.register_rows + len(unmapped)
-    unpriced = scalar(url, "select count(*) from marts.fct_time_entries where cost is null")
+    # Every entry on a register project has a cost (its person's rate, else the project's default rate).
+    unpriced = scalar(
+        url,
+        "select count(*) from marts.fct_time_entries as entries join marts.dim_project as projects"
+        " on entries.project_key = projects.project_key where projects.is_mapped and entries.cost is null",
+    )
     assert unpriced == 0
     for table, (count, _) in night["first_marts"].items():
         assert count > 0, table
