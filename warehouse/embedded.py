@@ -140,6 +140,15 @@ class EmbeddedWarehouse:
                     sql.Identifier(settings.EMBEDDED_USER), sql.Literal(settings.EMBEDDED_PASSWORD)
                 )
             )
+            bi_role = connection.execute(
+                "select 1 from pg_roles where rolname = %s", (settings.EMBEDDED_BI_USER,)
+            ).fetchone()
+            if not bi_role:
+                connection.execute(
+                    sql.SQL("create role {} login password {}").format(
+                        sql.Identifier(settings.EMBEDDED_BI_USER), sql.Literal(settings.EMBEDDED_BI_PASSWORD)
+                    )
+                )
 
     def stop(self) -> bool:
         """Stop the server if it runs; returns whether it was running."""

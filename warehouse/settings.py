@@ -18,6 +18,9 @@ EMBEDDED_DATABASE = "pmo_warehouse"
 EMBEDDED_USER = "postgres"
 # Loopback only, and the server trusts loopback; the password exists because BI tools and Airflow ask for one.
 EMBEDDED_PASSWORD = "pmo"
+# The read-only login that BI tools use on the embedded warehouse (dbt grants it the marts only).
+EMBEDDED_BI_USER = "bi_reader"
+EMBEDDED_BI_PASSWORD = "bi-reader"
 
 
 def project_root() -> Path:

@@ -22,6 +22,11 @@ def test_start_is_idempotent_and_serves_tcp(tmp_path):
             database = connection.execute("select current_database()").fetchone()[0]
         assert int(version) >= 180000
         assert database == settings.EMBEDDED_DATABASE
+        bi_url = settings.ConnectionParts(
+            "127.0.0.1", server.port, settings.EMBEDDED_BI_USER, settings.EMBEDDED_BI_PASSWORD, database, "prefer"
+        ).url()
+        with psycopg.connect(bi_url) as connection:  # the BI login exists; dbt grants it the marts
+            assert connection.execute("select current_user").fetchone()[0] == "bi_reader"
         assert server.is_running()
         assert (tmp_path / "pgdata" / "PG_VERSION").exists()
     finally:
