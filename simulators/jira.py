@@ -203,6 +203,8 @@ class JiraStore:
                 "status_categories": site.status_categories,
                 "priorities": site.priorities,
                 "resolutions": site.resolutions,
+                "boards": site.boards,
+                "sprints": site.sprints,
             }
         )
         self.projects: list[dict] = sorted(reference["projects"], key=lambda project: project["key"])
@@ -213,6 +215,8 @@ class JiraStore:
         self.status_categories: list[dict] = reference["status_categories"]
         self.priorities: list[dict] = reference["priorities"]
         self.resolutions: list[dict] = reference["resolutions"]
+        self.boards: list[dict] = reference["boards"]
+        self.sprints: list[dict] = reference["sprints"]
         self.field_names = {item["id"]: item["name"] for item in self.fields}
         self.field_schemas = {item["id"]: item["schema"] for item in self.fields}
         self.users_by_account = {user["accountId"]: user for user in self.users}
@@ -353,6 +357,8 @@ class JiraSimulator(SimulatorServer):
             ("GET", re.compile(r"/rest/api/3/worklog/updated"), self._worklogs_updated),
             ("GET", re.compile(r"/rest/api/3/worklog/deleted"), self._worklogs_deleted),
             ("POST", re.compile(r"/rest/api/3/worklog/list"), self._worklog_list),
+            ("GET", re.compile(r"/rest/agile/1.0/board"), self._boards),
+            ("GET", re.compile(r"/rest/agile/1.0/board/(?P<board>\d+)/sprint"), self._board_sprints),
         ]
 
     @property
@@ -502,6 +508,27 @@ class JiraSimulator(SimulatorServer):
             {"maxResults": max_results, "startAt": start_at, "total": len(items), "isLast": is_last, "values": values}
         )
         return page
+
+    def _boards(self, request: SimRequest) -> SimResponse:
+        boards = [{"self": f"{self.url}/rest/agile/1.0/board/{board['id']}", **board} for board in self.store.boards]
+        return SimResponse(
+            200, self._offset_page(request, boards, path="/rest/agile/1.0/board", max_page=50, default_page=50)
+        )
+
+    def _board_sprints(self, request: SimRequest, board: str) -> SimResponse:
+        found = next((item for item in self.store.boards if str(item["id"]) == board), None)
+        if found is None:
+            raise JiraApiError(404, f"The requested board cannot be viewed because it either does not exist: {board}")
+        if found["type"] != "scrum":
+            raise JiraApiError(400, "The board does not support sprints")
+        states = {part for value in request.query.get("state", []) for part in value.split(",") if part}
+        sprints = [
+            {"self": f"{self.url}/rest/agile/1.0/sprint/{sprint['id']}", "originBoardId": sprint["boardId"], **sprint}
+            for sprint in self.store.sprints
+            if str(sprint["boardId"]) == board and (not states or sprint["state"] in states)
+        ]
+        path = f"/rest/agile/1.0/board/{board}/sprint"
+        return SimResponse(200, self._offset_page(request, sprints, path=path, max_page=50, default_page=50))
 
     def _project_search(self, request: SimRequest) -> SimResponse:
         expand = {part.strip() for value in request.query.get("expand", []) for part in value.split(",")}

@@ -68,6 +68,23 @@ class JiraClient:
     def fields(self) -> list[dict[str, Any]]:
         return self.api.get("/rest/api/3/field")
 
+    def _offset_pages(self, path: str, page_size: int = 50, **params: Any) -> Iterator[list[dict[str, Any]]]:
+        """Offset paging (`startAt`, `maxResults`, `isLast`, `values`), as the agile endpoints page."""
+        start = 0
+        while True:
+            page = self.api.get(path, startAt=start, maxResults=page_size, **params)
+            values = page.get("values", [])
+            yield values
+            start += len(values)
+            if page.get("isLast", True) or not values:
+                return
+
+    def boards(self) -> Iterator[list[dict[str, Any]]]:
+        return self._offset_pages("/rest/agile/1.0/board")
+
+    def sprints(self, board_id: int | str) -> Iterator[list[dict[str, Any]]]:
+        return self._offset_pages(f"/rest/agile/1.0/board/{board_id}/sprint", state="active,closed,future")
+
     def projects(self, page_size: int = 50) -> Iterator[list[dict[str, Any]]]:
         """Offset-paged `project/search`, a page at a time."""
         start = 0

@@ -8,6 +8,8 @@
 | issues   | id        | fields.updated, with an overlap | census of ids (no delete feed)   |
 | worklogs | id        | worklog/updated `until`         | the worklog/deleted feed         |
 | issue_changelogs | issue id | issues loaded since the last run | follows the issue              |
+| boards   | id        | none (re-read, agile 1.0)       | census                           |
+| sprints  | id        | none (re-read per scrum board)  | census                           |
 
 Changelogs come whole from `changelog/bulkfetch` (the changelog embedded in search results is
 cut at 20 entries): every issue that landed since the stream's last run has its full status
@@ -117,6 +119,8 @@ class JiraExtractor:
             "issues": self.sync_issues,
             "worklogs": self.sync_worklogs,
             "issue_changelogs": self.sync_issue_changelogs,
+            "boards": self.sync_boards,
+            "sprints": self.sync_sprints,
         }
         unknown = set(streams or []) - set(runners)
         if unknown:
@@ -180,6 +184,20 @@ class JiraExtractor:
 
     def sync_projects(self, full_refresh: bool = False) -> StreamResult:
         return self._full_snapshot("projects", self.client.projects(), lambda r: r.get("id"), census=True)
+
+    def sync_boards(self, full_refresh: bool = False) -> StreamResult:
+        return self._full_snapshot("boards", self.client.boards(), lambda r: r.get("id"), census=True)
+
+    def sync_sprints(self, full_refresh: bool = False) -> StreamResult:
+        """Sprints of every scrum board (kanban boards have none), in every state."""
+
+        def pages():
+            for board_page in self.client.boards():
+                for board in board_page:
+                    if isinstance(board, dict) and board.get("type") == "scrum":
+                        yield from self.client.sprints(board["id"])
+
+        return self._full_snapshot("sprints", pages(), lambda r: r.get("id"), census=True)
 
     def custom_field_ids(self) -> dict[str, str]:
         if self._custom_field_ids is None:

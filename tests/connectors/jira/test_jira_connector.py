@@ -248,3 +248,13 @@ def test_a_malformed_record_is_rejected_with_its_reason_while_the_page_loads(wor
         ("issues", "record has no id"),
     ]
     assert "a record without its id" in rejected[1][2]
+
+
+def test_boards_and_sprints_of_every_scrum_board_land(simulator, world, warehouse_url):
+    results = by_stream(extract_jira(settings_for(simulator), warehouse_url, streams=["boards", "sprints"]))
+    boards = raw_rows(warehouse_url, "jira_boards")
+    sprints = raw_rows(warehouse_url, "jira_sprints")
+    assert set(boards) == {str(board["id"]) for board in world.jira.boards}
+    assert set(sprints) == {str(sprint["id"]) for sprint in world.jira.sprints}
+    assert {payload["state"] for _, payload in sprints.values()} >= {"closed", "active"}
+    assert results["sprints"]["records"] == len(world.jira.sprints)
