@@ -116,7 +116,7 @@ class EmbeddedWarehouse:
                 )
         self._wait_until_accepting()
         self._ensure_database()
-        log.info("embedded warehouse ready at %s in %.1f s", self.url, time.monotonic() - started_at)
+        log.info("embedded warehouse ready at %s in %.1f s", settings.redact(self.url), time.monotonic() - started_at)
         return self.url
 
     def _wait_until_accepting(self, timeout: float = 30) -> None:
