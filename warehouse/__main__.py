@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"external warehouse: {settings.redact(settings.warehouse_url())}")
                 return 0
             running = embedded.is_running()
-            print(f"embedded warehouse {'running' if running else 'stopped'}: {settings.redact(embedded.url)} (data {embedded.pgdata})")
+            state = "running" if running else "stopped"
+            print(f"embedded warehouse {state}: {settings.redact(embedded.url)} (data {embedded.pgdata})")
             return 0 if running else 3
         elif args.command == "url":
             print(settings.warehouse_url())
