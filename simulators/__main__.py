@@ -65,6 +65,12 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-token", default=None, help="default: $JIRA_API_TOKEN or the simulator's token")
     parser.add_argument("--user-time-zone", default="Australia/Sydney", help="time zone of the token's user")
     parser.add_argument(
+        "--changes-night",
+        type=int,
+        default=None,
+        help="apply nights 1..N of edits, deletes and new items at start-up (default: $SIMULATOR_CHANGES_NIGHT or 0)",
+    )
+    parser.add_argument(
         "--faults",
         default=None,
         help="faults to inject, e.g. 'rate_limit:2,unavailable:1@/search' (default: $JIRA_SIMULATOR_FAULTS)",
@@ -166,6 +172,16 @@ def serve(args: argparse.Namespace) -> int:
             faults=FaultPlan.parse(os.environ.get("SMARTSHEET_SIMULATOR_FAULTS")),
         )
         simulators.append(("Smartsheet", smartsheet, "/2.0"))
+    nights = args.changes_night
+    if nights is None:
+        nights = int(os.environ.get("SIMULATOR_CHANGES_NIGHT") or 0)
+    if nights:
+        from simulators.changes import apply_night_changes
+
+        servers = {name.lower(): server for name, server, _ in simulators}
+        for night in range(1, nights + 1):
+            apply_night_changes(night, **servers)
+        print(f"applied {nights} night(s) of changes", flush=True)
     started = []
     try:
         for name, server, api_path in simulators:
@@ -281,6 +297,8 @@ def start(args: argparse.Namespace) -> int:
         command += ["--anchor-date", args.anchor_date.isoformat()]
     if args.faults:
         command += ["--faults", args.faults]
+    if args.changes_night:
+        command += ["--changes-night", str(args.changes_night)]
     package_root = str(Path(__file__).resolve().parent.parent)
     environment = {
         **os.environ,
