@@ -71,6 +71,9 @@ def initialised_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         data_dir=tmp_path_factory.mktemp("warehouse-init"), port=free_port(), database="postgres"
     )
     server.start()
+    # The embedded server creates a bi_reader login for the demo; the postgres image starts with none.
+    with psycopg.connect(server.admin_url, autocommit=True) as connection:
+        connection.execute("drop role if exists bi_reader")
     psql = Path(server.psql_command()[0])
     environment = {
         **os.environ,
