@@ -99,7 +99,8 @@ class DbtInvocation:
         return [
             f"{result['unique_id']}: {result['status']} {result.get('message') or ''}"
             for result in self.run_results.get("results", [])
-            if result["status"] not in {"success", "pass"}
+            # Exposures are listed in a build's results as no-ops: they have nothing to run.
+            if result["status"] not in {"success", "pass"} and not result["unique_id"].startswith("exposure.")
         ]
 
 
