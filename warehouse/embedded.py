@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import socket
 import subprocess
 import time
@@ -175,10 +174,6 @@ def ensure_warehouse() -> str:
             raise WarehouseError(f"cannot reach WAREHOUSE_URL {settings.redact(url)}: {error}") from error
         return url
     return EmbeddedWarehouse().start()
-
-
-def shell_quote(command: list[str]) -> str:
-    return " ".join(shlex.quote(part) for part in command)
 
 
 def environment_with_dbt(url: str) -> dict[str, str]:
