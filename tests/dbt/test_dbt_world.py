@@ -1,15 +1,16 @@
 """`dbt build` over the simulators' demo world, landed in raw by the real connectors (Jira, Asana,
 Smartsheet) talking to the in-process simulators: the marts agree with the figures the world
-itself holds."""
+itself holds, down to the earned value of its projects, a program and a portfolio on a status date
+computed here from the tools' data and the register."""
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
@@ -22,14 +23,16 @@ from connectors.jira.streams import extract_jira
 from connectors.smartsheet.settings import SmartsheetSettings
 from connectors.smartsheet.streams import extract_smartsheet
 from simulators.asana import AsanaSimulator
-from simulators.asana_world import AsanaWorkspace
+from simulators.asana_world import ESTIMATE_FIELD_NAME, AsanaWorkspace, parse_asana_timestamp
 from simulators.jira import JiraSimulator
 from simulators.smartsheet import SmartsheetSimulator
-from simulators.smartsheet_world import SmartsheetAccount, summarize_account
+from simulators.smartsheet_world import SmartsheetAccount, parse_smartsheet_timestamp, summarize_account
 from simulators.world import (
+    Project,
     World,
     WorldConfig,
     build_world,
+    parse_jira_timestamp,
     summarize,
     worklog_hours_by_local_date,
     worklog_hours_by_project,
@@ -501,6 +504,283 @@ def test_milestones_of_every_tool_start_on_their_baseline(
         " or (milestone_status = 'upcoming') != (slip_days is null)",
     )
     assert inconsistent == 0
+
+
+# -- earned value ----------------------------------------------------------------------------------
+# Computed from what the tools hold and the register, by the contract's definitions; the marts must agree.
+
+STATUS_DATE = ANCHOR_DATE - timedelta(days=5)
+EV_PROGRAM = "PGM-04"
+EV_PORTFOLIO = "PF-01"
+RATIO_PLACES = Decimal("0.000001")
+EARNED_VALUE_COLUMNS = ("bac", "pv", "ev", "ac", "spi", "cpi")
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    """A work item as earned value sees it: the days it appeared and was done, and its estimate."""
+
+    created_on: date
+    done_on: date | None
+    estimate_hours: Decimal | None
+    is_weightless: bool  # a parent of items in its project, a summary row or a milestone
+
+
+@dataclass(frozen=True)
+class EarnedValue:
+    bac: Decimal
+    pv: Decimal
+    ev: Decimal
+    ac: Decimal
+
+    @property
+    def spi(self) -> Decimal | None:
+        return ratio(self.ev, self.pv)
+
+    @property
+    def cpi(self) -> Decimal | None:
+        return ratio(self.ev, self.ac)
+
+    def published(self) -> dict[str, Decimal | None]:
+        """The figures as the marts publish them: money in cents, indices to six decimals."""
+        return dict(zip(EARNED_VALUE_COLUMNS, (self.bac, self.pv, self.ev, self.ac, self.spi, self.cpi), strict=True))
+
+
+def ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    return None if denominator == 0 else (numerator / denominator).quantize(RATIO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def summed(figures: list[EarnedValue]) -> EarnedValue:
+    """A roll-up: the sums of bac, pv, ev and ac, from which its indices follow."""
+    return EarnedValue(
+        bac=sum((figure.bac for figure in figures), Decimal(0)),
+        pv=sum((figure.pv for figure in figures), Decimal(0)),
+        ev=sum((figure.ev for figure in figures), Decimal(0)),
+        ac=sum((figure.ac for figure in figures), Decimal(0)),
+    )
+
+
+def utc_day(text: str, parse: Callable[[str], datetime]) -> date:
+    return parse(text).astimezone(UTC).date()
+
+
+def jira_items(world: World, project_key: str) -> list[PlannedItem]:
+    done_statuses = {status["id"] for status in world.jira.statuses if status["statusCategory"]["key"] == "done"}
+    issues = [issue for issue in world.jira.issues if issue.project_key == project_key]
+    parents = {issue.payload["fields"]["parent"]["id"] for issue in issues if issue.payload["fields"].get("parent")}
+    items = []
+    for issue in issues:
+        fields = issue.payload["fields"]
+        done_on = None
+        if fields["status"]["statusCategory"]["key"] == "done":
+            moves_into_done = [
+                history["created"]
+                for history in issue.changelog
+                for change in history["items"]
+                if change["field"] == "status" and change["to"] in done_statuses and change["from"] not in done_statuses
+            ]
+            done_on = utc_day(fields["resolutiondate"] or moves_into_done[-1], parse_jira_timestamp)
+        seconds = fields["timeoriginalestimate"]
+        items.append(
+            PlannedItem(
+                created_on=utc_day(fields["created"], parse_jira_timestamp),
+                done_on=done_on,
+                estimate_hours=None if seconds is None else cents(Decimal(seconds) / 3600),
+                is_weightless=issue.id in parents or fields["issuetype"]["name"] == "Milestone",
+            )
+        )
+    return items
+
+
+def asana_project_of_tasks(workspace: AsanaWorkspace) -> dict[str, str]:
+    """Task gid -> the gid of the project of its top-level ancestor (subtasks have no memberships)."""
+    tasks = {task["gid"]: task for task in workspace.tasks}
+    project_of = {}
+    for gid, task in tasks.items():
+        ancestor = task
+        while not ancestor["memberships"]:
+            ancestor = tasks[ancestor["parent"]["gid"]]
+        project_of[gid] = ancestor["memberships"][0]["project"]["gid"]
+    return project_of
+
+
+def asana_items(workspace: AsanaWorkspace, project_gid: str) -> list[PlannedItem]:
+    project_of = asana_project_of_tasks(workspace)
+    tasks = [task for task in workspace.tasks if project_of[task["gid"]] == project_gid]
+    parents = {task["parent"]["gid"] for task in tasks if task["parent"]}
+    items = []
+    for task in tasks:
+        estimate = next(
+            (field["number_value"] for field in task["custom_fields"] if field["name"] == ESTIMATE_FIELD_NAME), None
+        )
+        items.append(
+            PlannedItem(
+                created_on=utc_day(task["created_at"], parse_asana_timestamp),
+                done_on=utc_day(task["completed_at"], parse_asana_timestamp) if task["completed"] else None,
+                estimate_hours=None if estimate is None else cents(Decimal(str(estimate))),
+                is_weightless=task["gid"] in parents or task["resource_subtype"] == "milestone",
+            )
+        )
+    return items
+
+
+def smartsheet_items(account: SmartsheetAccount, sheet_id: str) -> list[PlannedItem]:
+    sheet = account.sheet(int(sheet_id))
+    parents = {row.get("parentId") for row in sheet.rows}
+    items = []
+    for row in sheet.rows:
+        values = sheet.values(row)
+        is_done = values["% Complete"] == 1 or values["Status"] == "Complete"
+        estimate = values["Estimate Hours"]
+        items.append(
+            PlannedItem(
+                created_on=utc_day(row["createdAt"], parse_smartsheet_timestamp),
+                done_on=date.fromisoformat(values["Finish"]) if is_done else None,
+                estimate_hours=None if estimate is None else cents(Decimal(str(estimate))),
+                is_weightless=row["id"] in parents or values["Milestone"] is True,
+            )
+        )
+    return items
+
+
+def weights(items: list[PlannedItem]) -> list[Decimal]:
+    """Leaves weigh their estimate, else the mean of the project's estimated leaves, else 1."""
+    estimates = [item.estimate_hours for item in items if not item.is_weightless and item.estimate_hours is not None]
+    unestimated = cents(sum(estimates, Decimal(0)) / len(estimates)) if estimates else Decimal(1)
+    return [
+        Decimal(0) if item.is_weightless else unestimated if item.estimate_hours is None else item.estimate_hours
+        for item in items
+    ]
+
+
+def pct_complete(items: list[PlannedItem], day: date) -> Decimal:
+    created = done = Decimal(0)
+    for item, weight in zip(items, weights(items), strict=True):
+        if item.created_on <= day:
+            created += weight
+            if item.done_on is not None and item.done_on <= day:
+                done += weight
+    return done / created if created else Decimal(0)
+
+
+def pct_planned(project: Project, day: date) -> Decimal:
+    elapsed = Decimal((day - project.baseline_start).days) / (project.baseline_finish - project.baseline_start).days
+    return min(max(elapsed, Decimal(0)), Decimal(1))
+
+
+def time_entry_costs(world: World, workspace: AsanaWorkspace) -> dict[tuple[str, str], list[tuple[date, Decimal]]]:
+    """(tool, source project key) -> (entry date, cost) of each time entry in a register project: its hours
+    at the rate card row in force on its date, else at the project's default rate."""
+    rate_card: dict[str, list] = defaultdict(list)
+    for row in sorted(world.rate_card, key=lambda row: row.effective_from):
+        rate_card[row.email].append(row)
+    default_rates = {
+        (project.tool, project.source_project_key): project.default_hourly_rate for project in world.register_projects()
+    }
+
+    def rate(email: str | None, day: date, project: tuple[str, str]) -> Decimal:
+        in_force = [row for row in rate_card.get(email or "", []) if row.effective_from <= day]
+        return in_force[-1].hourly_rate if in_force else default_rates[project]
+
+    entries: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
+    project_of_issue = {issue.id: issue.project_key for issue in world.jira.issues}
+    for worklog in world.jira.worklogs:
+        project = ("jira", project_of_issue[worklog.issue_id])
+        if project in default_rates:
+            day = date.fromisoformat(worklog.payload["started"][:10])  # the local date, in the offset written
+            hours = cents(Decimal(worklog.payload["timeSpentSeconds"]) / 3600)
+            email = worklog.payload["author"].get("emailAddress")
+            entries[project].append((day, cents(hours * rate(email, day, project))))
+    emails = {user["gid"]: user["email"] for user in workspace.users}
+    project_of_task = asana_project_of_tasks(workspace)
+    for entry in workspace.time_entries:
+        project = ("asana", project_of_task[entry["task"]["gid"]])
+        if project in default_rates:
+            day = date.fromisoformat(entry["entered_on"])
+            hours = cents(Decimal(entry["duration_minutes"]) / 60)
+            email = emails.get(entry["created_by"]["gid"])
+            entries[project].append((day, cents(hours * rate(email, day, project))))
+    return entries
+
+
+def earned_value_by_project(world: World, served: Served, day: date) -> dict[str, EarnedValue]:
+    """Each register project's figures on `day`, keyed by project code."""
+    costs = time_entry_costs(world, served.asana)
+    figures = {}
+    for project in world.register_projects():
+        key = project.source_project_key
+        if project.tool == "jira":
+            items = jira_items(world, key)
+        elif project.tool == "asana":
+            items = asana_items(served.asana, key)
+        else:
+            items = smartsheet_items(served.smartsheet, key)
+        bac = project.approved_budget
+        figures[project.project_code] = EarnedValue(
+            bac=bac,
+            pv=cents(bac * pct_planned(project, day)),
+            ev=cents(bac * pct_complete(items, day)),
+            ac=sum((cost for entry_day, cost in costs[(project.tool, key)] if entry_day <= day), Decimal(0)),
+        )
+    return figures
+
+
+@pytest.fixture(scope="module")
+def earned_value(world: World, served: Served) -> dict[str, EarnedValue]:
+    return earned_value_by_project(world, served, STATUS_DATE)
+
+
+def published_earned_value(
+    connection: psycopg.Connection, table: str, code_column: str, dimension: str, key: str
+) -> dict[str, dict[str, Decimal | None]]:
+    """The status date's rows of a daily mart, keyed by the code in its dimension."""
+    figures = ", ".join(f"daily.{column}" for column in EARNED_VALUE_COLUMNS)
+    rows = connection.execute(
+        f"select dimension.{code_column}, {figures}"
+        f" from marts.{table} as daily inner join marts.{dimension} as dimension on daily.{key} = dimension.{key}"
+        " where daily.date_day = %s",
+        (STATUS_DATE,),
+    ).fetchall()
+    return {code: dict(zip(EARNED_VALUE_COLUMNS, values, strict=True)) for code, *values in rows}
+
+
+def test_earned_value_of_every_register_project_on_a_status_date(
+    earned_value: dict[str, EarnedValue], world_marts: psycopg.Connection
+) -> None:
+    published = published_earned_value(world_marts, "fct_project_daily", "project_code", "dim_project", "project_key")
+    for code, figures in earned_value.items():
+        assert published.get(code) == figures.published(), code
+
+
+def test_a_programs_earned_value_sums_its_projects_then_divides(
+    world: World, served: Served, earned_value: dict[str, EarnedValue], world_marts: psycopg.Connection
+) -> None:
+    projects = [project for project in world.register_projects() if project.program_code == EV_PROGRAM]
+    # The program has work in each tool, and work after the status date changes its figures.
+    assert {project.tool for project in projects} == {"jira", "asana", "smartsheet"}
+    expected = summed([earned_value[project.project_code] for project in projects])
+    on_anchor_date = earned_value_by_project(world, served, ANCHOR_DATE)
+    later = summed([on_anchor_date[project.project_code] for project in projects])
+    assert expected.ev != later.ev and expected.ac < later.ac
+    published = published_earned_value(world_marts, "fct_program_daily", "program_code", "dim_program", "program_key")
+    assert published[EV_PROGRAM] == expected.published()
+
+
+def test_a_portfolios_earned_value_sums_its_projects_then_divides(
+    world: World, earned_value: dict[str, EarnedValue], world_marts: psycopg.Connection
+) -> None:
+    portfolio_of_program = {program.code: program.portfolio_code for program in world.programs}
+    expected = summed(
+        [
+            earned_value[project.project_code]
+            for project in world.register_projects()
+            if portfolio_of_program[project.program_code] == EV_PORTFOLIO
+        ]
+    )
+    published = published_earned_value(
+        world_marts, "fct_portfolio_daily", "portfolio_code", "dim_portfolio", "portfolio_key"
+    )
+    assert published[EV_PORTFOLIO] == expected.published()
 
 
 # -- data quality ----------------------------------------------------------------------------------
