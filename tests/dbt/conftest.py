@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from connectors.raw_store import StreamWriter
+from tests.conftest import create_database, drop_database
 from warehouse import settings
 from warehouse.embedded import environment_with_dbt
 
@@ -67,26 +66,6 @@ def load_jira_fixture(connection: psycopg.Connection, source_instance: str = "de
     for stream in JIRA_RECORD_IDS:
         document = json.loads((FIXTURES_DIR / f"jira_{stream}.json").read_text())
         land_jira_stream(connection, stream, document["records"], document["deleted"], source_instance)
-
-
-def create_database(server_url: str) -> str:
-    """A new, empty database on the server; returns its URL."""
-    server = settings.parse_url(server_url)
-    name = f"dbt_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url(server_url), autocommit=True) as connection:
-        connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return settings.ConnectionParts(server.host, server.port, server.user, server.password, name, server.sslmode).url()
-
-
-def drop_database(url: str) -> None:
-    name = settings.parse_url(url).dbname
-    with psycopg.connect(admin_url(url), autocommit=True) as connection:
-        connection.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-
-def admin_url(url: str) -> str:
-    parts = settings.parse_url(url)
-    return settings.ConnectionParts(parts.host, parts.port, parts.user, parts.password, "postgres", parts.sslmode).url()
 
 
 @dataclass

@@ -37,7 +37,8 @@ from simulators.world import (
     worklog_hours_by_local_date,
     worklog_hours_by_project,
 )
-from tests.dbt.conftest import create_database, drop_database, run_dbt
+from tests.conftest import create_database, drop_database
+from tests.dbt.conftest import run_dbt
 
 ANCHOR_DATE = date(2026, 3, 10)
 CENT = Decimal("0.01")
