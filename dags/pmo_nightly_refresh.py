@@ -2,28 +2,39 @@
 ### Nightly PMO refresh
 
 Pulls the night's changes from the tools teams work in into the warehouse's `raw` schema,
-then builds the dbt models (staging, intermediate, marts) with a task per model and its
-tests, and logs the row counts of the published marts.
+builds the dbt models (staging, intermediate, marts) with a task per model and its tests into a
+build schema, and publishes the marts only when every model and test passed.
 
 - **extract_<tool>_<instance>**: one task per instance listed in the sources config
   (`PMO_SOURCES_CONFIG`, default `config/sources.yml`): Jira sites, Asana workspaces and
   Smartsheet accounts, each landing its streams in `raw` incrementally.
+- **prepare_marts_build**: an empty build schema `marts_build`, holding a copy of the published
+  incremental marts (so a normal night rebuilds only their recent days).
 - **dbt_build**: the dbt project in `dbt_project/`, through Cosmos, against the Airflow
-  connection `pmo_warehouse`.
-- **summarize_marts**: row counts per mart table.
+  connection `pmo_warehouse`; the marts go to `marts_build` and each model's tests run there.
+- **publish_marts**: write, audit, publish: swaps `marts_build` into `marts` in one transaction
+  and grants the BI role (`PMO_BI_READER_ROLE`, default `bi_reader`) read access. It runs only
+  when the whole build passed: otherwise BI keeps reading last night's marts.
+- **summarize_marts**: row counts per published mart table.
 - **render_pmo_report**: the nightly PMO report, a self-contained HTML page drawn from the
   marts alone, archived per night under `PMO_REPORT_DIR` with the latest at `latest.html`.
-- **night_outcome**: fails the run when any source could not be extracted (after the marts
-  were built from what did arrive and the last good data of the others) or the build failed,
-  so alerts fire while everything that could be refreshed was.
+- **night_outcome**: logs the run summary (records per source, published or not, the failing
+  dbt tests, stale sources), keeps it in `audit.night_summaries`, and fails the run when a
+  source did not land or the marts were not published, so alerts fire while everything that
+  could be refreshed was.
 
 One source failing (its API down, its credentials wrong) does not stop the others or the
 build. Schedule and time zone: `PMO_NIGHTLY_SCHEDULE` (default `0 2 * * *`) and
 `PMO_TIMEZONE` (default `UTC`). The run's outcome goes to `warehouse.notifications.notify_run`
 (logged; `PMO_ALERT_WEBHOOK_URL` posts it too).
 
-Params: `full_refresh` re-reads every stream from the start (rows are upserted, so nothing
-is duplicated).
+Params (trigger with config):
+- `full_refresh`: re-read every stream from the start (rows are upserted, so nothing is
+  duplicated) and rebuild the incremental marts from scratch.
+- `backfill_from` (YYYY-MM-DD): also rebuild every day of the daily facts from that date through
+  the run's date (the daily facts are running totals, so the days after it follow).
+- `sources`: the source names to extract (e.g. `["asana_demo"]`); the others are skipped and
+  their last good data is used. Empty means all.
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from connectors.config import load_sources
 from warehouse.notifications import notify_run
+from warehouse.publish import BUILD_SCHEMA
 
 DBT_PROJECT_DIR = Path(os.environ.get("PMO_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -52,6 +64,8 @@ MARTS = Asset("pmo-warehouse://marts")
 SOURCES = load_sources()
 SCHEDULE = os.environ.get("PMO_NIGHTLY_SCHEDULE", "0 2 * * *")
 TIMEZONE = os.environ.get("PMO_TIMEZONE", "UTC")
+BI_READER_ROLE = os.environ.get("PMO_BI_READER_ROLE", "bi_reader")
+RUN_DATE = "{{ (data_interval_end or dag_run.run_after).strftime('%Y-%m-%d') }}"
 
 
 @dag(
@@ -67,7 +81,23 @@ TIMEZONE = os.environ.get("PMO_TIMEZONE", "UTC")
         "retry_exponential_backoff": True,
         "execution_timeout": timedelta(hours=2),
     },
-    params={"full_refresh": Param(False, type="boolean", description="Re-read every stream from the start")},
+    params={
+        "full_refresh": Param(
+            False, type="boolean", description="Re-read every stream from the start and rebuild the incremental marts"
+        ),
+        "backfill_from": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Also rebuild the daily facts from this date (YYYY-MM-DD) through the run's date",
+        ),
+        "sources": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            description=f"Sources to extract ({', '.join(source.name for source in SOURCES)}); empty means all",
+        ),
+    },
     doc_md=__doc__,
     on_success_callback=notify_run,
     on_failure_callback=notify_run,
@@ -75,10 +105,15 @@ TIMEZONE = os.environ.get("PMO_TIMEZONE", "UTC")
 def pmo_nightly_refresh():
     @task
     def extract(tool: str, instance: str, params: dict | None = None) -> list[dict]:
-        from connectors.config import load_sources, run_source
-        from warehouse.runtime import task_warehouse_url
+        from airflow.sdk.exceptions import AirflowSkipException
 
-        source = next(s for s in load_sources() if (s.tool, s.instance) == (tool, instance))
+        from connectors.config import load_sources, run_source
+        from warehouse.runtime import selected_sources, task_warehouse_url
+
+        sources = load_sources()
+        source = next(s for s in sources if (s.tool, s.instance) == (tool, instance))
+        if source.name not in selected_sources(params, [s.name for s in sources]):
+            raise AirflowSkipException(f"{source.name} is not among this run's sources; its last good data stands")
         full_refresh = bool((params or {}).get("full_refresh", False))
         return run_source(source, task_warehouse_url(WAREHOUSE_CONN_ID), full_refresh=full_refresh)
 
@@ -117,12 +152,46 @@ def pmo_nightly_refresh():
         ),
         operator_args={
             "install_deps": False,
-            # One status date for every model of the night: the day the run is for.
-            "vars": {"run_date": "{{ (data_interval_end or dag_run.run_after).strftime('%Y-%m-%d') }}"},
+            "vars": {
+                # One status date for every model of the night: the day the run is for.
+                "run_date": RUN_DATE,
+                "marts_schema": BUILD_SCHEMA,
+                "build_id": "{{ run_id }}",
+                "rebuild_from": "{{ params.backfill_from or '' }}",
+                "bi_reader_role": BI_READER_ROLE,
+            },
         },
     )
 
+    @task
+    def prepare_marts_build(params: dict | None = None, **context) -> dict[str, int]:
+        from warehouse.publish import mart_models, prepare_build_schema
+        from warehouse.runtime import task_warehouse_url, validate_backfill_from
+
+        params = params or {}
+        run_after = context["data_interval_end"] or context["dag_run"].run_after
+        validate_backfill_from(params.get("backfill_from"), run_after)
+        return prepare_build_schema(
+            task_warehouse_url(WAREHOUSE_CONN_ID),
+            carry_over=mart_models(DBT_MANIFEST, materialized="incremental"),
+            full_refresh=bool(params.get("full_refresh", False)),
+        )
+
     @task(outlets=[MARTS])
+    def publish_marts(**context) -> dict:
+        from warehouse.publish import mart_models, publish_build
+        from warehouse.runtime import task_warehouse_url
+
+        publication = publish_build(
+            task_warehouse_url(WAREHOUSE_CONN_ID),
+            build_id=context["run_id"],
+            run_date=(context["data_interval_end"] or context["dag_run"].run_after).date(),
+            expected_tables=mart_models(DBT_MANIFEST),
+            reader_role=BI_READER_ROLE,
+        )
+        return {"tables": publication.tables, "total_rows": publication.total_rows}
+
+    @task
     def summarize_marts() -> dict[str, int]:
         import logging
 
@@ -142,19 +211,37 @@ def pmo_nightly_refresh():
         return str(render_report(task_warehouse_url(WAREHOUSE_CONN_ID), run_date, default_output_dir()))
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def night_outcome(**context) -> None:
-        ti = context["ti"]
-        failed = [source.name for source in SOURCES if ti.xcom_pull(task_ids=f"extract_{source.name}") is None]
-        problems = []
-        if failed:
-            problems.append(f"sources not extracted (shown as stale in dq_source_freshness): {', '.join(failed)}")
-        if ti.xcom_pull(task_ids="summarize_marts") is None:
-            problems.append("the dbt build did not finish: see the failed dbt_build tasks")
-        if problems:
-            raise RuntimeError("; ".join(problems))
+    def night_outcome(params: dict | None = None, **context) -> dict:
+        import logging
+
+        from warehouse.runtime import night_summary, record_night_summary, task_warehouse_url
+
+        url = task_warehouse_url(WAREHOUSE_CONN_ID)
+        summary = night_summary(
+            url,
+            ti=context["ti"],
+            run_id=context["run_id"],
+            run_date=(context["data_interval_end"] or context["dag_run"].run_after).date(),
+            source_names=[source.name for source in SOURCES],
+            params=params or {},
+        )
+        logging.getLogger(__name__).info("night summary:\n%s", summary.as_text())
+        record_night_summary(url, summary)
+        if summary.problems:
+            raise RuntimeError("; ".join(summary.problems))
+        return summary.as_dict()
 
     sources_landed = EmptyOperator(task_id="sources_landed", trigger_rule=TriggerRule.ALL_DONE)
-    extracts >> sources_landed >> dbt_build >> summarize_marts() >> render_pmo_report() >> night_outcome()
+    (
+        extracts
+        >> sources_landed
+        >> prepare_marts_build()
+        >> dbt_build
+        >> publish_marts()
+        >> summarize_marts()
+        >> render_pmo_report()
+        >> night_outcome()
+    )
 
 
 pmo_nightly_refresh()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from warehouse import settings
 from warehouse.embedded import ensure_warehouse
-from warehouse.runtime import format_counts, mart_row_counts
+from warehouse.runtime import format_counts, latest_night_summary, mart_row_counts
 
 DAG_ID = "pmo_nightly_refresh"
 
@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     counts = mart_row_counts(url, schemas=("marts",))
     print(f"\nThe nightly refresh finished in {time.monotonic() - started:.0f} s. Rows per mart table:")
     print(format_counts(counts))
+    summary = latest_night_summary(url)
+    if summary:
+        print("\nThe run's summary (audit.night_summaries):")
+        print("\n".join(f"  {line}" for line in summary.splitlines()))
     print("\nServed by the simulators:")
     print(format_counts(served_by_simulators(anchor)))
     print(f"\nThe nightly PMO report (open it in a browser): {local / 'reports' / 'latest.html'}")

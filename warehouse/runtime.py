@@ -1,13 +1,17 @@
-"""What the DAG's tasks need at run time: the warehouse URL, and a summary of the published marts."""
+"""What the DAG's tasks need at run time: the warehouse URL, the sources selected, and the run's summary."""
 
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from warehouse import settings
+from warehouse.night_summary import NightSummary
+from warehouse.publish import build_failures, ensure_audit_tables, last_publication
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +50,90 @@ def mart_row_counts(url: str, schemas: tuple[str, ...] = ("marts",)) -> dict[str
 def format_counts(counts: dict[str, Any]) -> str:
     width = max((len(name) for name in counts), default=10)
     return "\n".join(f"  {name:<{width}}  {count:>9,}" for name, count in counts.items())
+
+
+def selected_sources(params: dict | None, known: list[str]) -> list[str]:
+    """The sources a run extracts: its `sources` param, or every known source when that is empty."""
+    requested = list((params or {}).get("sources") or [])
+    unknown = sorted(set(requested) - set(known))
+    if unknown:
+        raise ValueError(f"unknown source(s) {', '.join(unknown)} in the sources param; configured: {', '.join(known)}")
+    return requested or list(known)
+
+
+def validate_backfill_from(backfill_from: str | None, run_after: datetime) -> date | None:
+    """The backfill's first day, refused when it is not a date or lies after the run's date."""
+    if not backfill_from:
+        return None
+    try:
+        first_day = date.fromisoformat(str(backfill_from))
+    except ValueError:
+        raise ValueError(f"backfill_from must be a date as YYYY-MM-DD, got {backfill_from!r}") from None
+    if first_day > run_after.date():
+        raise ValueError(f"backfill_from {first_day} lies after the run's date {run_after.date()}")
+    return first_day
+
+
+def stale_sources(url: str) -> list[str]:
+    """`tool/instance` of every source with a stale stream in the published dq_source_freshness."""
+    with psycopg.connect(url) as connection:
+        if connection.execute("select to_regclass('marts.dq_source_freshness')").fetchone()[0] is None:
+            return []
+        rows = connection.execute(
+            "select distinct source_system || '/' || source_instance from marts.dq_source_freshness"
+            " where is_stale order by 1"
+        ).fetchall()
+    return [name for (name,) in rows]
+
+
+def failed_build_tasks(dag_id: str, run_id: str) -> list[str]:
+    """Task ids of the dbt_build group that failed (or never ran because an upstream model failed)."""
+    try:
+        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+        states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_group_id="dbt_build", run_ids=[run_id])
+    except Exception as error:  # the summary is still worth logging without this detail
+        log.warning("could not read the dbt_build task states: %s", error)
+        return []
+    return sorted(task_id for task_id, state in states.get(run_id, {}).items() if state == "failed")
+
+
+def night_summary(
+    url: str, *, ti: Any, run_id: str, run_date: date, source_names: list[str], params: dict
+) -> NightSummary:
+    """The run's summary, from its tasks' XComs and what the warehouse recorded."""
+    selected = selected_sources(params, source_names)
+    summary = NightSummary(
+        run_id=run_id,
+        run_date=run_date.isoformat(),
+        sources={name: ti.xcom_pull(task_ids=f"extract_{name}") for name in selected},
+        skipped_sources=[name for name in source_names if name not in selected],
+        publication=ti.xcom_pull(task_ids="publish_marts"),
+    )
+    summary.build_failures = build_failures(url, run_id)
+    summary.last_publication = last_publication(url)
+    summary.failed_build_tasks = failed_build_tasks(ti.dag_id, run_id)
+    summary.stale_sources = stale_sources(url)
+    return summary
+
+
+def record_night_summary(url: str, summary: NightSummary) -> None:
+    """Keep the run's summary in audit.night_summaries, next to the publications it explains."""
+    with psycopg.connect(url) as connection:
+        ensure_audit_tables(connection)
+        connection.execute(
+            "insert into audit.night_summaries (run_id, run_date, ok, summary, summary_text)"
+            " values (%s, %s, %s, %s, %s) on conflict (run_id) do update set ok = excluded.ok,"
+            " summary = excluded.summary, summary_text = excluded.summary_text, recorded_at = now()",
+            (summary.run_id, summary.run_date, not summary.problems, Jsonb(summary.as_dict()), summary.as_text()),
+        )
+
+
+def latest_night_summary(url: str) -> str | None:
+    with psycopg.connect(url) as connection:
+        if connection.execute("select to_regclass('audit.night_summaries')").fetchone()[0] is None:
+            return None
+        row = connection.execute(
+            "select summary_text from audit.night_summaries order by recorded_at desc limit 1"
+        ).fetchone()
+    return row[0] if row else None

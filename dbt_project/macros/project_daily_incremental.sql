@@ -19,3 +19,15 @@ where not exists (
 )
     {%- endif -%}
 {%- endmacro %}
+
+{#- The first day a backfill rebuilds (the `rebuild_from` var, YYYY-MM-DD) as a date literal, or
+    nothing when the var is empty. -#}
+{% macro rebuild_from() -%}
+    {%- set configured = var('rebuild_from', '') | string | trim -%}
+    {%- if configured not in ('', 'None') -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', configured) -%}
+            {{ exceptions.raise_compiler_error("var rebuild_from must be a date as YYYY-MM-DD, got '" ~ configured ~ "'") }}
+        {%- endif -%}
+        cast('{{ configured }}' as date)
+    {%- endif -%}
+{%- endmacro %}

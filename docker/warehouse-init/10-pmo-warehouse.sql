@@ -29,7 +29,8 @@ create schema marts authorization pmo_loader;
 
 grant usage on schema marts to bi_reader;
 grant select on all tables in schema marts to bi_reader;
--- dbt rebuilds mart tables on every run: each new table is readable by bi_reader from the start.
+-- A `dbt build` by hand rebuilds mart tables in place: each new table is readable by bi_reader from the
+-- start. The nightly DAG instead builds into marts_build and swaps it in, granting bi_reader as it publishes.
 alter default privileges for role pmo_loader in schema marts grant select on tables to bi_reader;
 
 alter role bi_reader in database pmo_warehouse set search_path = marts;

@@ -22,7 +22,7 @@ def test_dag_has_owner_tags_retries_and_a_doc(dagbag, dag_id):
         assert task.retries >= 1, task.task_id
 
 
-def test_the_nightly_graph_extracts_then_builds_then_summarizes(dagbag):
+def test_the_nightly_graph_extracts_then_builds_then_publishes(dagbag):
     dag = dagbag.dags["pmo_nightly_refresh"]
     task_ids = set(dag.task_ids)
     assert "extract_jira_demo" in task_ids
@@ -35,11 +35,28 @@ def test_the_nightly_graph_extracts_then_builds_then_summarizes(dagbag):
     landed = dag.get_task("sources_landed")
     assert landed.upstream_task_ids == extracts
     assert landed.trigger_rule == "all_done"  # one source failing does not stop the build
-    assert all(t.startswith("dbt_build.") for t in landed.downstream_task_ids)
-    summarize = dag.get_task("summarize_marts")
-    assert summarize.upstream_task_ids and all(t.startswith("dbt_build.") for t in summarize.upstream_task_ids)
+    assert landed.downstream_task_ids == {"prepare_marts_build"}
+    prepare = dag.get_task("prepare_marts_build")
+    assert prepare.downstream_task_ids and all(t.startswith("dbt_build.") for t in prepare.downstream_task_ids)
+    publish = dag.get_task("publish_marts")
+    # Write, audit, publish: only a build whose every model and test passed is swapped into marts.
+    assert publish.trigger_rule == "all_success"
+    assert publish.upstream_task_ids and all(t.startswith("dbt_build.") for t in publish.upstream_task_ids)
+    assert [outlet.name for outlet in publish.outlets] == ["pmo-warehouse://marts"]
+    assert dag.get_task("summarize_marts").upstream_task_ids == {"publish_marts"}
     assert dag.get_task("render_pmo_report").upstream_task_ids == {"summarize_marts"}
     assert dag.get_task("night_outcome").upstream_task_ids == {"render_pmo_report"}
+    assert dag.get_task("night_outcome").trigger_rule == "all_done"
+
+
+def test_the_params_cover_full_refresh_backfill_and_a_source_re_run(dagbag):
+    params = dagbag.dags["pmo_nightly_refresh"].params
+    assert params["full_refresh"] is False
+    assert params["backfill_from"] is None
+    assert params["sources"] == []
+    dbt_task = dagbag.dags["pmo_nightly_refresh"].get_task("dbt_build.fct_project_daily_model_build")
+    assert dbt_task.vars["marts_schema"] == "marts_build"
+    assert dbt_task.vars["build_id"] == "{{ run_id }}"
 
 
 def test_parsing_is_fast_with_a_manifest(dagbag):

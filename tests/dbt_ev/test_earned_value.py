@@ -405,7 +405,22 @@ def edited_warehouse(warehouse_server: str, tmp_path_factory: pytest.TempPathFac
 
             run_dbt(["run", "--full-refresh", "--select", "fct_project_daily"], url, work_dir, **later).check()
             full_refresh = project_days(connection)
+
+            # A backfill: an old day of B, outside the lookback, is wrong in the mart (as after a late
+            # rate card fix). A normal night leaves it; a run with rebuild_from rewrites it.
+            old_day = EDITED_RUN_DATE - timedelta(days=LOOKBACK_DAYS + 3)
+            connection.execute(
+                "update marts.fct_project_daily set ac = ac + 1000 where project_key = %s and date_day = %s",
+                (md5("B"), old_day),
+            )
+            fct_project_daily = ["run", "--select", "fct_project_daily"]
+            run_dbt(fct_project_daily, url, work_dir, **later).check()
+            after_normal_night = project_days(connection)
+            run_dbt(fct_project_daily, url, work_dir, **later, rebuild_from=old_day.isoformat()).check()
+            after_backfill = project_days(connection)
         yield {
+            "after_normal_night": after_normal_night,
+            "after_backfill": after_backfill,
             "incremental": incremental,
             "full_refresh": full_refresh,
             "versions_before": versions_before,
@@ -426,6 +441,12 @@ def test_incremental_run_after_edits_equals_a_full_refresh(edited_warehouse) -> 
     assert md5("D") not in by_project, "a project left without activity or baseline loses its days"
     f_days = sorted(row[1] for row in full_refresh if row[0] == md5("F"))
     assert f_days[0] == date(2026, 3, 8), "days before F's new baseline start are gone"
+
+
+def test_a_backfill_rebuilds_the_days_from_its_first_day(edited_warehouse) -> None:
+    full_refresh = edited_warehouse["full_refresh"]
+    assert edited_warehouse["after_normal_night"] != full_refresh, "a normal night leaves old days as they are"
+    assert edited_warehouse["after_backfill"] == full_refresh
 
 
 def test_incremental_run_rewrites_only_recent_days_of_unchanged_projects(edited_warehouse) -> None:

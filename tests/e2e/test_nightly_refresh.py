@@ -1,14 +1,19 @@
 """The nightly DAG end to end under `dag.test()`: simulators → raw → dbt → marts → report, checked against the world.
 
-Two nights share one warehouse, as a deployment does: a clean night, then the same night
-again with Asana down. The second must leave the marts exactly as the first (nothing in the
-tools changed, and Asana's last good data stands), and end failed so alerts fire.
+Four nights share one warehouse, as a deployment does, and nothing in the tools changes between
+the first three, so each must publish exactly the first night's marts:
+1. a clean night;
+2. the same night with Asana down: the others refresh, Asana's last good data stands, Asana
+   shows stale, and the run ends failed so alerts fire;
+3. Asana re-run on its own (the `sources` param): the run succeeds and nothing is stale;
+4. someone types a stage the register does not know: a dbt test fails during the build, so
+   nothing is published, BI keeps the previous marts, and the run names the failing test.
 """
 
 from __future__ import annotations
 
 from contextlib import ExitStack
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -24,6 +29,7 @@ from tests.conftest import create_database, drop_database
 from tests.reports.browser_checks import full_page_screenshot, open_report, severe_console_errors
 from tests.reports.conftest import browser, chromium  # noqa: F401
 from warehouse import settings
+from warehouse.publish import build_failures, last_publication
 
 pytestmark = pytest.mark.e2e
 
@@ -75,13 +81,20 @@ def night(world, warehouse_server, dagbag, tmp_path_factory):
         for task in dag.tasks:
             task.retries = 0  # fail fast: dag.test() would otherwise wait out the retry delay
 
-        def run(**env: str):
+        def run(conf: dict | None = None, **env: str):
             for name, value in env.items():
                 environment.setenv(name, value)
-            return dag.test()
+            return dag.test(run_conf=conf)
 
         first = run()
-        yield {"url": url, "run": run, "first": first, "first_marts": marts_snapshot(url), "report_dir": report_dir}
+        yield {
+            "url": url,
+            "run": run,
+            "first": first,
+            "first_marts": marts_snapshot(url),
+            "report_dir": report_dir,
+            "smartsheet": smartsheet,
+        }
     drop_database(url)
 
 
@@ -149,6 +162,7 @@ def test_a_night_with_a_source_down_refreshes_the_others_and_ends_failed(night, 
     assert states["extract_asana_demo"] == "failed"
     assert states["extract_jira_demo"] == "success"
     assert states["extract_smartsheet_demo"] == "success"
+    assert states["publish_marts"] == "success"
     assert states["summarize_marts"] == "success"
     assert states["night_outcome"] == "failed"
     # Same night, nothing changed in the tools, Asana's last good data stands: identical marts.
@@ -157,3 +171,35 @@ def test_a_night_with_a_source_down_refreshes_the_others_and_ends_failed(night, 
         night["url"], "select array_agg(distinct source_system) from marts.dq_source_freshness where is_stale"
     )
     assert stale == ["asana"]
+
+
+def test_a_source_re_run_on_its_own_refreshes_it_and_publishes_the_same_marts(night):
+    rerun = night["run"]({"sources": ["asana_demo"]}, ASANA_TOKEN="asana-sim-token")
+    states = {ti.task_id: str(ti.state) for ti in rerun.get_task_instances()}
+    assert str(rerun.state) == "success"
+    assert (states["extract_asana_demo"], states["extract_jira_demo"]) == ("success", "skipped")
+    assert states["publish_marts"] == "success"
+    assert marts_snapshot(night["url"]) == night["first_marts"]
+    assert scalar(night["url"], "select count(*) from marts.dq_source_freshness where is_stale") == 0
+    assert last_publication(night["url"]).build_id == rerun.run_id
+
+
+def test_a_night_whose_dbt_test_fails_publishes_nothing_and_names_the_test(night):
+    published_before = last_publication(night["url"])
+    project_code = scalar(night["url"], "select min(project_code) from marts.dim_project where is_mapped")
+    night["smartsheet"].update_register(project_code, {"stage": "parked"}, at=datetime.now(UTC) - timedelta(minutes=5))
+    bad = night["run"]({"sources": ["smartsheet_demo"]})
+    states = {ti.task_id: str(ti.state) for ti in bad.get_task_instances()}
+    assert str(bad.state) == "failed"
+    assert states["extract_smartsheet_demo"] == "success"
+    # The register's accepted-values test fails in staging: nothing downstream of it is built.
+    assert states["dbt_build.stg_smartsheet__register_rows_model_build"] == "failed", states
+    assert states["publish_marts"] == "upstream_failed", states
+    assert states["night_outcome"] == "failed", states
+    # BI still reads exactly the marts of the last good night, and knows when they were published.
+    assert marts_snapshot(night["url"]) == night["first_marts"]
+    assert last_publication(night["url"]) == published_before
+    failures = build_failures(night["url"], bad.run_id)
+    assert [failure.resource_type for failure in failures] == ["test"]
+    assert "accepted_values_stg_smartsheet__register_rows_stage" in failures[0].unique_id
+    assert failures[0].failures == 1

@@ -15,13 +15,13 @@ cases as (
     union all
 
     select
-        'marts' as expected_schema,
+        '{{ var("marts_schema", "marts") }}' as expected_schema,
         '{{ ref("fct_work_items").schema }}' as actual_schema
 
     union all
 
     select
-        'marts' as expected_schema,
+        '{{ var("marts_schema", "marts") }}' as expected_schema,
         '{{ ref("dq_unmapped_projects").schema }}' as actual_schema
 
     union all

@@ -58,8 +58,9 @@ calendar as (
 build_ranges as (
 
     -- A full build covers each project's whole span. An incremental one rebuilds the last
-    -- `daily_facts_lookback_days` days and any day after the last one built; the pre-hook has already
-    -- deleted every day of a project whose inputs changed, so such a project is rebuilt whole.
+    -- `daily_facts_lookback_days` days, any day after the last one built and, on a backfill, every
+    -- day from `rebuild_from`; the pre-hook has already deleted every day of a project whose inputs
+    -- changed, so such a project is rebuilt whole.
     select
         spans.project_key,
         spans.bac,
@@ -72,7 +73,8 @@ build_ranges as (
                 {{ first_calendar_day() }},
                 least(
                     {{ run_date() }} - {{ lookback_days - 1 }},
-                    coalesce(already_built.last_built_day + 1, spans.first_day)
+                    coalesce(already_built.last_built_day + 1, spans.first_day){% if rebuild_from() %},
+                    {{ rebuild_from() }}{% endif %}
                 )
             )
         {%- else -%}
