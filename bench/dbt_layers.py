@@ -47,6 +47,7 @@ class DbtBuild:
     failures: list[str] = field(default_factory=list)
     executed: set[str] = field(default_factory=set)
     node_seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
 
     def slowest(self, count: int) -> list[tuple[str, float]]:
         """The `count` nodes that took longest, with their execution time."""
@@ -67,7 +68,7 @@ class DbtProjectCopy:
         command = [
             "/usr/bin/time",
             "-f",
-            "peak_rss_kib=%M",
+            "peak_rss_kib=%M cpu_seconds=%U+%S",
             str(dbt),
             "build",
             "--project-dir",
@@ -92,7 +93,7 @@ class DbtProjectCopy:
             raise RuntimeError(f"dbt build wrote no results (exit {completed.returncode}):\n{completed.stdout[-3000:]}")
         build = layer_times(json.loads(results_file.read_text()), self.manifest())
         build.seconds = seconds
-        build.peak_rss_bytes = _peak_rss_from_time(completed.stderr)
+        build.peak_rss_bytes, build.cpu_seconds = _usage_from_time(completed.stderr)
         return build
 
     def manifest(self) -> dict:
@@ -207,8 +208,11 @@ def _layer(node: dict, nodes: dict) -> str:
     return "other"
 
 
-def _peak_rss_from_time(stderr: str) -> int:
+def _usage_from_time(stderr: str) -> tuple[int, float]:
+    """The dbt process's peak RSS (bytes) and CPU seconds, from the line `/usr/bin/time` printed."""
     for line in reversed(stderr.splitlines()):
         if line.startswith("peak_rss_kib="):
-            return int(line.split("=", 1)[1]) * 1024
-    return 0
+            fields = dict(part.split("=", 1) for part in line.split())
+            user, system = fields["cpu_seconds"].split("+")
+            return int(fields["peak_rss_kib"]) * 1024, float(user) + float(system)
+    return 0, 0.0

@@ -161,7 +161,7 @@ def records_of(run: ExtractRun) -> int:
 
 def dbt_outcome(build: DbtBuild) -> str:
     outcome = f"{len(build.failures)} failed: {', '.join(build.failures)}" if build.failures else "all passed"
-    return f"{build.seconds:.1f} s wall ({build.nodes} nodes, {outcome})"
+    return f"{build.seconds:.1f} s wall, dbt's own CPU {build.cpu_seconds:.1f} s ({build.nodes} nodes, {outcome})"
 
 
 def refresh_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
@@ -353,7 +353,8 @@ def results_document(table: str, machine: list[str], scale: str, repeat: int, se
             "# Benchmark results",
             "",
             f"`python -m bench.run --scale {scale} --repeat {repeat}` ({seconds:.0f} s in all). Landing and raw COPY"
-            f" figures are the best of {repeat} runs each; rates are records a second.",
+            f" figures are the best of {repeat} runs each, the refresh and the night ran once; rates are records"
+            " a second.",
             "",
             *machine,
             "",
