@@ -1,8 +1,9 @@
-"""One Jira extract in a process of its own, so that its peak memory is its own.
+"""One tool's extract in a process of its own, so that its peak memory and its time are its own.
 
-`python -m bench.extract --jira-url URL --warehouse-url URL` runs the real connector (HTTP paging,
-parsing, COPY into raw, upsert, state) with the request budget off, as a full refresh, and prints
-one JSON line: each stream's result and the process's peak RSS.
+`python -m bench.extract --tool jira|asana|smartsheet --url URL --warehouse-url URL` runs the real
+connector (HTTP paging, parsing, COPY into raw, upsert, state) with the request budget off, as a
+full refresh (or, with `--incremental`, from the state a previous run saved, as a night does), and
+prints one JSON line: each stream's result, the wall and CPU time and the process's peak RSS.
 """
 
 from __future__ import annotations
@@ -16,16 +17,23 @@ from pathlib import Path
 
 import psycopg
 
+from connectors.asana.settings import AsanaSettings
+from connectors.asana.streams import AsanaExtractor
 from connectors.http import Secret
 from connectors.jira.settings import JiraSettings
 from connectors.jira.streams import JiraExtractor
+from connectors.smartsheet.settings import SmartsheetSettings
+from connectors.smartsheet.streams import SmartsheetExtractor
 
+TOOLS = ("jira", "asana", "smartsheet")
 JIRA_EMAIL = "bench@pmo.example"
 JIRA_TOKEN = "bench-token"
+ASANA_TOKEN = "bench-asana-token"
+SMARTSHEET_TOKEN = "bench-smartsheet-token"
 
 
 def bench_settings(jira_url: str, instance: str) -> JiraSettings:
-    """Connector settings for the bench's simulator, with no request budget (rate limits off)."""
+    """Connector settings for the bench's Jira simulator, with no request budget (rate limits off)."""
     return JiraSettings(
         base_url=jira_url,
         email=JIRA_EMAIL,
@@ -33,6 +41,26 @@ def bench_settings(jira_url: str, instance: str) -> JiraSettings:
         instance=instance,
         requests_per_minute=None,
     )
+
+
+def extractor_for(args: argparse.Namespace, connection: psycopg.Connection):
+    """The tool's extractor, configured for the bench's simulator with no request budget."""
+    if args.tool == "jira":
+        return JiraExtractor(bench_settings(args.url, args.instance), connection)
+    if args.tool == "asana":
+        settings = AsanaSettings(
+            base_url=args.url, token=Secret(ASANA_TOKEN), instance=args.instance, requests_per_minute=None
+        )
+        return AsanaExtractor(settings, connection)
+    settings = SmartsheetSettings(
+        base_url=args.url,
+        token=Secret(SMARTSHEET_TOKEN),
+        instance=args.instance,
+        register_sheet_id=args.register_sheet_id,
+        rate_card_sheet_id=args.rate_card_sheet_id,
+        requests_per_minute=None,
+    )
+    return SmartsheetExtractor(settings, connection)
 
 
 def peak_rss_bytes() -> int:
@@ -57,19 +85,23 @@ def cpu_seconds() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jira-url", required=True)
+    parser.add_argument("--tool", choices=TOOLS, default="jira")
+    parser.add_argument("--url", "--jira-url", dest="url", required=True, help="the tool's API base URL")
     parser.add_argument("--warehouse-url", required=True)
     parser.add_argument("--instance", default="bench")
-    parser.add_argument("--streams", default="", help="comma-separated Jira streams (default: all)")
+    parser.add_argument("--streams", default="", help="comma-separated streams (default: all)")
+    parser.add_argument("--incremental", action="store_true", help="start from the saved state, as a night does")
+    parser.add_argument("--register-sheet-id", type=int, default=0, help="Smartsheet: the portfolio register")
+    parser.add_argument("--rate-card-sheet-id", type=int, default=0, help="Smartsheet: the rate card")
     args = parser.parse_args(argv)
     streams = [name for name in args.streams.split(",") if name] or None
     started = time.monotonic()
     with psycopg.connect(args.warehouse_url, autocommit=True) as connection:
-        extractor = JiraExtractor(bench_settings(args.jira_url, args.instance), connection)
+        extractor = extractor_for(args, connection)
         # the results' own seconds, unrounded: a demo-size stream lands in a fraction of a second
         results = [
             {**result.as_dict(), "seconds": result.seconds}
-            for result in extractor.run(streams=streams, full_refresh=True)
+            for result in extractor.run(streams=streams, full_refresh=not args.incremental)
         ]
     seconds = time.monotonic() - started
     report = {"results": results, "seconds": seconds, "cpu_seconds": cpu_seconds(), "peak_rss_bytes": peak_rss_bytes()}

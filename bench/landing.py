@@ -1,7 +1,7 @@
-"""Landing Jira records: the real connector end to end, and a raw COPY of the very same records.
+"""Landing records: each tool's real connector end to end, and a raw COPY of the very same records.
 
-The connector runs in a process of its own (`bench.extract`) against a Jira simulator served from
-this process, so the two do not share an interpreter lock and the extract's peak memory is its own.
+The connector runs in a process of its own (`bench.extract`) against the tool's simulator served
+from this process, so the two do not share an interpreter lock and the extract's peak memory is its own.
 The limit is one `COPY` of the records the connector landed, serialised beforehand exactly as the
 connector serialises them (compact JSON), into a table made like the raw table (same columns,
 jsonb payload, primary key): what this machine's PostgreSQL takes from a single stream when the
@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,14 +28,21 @@ import psycopg
 from psycopg import sql
 
 from bench.child import PROJECT_ROOT, child_env, last_json_line
-from bench.extract import JIRA_EMAIL, JIRA_TOKEN
+from bench.extract import ASANA_TOKEN, JIRA_EMAIL, JIRA_TOKEN, SMARTSHEET_TOKEN, TOOLS
+from simulators.asana import AsanaSimulator
 from simulators.jira import JiraSimulator
+from simulators.smartsheet import SmartsheetSimulator
 from simulators.world import World, WorldConfig, build_world
 from warehouse import settings
 from warehouse.embedded import EmbeddedWarehouse
 
-# The streams whose size grows with the site; fields, users and projects are a handful of rows.
-VOLUME_STREAMS = ("issues", "worklogs", "issue_changelogs")
+# Per tool, the streams whose size grows with the site; the others (Jira's fields, users and projects,
+# Asana's workspace and portfolios, Smartsheet's sheet list) are a handful of rows each.
+VOLUME_STREAMS: dict[str, tuple[str, ...]] = {
+    "jira": ("issues", "worklogs", "issue_changelogs"),
+    "asana": ("sections", "tasks", "time_entries", "status_updates"),
+    "smartsheet": ("register_rows", "rate_card_rows", "plan_rows"),
+}
 COPY_CHUNK_BYTES = 1 << 20
 
 
@@ -68,12 +75,48 @@ def create_database(server: EmbeddedWarehouse, name: str) -> str:
     ).url()
 
 
+@dataclass
+class Sites:
+    """A world and the simulators serving it from this process (those of the tools asked for)."""
+
+    world: World
+    jira: JiraSimulator | None = None
+    asana: AsanaSimulator | None = None
+    smartsheet: SmartsheetSimulator | None = None
+
+    def url(self, tool: str) -> str:
+        if tool == "jira":
+            return self.jira.url
+        if tool == "asana":
+            return self.asana.api_url
+        return self.smartsheet.base_url
+
+    def extract_options(self, tool: str) -> list[str]:
+        """What `bench.extract` needs besides the URL to reach the tool's data."""
+        if tool != "smartsheet":
+            return []
+        account = self.smartsheet.account
+        return [
+            "--register-sheet-id",
+            str(account.register_sheet_id),
+            "--rate-card-sheet-id",
+            str(account.rate_card_sheet_id),
+        ]
+
+
 @contextmanager
-def jira_site(scale: str) -> Iterator[tuple[World, JiraSimulator]]:
-    """The world of a scale and a Jira simulator serving it from this process."""
+def tool_sites(scale: str, tools: tuple[str, ...] = TOOLS) -> Iterator[Sites]:
+    """The world of a scale and a simulator of each of `tools` serving it from this process."""
     world = build_world(WorldConfig(scale=scale))
-    with JiraSimulator(world, email=JIRA_EMAIL, api_token=JIRA_TOKEN) as simulator:
-        yield world, simulator
+    with ExitStack() as stack:
+        sites = Sites(world)
+        if "jira" in tools:
+            sites.jira = stack.enter_context(JiraSimulator(world, email=JIRA_EMAIL, api_token=JIRA_TOKEN))
+        if "asana" in tools:
+            sites.asana = stack.enter_context(AsanaSimulator(world, token=ASANA_TOKEN))
+        if "smartsheet" in tools:
+            sites.smartsheet = stack.enter_context(SmartsheetSimulator(world, token=SMARTSHEET_TOKEN))
+        yield sites
 
 
 @dataclass
@@ -100,25 +143,39 @@ class ExtractRun:
         return float(self.results[stream]["seconds"])
 
 
-def run_extract(jira_url: str, warehouse_url: str, *, instance: str = "bench", profile_svg: Path | None = None):
-    """Run every Jira stream as a full refresh in a child process; with `profile_svg`, under py-spy."""
+def run_extract(
+    sites: Sites,
+    tool: str,
+    warehouse_url: str,
+    *,
+    instance: str = "bench",
+    incremental: bool = False,
+    profile_svg: Path | None = None,
+) -> ExtractRun:
+    """Run every stream of `tool` in a child process, as a full refresh or (`incremental`) from the saved
+    state; with `profile_svg`, under py-spy."""
     command = [
         sys.executable,
         "-m",
         "bench.extract",
-        "--jira-url",
-        jira_url,
+        "--tool",
+        tool,
+        "--url",
+        sites.url(tool),
         "--warehouse-url",
         warehouse_url,
         "--instance",
         instance,
+        *sites.extract_options(tool),
     ]
+    if incremental:
+        command.append("--incremental")
     if profile_svg is not None:
         py_spy = Path(sys.executable).parent / "py-spy"
         command = [str(py_spy), "record", "--rate", "250", "--subprocesses", "-o", str(profile_svg), "--", *command]
     completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False, env=child_env())
     if completed.returncode != 0:
-        raise RuntimeError(f"the extract failed (exit {completed.returncode}):\n{completed.stderr[-4000:]}")
+        raise RuntimeError(f"the {tool} extract failed (exit {completed.returncode}):\n{completed.stderr[-4000:]}")
     report = last_json_line(completed.stdout)
     return ExtractRun(
         results={result["stream"]: result for result in report["results"]},
@@ -129,7 +186,7 @@ def run_extract(jira_url: str, warehouse_url: str, *, instance: str = "bench", p
 
 @dataclass
 class CopyLimit:
-    stream: str
+    table: str
     records: int
     seconds: float
 
@@ -138,16 +195,16 @@ class CopyLimit:
         return self.records / self.seconds if self.seconds else 0.0
 
 
-def copy_limit(warehouse_url: str, stream: str, *, instance: str = "bench", repeat: int = 1) -> CopyLimit:
-    """The fastest of `repeat` single-stream COPYs of the records landed in `raw.jira_<stream>` into a table
-    made like it."""
-    runs = [_copy_once(warehouse_url, stream, instance) for _ in range(repeat)]
+def copy_limit(warehouse_url: str, tool: str, stream: str, *, instance: str = "bench", repeat: int = 1) -> CopyLimit:
+    """The fastest of `repeat` single-stream COPYs of the records landed in `raw.<tool>_<stream>` into a
+    table made like it."""
+    runs = [_copy_once(warehouse_url, f"{tool}_{stream}", instance) for _ in range(repeat)]
     return min(runs, key=lambda run: run.seconds)
 
 
-def _copy_once(warehouse_url: str, stream: str, instance: str) -> CopyLimit:
-    source = sql.Identifier("raw", f"jira_{stream}")
-    target = sql.Identifier("bench_limit", f"jira_{stream}")
+def _copy_once(warehouse_url: str, table: str, instance: str) -> CopyLimit:
+    source = sql.Identifier("raw", table)
+    target = sql.Identifier("bench_limit", table)
     with psycopg.connect(warehouse_url) as connection:
         rows = connection.execute(
             sql.SQL("select record_id, cursor_value, payload::text from {} where source_instance = %s").format(source),
@@ -169,7 +226,7 @@ def _copy_once(warehouse_url: str, stream: str, instance: str) -> CopyLimit:
         records = connection.execute(sql.SQL("select count(*) from {}").format(target)).fetchone()[0]
         connection.execute(sql.SQL("drop table {}").format(target))
         connection.commit()
-    return CopyLimit(stream, records, seconds)
+    return CopyLimit(table, records, seconds)
 
 
 def _copy_text_chunks(rows: list[tuple[str, str | None, str]], instance: str) -> list[bytes]:

@@ -1,12 +1,15 @@
 """`python -m bench.run`: the pipeline against this machine's limit and a peer, in one run, as one table.
 
-On a private PostgreSQL (a free port, a temporary data directory, stopped at the end) and a Jira
-simulator served from this process, it measures:
+On a private PostgreSQL (a free port, a temporary data directory, stopped at the end) and Jira,
+Asana and Smartsheet simulators served from this process, it measures:
 
-- **landing**: records a second of each Jira stream through the real connector, next to one raw
-  `COPY` of the very same records into a table made like the raw table (the machine's limit);
-- **peer**: the same API pulled into the same PostgreSQL by dlt, with its fastest settings;
-- **dbt**: `dbt build` over the landed site, its wall time and peak RSS, and node time by layer;
+- **landing**: records a second of each stream of each tool through the real connector, next to
+  one raw `COPY` of the very same records into a table made like the raw table (the machine's limit);
+- **peer**: the Jira API pulled into the same PostgreSQL by dlt, with its fastest settings;
+- **refresh**: a full refresh's wall time by phase: each tool's extract and load, then `dbt build`
+  layer by layer (seeds, staging, intermediate, marts);
+- **night**: after 1% of the items and time entries changed, each tool's incremental extract and
+  one `dbt build`, as a night runs them, against the full refresh;
 - **memory**: the extract's peak RSS at the demo size and at a larger one;
 - **parse**: the DAG folder's parse time, with the dbt manifest in place.
 
@@ -26,20 +29,21 @@ from pathlib import Path
 
 import psycopg
 
-from bench.dbt_layers import LAYERS, measure_dbt_build
-from bench.extract import JIRA_EMAIL, JIRA_TOKEN
+from bench.dbt_layers import LAYERS, DbtBuild
+from bench.extract import JIRA_EMAIL, JIRA_TOKEN, TOOLS
 from bench.landing import (
     VOLUME_STREAMS,
     CopyLimit,
     ExtractRun,
     copy_limit,
     create_database,
-    jira_site,
     private_warehouse,
     run_extract,
+    tool_sites,
 )
 from bench.parse import measure_parse
 from bench.peer import PEER_STREAMS, PeerRun, run_dlt
+from bench.refresh import Refresh, measure_refresh
 from connectors.jira.settings import CUSTOM_FIELD_NAMES, ISSUE_FIELDS
 from simulators.world import SCALES, World
 
@@ -48,6 +52,7 @@ DEFAULT_OUT = PROJECT_ROOT / "bench" / "results.md"
 LANDING_TARGET = 0.6
 PEER_TARGET = 5.0
 MEMORY_TARGET = 1.5
+NIGHT_TARGET = 0.1
 MIB = 1024 * 1024
 
 
@@ -69,30 +74,31 @@ def format_rate(records: int, seconds: float) -> str:
     return f"{rate(records, seconds):,.0f} rec/s ({records:,} in {seconds:.2f} s)"
 
 
-def landing_rows(extract: ExtractRun, limits: dict[str, CopyLimit]) -> list[Row]:
+def landing_rows(tool: str, extract: ExtractRun, limits: dict[tuple[str, str], CopyLimit]) -> list[Row]:
     rows = []
-    for stream in VOLUME_STREAMS:
+    streams = VOLUME_STREAMS[tool]
+    for stream in streams:
         records, seconds = extract.records(stream), extract.stream_seconds(stream)
-        limit = limits[stream]
+        limit = limits[(tool, stream)]
         rows.append(
             Row(
                 "landing",
-                f"jira {stream}",
+                f"{tool} {stream}",
                 format_rate(records, seconds),
                 f"raw COPY {format_rate(limit.records, limit.seconds)}",
                 f"{rate(records, seconds) / limit.rate:.2f}" if limit.rate else "n/a",
                 f">= {LANDING_TARGET}",
             )
         )
-    records = sum(extract.records(stream) for stream in VOLUME_STREAMS)
-    seconds = sum(extract.stream_seconds(stream) for stream in VOLUME_STREAMS)
-    limit_records = sum(limits[stream].records for stream in VOLUME_STREAMS)
-    limit_seconds = sum(limits[stream].seconds for stream in VOLUME_STREAMS)
+    records = sum(extract.records(stream) for stream in streams)
+    seconds = sum(extract.stream_seconds(stream) for stream in streams)
+    limit_records = sum(limits[(tool, stream)].records for stream in streams)
+    limit_seconds = sum(limits[(tool, stream)].seconds for stream in streams)
     ratio = rate(records, seconds) / rate(limit_records, limit_seconds) if limit_seconds else 0.0
     rows.append(
         Row(
             "landing",
-            "jira, all three streams",
+            f"{tool}, the {len(streams)} streams above",
             format_rate(records, seconds),
             f"raw COPY {format_rate(limit_records, limit_seconds)}",
             f"{ratio:.2f}",
@@ -149,28 +155,88 @@ def parse_row() -> Row:
     )
 
 
-def dbt_rows(warehouse_url: str, world: World, skipped_because: str = "") -> list[Row]:
-    measure = f"build, every layer, over the landed {world.config.scale} site"
-    if skipped_because:
-        return [Row("dbt", measure, f"skipped ({skipped_because})")]
-    try:
-        build = measure_dbt_build(warehouse_url, world.config.anchor_date.isoformat())
-    except RuntimeError as error:
-        log(str(error))
-        return [Row("dbt", measure, f"failed: {str(error).splitlines()[0]}")]
-    outcome = f"{len(build.failures)} failed" if build.failures else "all passed"
-    rows = [
-        Row(
-            "dbt",
-            measure,
-            f"{build.seconds:.1f} s wall ({build.nodes} nodes, {outcome})",
-            f"peak RSS {build.peak_rss_bytes / MIB:,.0f} MiB",
+def records_of(run: ExtractRun) -> int:
+    return sum(int(result["records"]) for result in run.results.values())
+
+
+def dbt_outcome(build: DbtBuild) -> str:
+    outcome = f"{len(build.failures)} failed: {', '.join(build.failures)}" if build.failures else "all passed"
+    return f"{build.seconds:.1f} s wall, dbt's own CPU {build.cpu_seconds:.1f} s ({build.nodes} nodes, {outcome})"
+
+
+def refresh_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
+    rows = []
+    for tool, run in refresh.extracts.items():
+        rows.append(
+            Row(
+                "refresh",
+                f"extract + load {tool}, full",
+                f"{run.seconds:.1f} s ({records_of(run):,} records)",
+                f"peak RSS {run.peak_rss_bytes / MIB:,.0f} MiB",
+            )
         )
-    ]
-    ordered = [layer for layer in LAYERS if layer in build.layer_seconds]
-    ordered += sorted(set(build.layer_seconds) - set(LAYERS))
-    for layer in ordered:
-        rows.append(Row("dbt", f"layer {layer}", f"{build.layer_seconds[layer]:.1f} s of node time (threads overlap)"))
+    if skipped_because:
+        rows.append(Row("refresh", "dbt build, layer by layer", f"skipped ({skipped_because})"))
+    for phase, build in refresh.dbt_phases.items():
+        rows.append(
+            Row("refresh", f"dbt {phase}", dbt_outcome(build), f"peak RSS {build.peak_rss_bytes / MIB:,.0f} MiB")
+        )
+    extract_seconds = sum(run.seconds for run in refresh.extracts.values())
+    dbt_seconds = sum(build.seconds for build in refresh.dbt_phases.values())
+    rows.append(
+        Row(
+            "refresh",
+            "full refresh, every phase" + (" but dbt" if skipped_because else ""),
+            f"{refresh.seconds:.1f} s",
+            f"extract + load {extract_seconds:.1f} s, dbt {dbt_seconds:.1f} s",
+        )
+    )
+    return rows
+
+
+def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
+    changed = ", ".join(f"{count:,} {kind}" for kind, count in refresh.changes.items())
+    rows = [Row("night", "changes (1% of items and time entries, a few deletes and new items)", changed)]
+    for tool, run in refresh.night_extracts.items():
+        full = refresh.extracts[tool].seconds
+        deleted = sum(int(result.get("deleted") or 0) for result in run.results.values())
+        rows.append(
+            Row(
+                "night",
+                f"extract + load {tool}, incremental",
+                f"{run.seconds:.1f} s ({records_of(run):,} records, {deleted:,} deleted)",
+                f"full {full:.1f} s",
+                f"{run.seconds / full:.2f}" if full else "n/a",
+            )
+        )
+    if refresh.night_dbt is None:
+        rows.append(Row("night", "dbt build", f"skipped ({skipped_because})"))
+    else:
+        full = sum(build.seconds for build in refresh.dbt_phases.values())
+        rows.append(
+            Row(
+                "night",
+                "dbt build",
+                dbt_outcome(refresh.night_dbt),
+                f"full {full:.1f} s",
+                f"{refresh.night_dbt.seconds / full:.2f}" if full else "n/a",
+            )
+        )
+        layers = refresh.night_dbt.layer_seconds
+        ordered = [layer for layer in ("seeds", *LAYERS) if layer in layers] + sorted(set(layers) - {"seeds", *LAYERS})
+        for layer in ordered:
+            rows.append(Row("night", f"dbt layer {layer}", f"{layers[layer]:.1f} s of node time (threads overlap)"))
+    ratio = refresh.night_seconds / refresh.seconds if refresh.seconds else 0.0
+    rows.append(
+        Row(
+            "night",
+            "incremental night, every phase" + (" but dbt" if skipped_because else ""),
+            f"{refresh.night_seconds:.1f} s",
+            f"full refresh {refresh.seconds:.1f} s",
+            f"{ratio:.2f}",
+            f"<= {NIGHT_TARGET}",
+        )
+    )
     return rows
 
 
@@ -226,36 +292,49 @@ def run(
     rows: list[Row] = []
     peaks: dict[str, tuple[int, World]] = {}
     with private_warehouse() as server:
-        with jira_site(scale) as (world, simulator):
+        with tool_sites(scale) as sites:
+            world = sites.world
             log(f"landing: {scale} world, {len(world.jira.issues):,} issues, {len(world.jira.worklogs):,} worklogs")
-            runs = []
+            runs: dict[str, list[ExtractRun]] = {tool: [] for tool in TOOLS}
             for attempt in range(repeat):
                 landing_url = create_database(server, "bench_landing")
-                profile_svg = profile_dir / f"extract-{scale}.svg" if profile_dir and attempt == 0 else None
-                runs.append(run_extract(simulator.url, landing_url, profile_svg=profile_svg))
-            extract = ExtractRun.best_of(runs)
-            peaks[scale] = (extract.peak_rss_bytes, world)
-            limits = {stream: copy_limit(landing_url, stream, repeat=repeat) for stream in VOLUME_STREAMS}
-            rows += landing_rows(extract, limits)
+                for tool in TOOLS:
+                    profile_svg = profile_dir / f"extract-{tool}-{scale}.svg" if profile_dir and attempt == 0 else None
+                    runs[tool].append(run_extract(sites, tool, landing_url, profile_svg=profile_svg))
+            extracts = {tool: ExtractRun.best_of(tool_runs) for tool, tool_runs in runs.items()}
+            peaks[scale] = (extracts["jira"].peak_rss_bytes, world)
+            limits = {
+                (tool, stream): copy_limit(landing_url, tool, stream, repeat=repeat)
+                for tool in TOOLS
+                for stream in VOLUME_STREAMS[tool]
+            }
+            for tool in TOOLS:
+                rows += landing_rows(tool, extracts[tool], limits)
             peer = None
             if not skip_dlt:
                 log("peer: dlt")
                 peer = run_dlt(
-                    simulator.url, landing_url, email=JIRA_EMAIL, token=JIRA_TOKEN, fields=issue_fields(world)
+                    sites.url("jira"), landing_url, email=JIRA_EMAIL, token=JIRA_TOKEN, fields=issue_fields(world)
                 )
-            rows.append(peer_row(extract, peer, "--skip-dlt"))
+            rows.append(peer_row(extracts["jira"], peer, "--skip-dlt"))
             machine = machine_lines(landing_url)
-            if not skip_dbt:
-                log("dbt: build over the landed site")
-            dbt = dbt_rows(landing_url, world, "--skip-dbt" if skip_dbt else "")
+            refresh = measure_refresh(
+                sites,
+                create_database(server, "bench_refresh"),
+                world.config.anchor_date.isoformat(),
+                with_dbt=not skip_dbt,
+                log=log,
+            )
+            skipped_dbt = "--skip-dbt" if skip_dbt else ""
+            rows += refresh_rows(refresh, skipped_dbt)
+            rows += night_rows(refresh, skipped_dbt)
         for memory_scale in memory_scales:
             if memory_scale in peaks:
                 continue
             log(f"memory: {memory_scale} world")
-            with jira_site(memory_scale) as (world, simulator):
+            with tool_sites(memory_scale, tools=("jira",)) as memory_sites:
                 url = create_database(server, f"bench_memory_{memory_scale}")
-                peaks[memory_scale] = (run_extract(simulator.url, url).peak_rss_bytes, world)
-    rows += dbt
+                peaks[memory_scale] = (run_extract(memory_sites, "jira", url).peak_rss_bytes, memory_sites.world)
     rows += memory_rows({scale: peaks[scale] for scale in dict.fromkeys([scale, *memory_scales])})
     log("parse: DAG folder")
     rows.append(parse_row())
@@ -274,7 +353,8 @@ def results_document(table: str, machine: list[str], scale: str, repeat: int, se
             "# Benchmark results",
             "",
             f"`python -m bench.run --scale {scale} --repeat {repeat}` ({seconds:.0f} s in all). Landing and raw COPY"
-            f" figures are the best of {repeat} runs each; rates are records a second.",
+            f" figures are the best of {repeat} runs each, the refresh and the night ran once; rates are records"
+            " a second.",
             "",
             *machine,
             "",

@@ -30,8 +30,27 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys):
         ("landing", "jira worklogs"),
         ("landing", "jira issue_changelogs"),
         ("landing", "jira"),
+        ("landing", "asana sections"),
+        ("landing", "asana tasks"),
+        ("landing", "asana time_entries"),
+        ("landing", "asana status_updates"),
+        ("landing", "asana"),
+        ("landing", "smartsheet register_rows"),
+        ("landing", "smartsheet rate_card_rows"),
+        ("landing", "smartsheet plan_rows"),
+        ("landing", "smartsheet"),
         ("peer", "dlt"),
-        ("dbt", "build"),
+        ("refresh", "extract + load jira"),
+        ("refresh", "extract + load asana"),
+        ("refresh", "extract + load smartsheet"),
+        ("refresh", "dbt build"),
+        ("refresh", "full refresh"),
+        ("night", "changes"),
+        ("night", "extract + load jira"),
+        ("night", "extract + load asana"),
+        ("night", "extract + load smartsheet"),
+        ("night", "dbt build"),
+        ("night", "incremental night"),
         ("memory", "extract peak RSS"),
         ("parse", "DAG folder"),
     }
@@ -40,5 +59,16 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys):
         assert "failed" not in cells[2]
         if section == "landing":
             assert cells[2].endswith(" s)") and cells[3].startswith("raw COPY") and float(cells[4]) > 0
-    skipped = {section: cells[2] for (section, _), cells in printed.items() if section in ("peer", "dbt")}
-    assert skipped == {"peer": "skipped (--skip-dlt)", "dbt": "skipped (--skip-dbt)"}
+    skipped = {(section, measure): cells[2] for (section, measure), cells in printed.items() if "skipped" in cells[2]}
+    assert skipped == {
+        ("peer", "dlt, jira issues + worklogs (csv/COPY, jsonb payload)"): "skipped (--skip-dlt)",
+        ("refresh", "dbt build, layer by layer"): "skipped (--skip-dbt)",
+        ("night", "dbt build"): "skipped (--skip-dbt)",
+    }
+    night = {measure: cells for (section, measure), cells in printed.items() if section == "night"}
+    changes = night["changes (1% of items and time entries, a few deletes and new items)"][2]
+    for kind in ("jira issues", "jira worklogs", "asana tasks", "asana time entries", "smartsheet rows"):
+        assert kind in changes
+    for tool in ("jira", "asana", "smartsheet"):
+        incremental = night[f"extract + load {tool}, incremental"][2]
+        assert int(incremental.split("(")[1].split(" records")[0].replace(",", "")) > 0, incremental

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 with
 
 tool_accounts as (

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 with
 
 jira_projects as (
