@@ -1,13 +1,13 @@
 """The nightly DAG end to end under `dag.test()`: simulators → raw → dbt → marts → report, checked against the world.
 
-Four nights share one warehouse, as a deployment does, and nothing in the tools changes between
-the first three, so each must publish exactly the first night's marts:
+Three nights share one warehouse, as a deployment does:
 1. a clean night;
-2. the same night with Asana down: the others refresh, Asana's last good data stands, Asana
-   shows stale, and the run ends failed so alerts fire;
-3. Asana re-run on its own (the `sources` param): the run succeeds and nothing is stale;
-4. someone types a stage the register does not know: a dbt test fails during the build, so
-   nothing is published, BI keeps the previous marts, and the run names the failing test.
+2. the same night again with Asana down: the others refresh, the marts are rebuilt from Asana's
+   last good data and published identical to the first night's, Asana shows stale, and the run
+   ends failed so alerts fire;
+3. Asana and Smartsheet re-run on their own (the `sources` param, Jira skipped) after someone
+   typed a stage the register does not know: a dbt test fails during the build, so nothing is
+   published, BI keeps the previous marts, and the run's summary names the failing test.
 """
 
 from __future__ import annotations
@@ -167,31 +167,22 @@ def test_a_night_with_a_source_down_refreshes_the_others_and_ends_failed(night, 
     assert states["night_outcome"] == "failed"
     # Same night, nothing changed in the tools, Asana's last good data stands: identical marts.
     assert marts_snapshot(night["url"]) == night["first_marts"]
+    assert last_publication(night["url"]).build_id == second.run_id  # rebuilt, published, and identical
     stale = scalar(
         night["url"], "select array_agg(distinct source_system) from marts.dq_source_freshness where is_stale"
     )
     assert stale == ["asana"]
 
 
-def test_a_source_re_run_on_its_own_refreshes_it_and_publishes_the_same_marts(night):
-    rerun = night["run"]({"sources": ["asana_demo"]}, ASANA_TOKEN="asana-sim-token")
-    states = {ti.task_id: str(ti.state) for ti in rerun.get_task_instances()}
-    assert str(rerun.state) == "success"
-    assert (states["extract_asana_demo"], states["extract_jira_demo"]) == ("success", "skipped")
-    assert states["publish_marts"] == "success"
-    assert marts_snapshot(night["url"]) == night["first_marts"]
-    assert scalar(night["url"], "select count(*) from marts.dq_source_freshness where is_stale") == 0
-    assert last_publication(night["url"]).build_id == rerun.run_id
-
-
-def test_a_night_whose_dbt_test_fails_publishes_nothing_and_names_the_test(night):
+def test_a_re_run_whose_dbt_test_fails_publishes_nothing_and_names_the_test(night):
     published_before = last_publication(night["url"])
     project_code = scalar(night["url"], "select min(project_code) from marts.dim_project where is_mapped")
     night["smartsheet"].update_register(project_code, {"stage": "parked"}, at=datetime.now(UTC) - timedelta(minutes=5))
-    bad = night["run"]({"sources": ["smartsheet_demo"]})
-    states = {ti.task_id: str(ti.state) for ti in bad.get_task_instances()}
-    assert str(bad.state) == "failed"
-    assert states["extract_smartsheet_demo"] == "success"
+    rerun = night["run"]({"sources": ["asana_demo", "smartsheet_demo"]}, ASANA_TOKEN="asana-sim-token")
+    states = {ti.task_id: str(ti.state) for ti in rerun.get_task_instances()}
+    assert str(rerun.state) == "failed"
+    assert states["extract_jira_demo"] == "skipped"
+    assert (states["extract_asana_demo"], states["extract_smartsheet_demo"]) == ("success", "success")
     # The register's accepted-values test fails in staging: nothing downstream of it is built.
     assert states["dbt_build.stg_smartsheet__register_rows_model_build"] == "failed", states
     assert states["publish_marts"] == "upstream_failed", states
@@ -199,7 +190,11 @@ def test_a_night_whose_dbt_test_fails_publishes_nothing_and_names_the_test(night
     # BI still reads exactly the marts of the last good night, and knows when they were published.
     assert marts_snapshot(night["url"]) == night["first_marts"]
     assert last_publication(night["url"]) == published_before
-    failures = build_failures(night["url"], bad.run_id)
+    failures = build_failures(night["url"], rerun.run_id)
     assert [failure.resource_type for failure in failures] == ["test"]
     assert "accepted_values_stg_smartsheet__register_rows_stage" in failures[0].unique_id
     assert failures[0].failures == 1
+    summary = scalar(night["url"], f"select summary_text from audit.night_summaries where run_id = '{rerun.run_id}'")
+    assert "jira_demo                not selected for this run" in summary
+    assert f"marts: NOT published; BI still reads the marts of {published_before.run_date}" in summary
+    assert "accepted_values_stg_smartsheet__register_rows_stage" in summary
