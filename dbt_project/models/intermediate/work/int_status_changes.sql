@@ -1,8 +1,20 @@
-{{ config(materialized='table') }}
+{#
+    Incremental by issue: a run rebuilds every change of the issues whose changelog or issue row the
+    loader wrote or tombstoned since the last run (`source_changed_at`), and of the issues whose
+    stored categories no longer match what the issues holding each status say now.
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='work_item_key',
+        on_schema_change='sync_all_columns',
+    )
+}}
 
 with
 
-status_changes as (
+all_status_changes as (
 
     select * from {{ ref('stg_jira__status_changes') }}
 
@@ -73,6 +85,94 @@ categories_by_name as (
 
 ),
 
+{% if is_incremental() %}
+
+previous_changes as (
+
+    select * from {{ this }}
+
+),
+
+watermark as (
+
+    select coalesce(max(previous_changes.source_changed_at), '-infinity') as changed_through
+    from previous_changes
+
+),
+
+changed_issues as (
+
+    select
+        all_status_changes.source_instance,
+        all_status_changes.issue_id
+
+    from all_status_changes
+    cross join watermark
+    where greatest(all_status_changes.loaded_at, all_status_changes.deleted_at) > watermark.changed_through
+
+    union
+
+    select
+        jira_issues.source_instance,
+        jira_issues.issue_id
+
+    from jira_issues
+    cross join watermark
+    where greatest(jira_issues.loaded_at, jira_issues.deleted_at) > watermark.changed_through
+
+    union
+
+    select
+        previous_changes.source_instance,
+        previous_changes.source_work_item_id as issue_id
+
+    from previous_changes
+    left join categories_by_id as from_by_id
+        on
+            previous_changes.source_instance = from_by_id.source_instance
+            and previous_changes.from_status_id = from_by_id.status_id
+    left join categories_by_name as from_by_name
+        on
+            previous_changes.source_instance = from_by_name.source_instance
+            and lower(previous_changes.from_status) = from_by_name.status_name
+    left join categories_by_id as to_by_id
+        on
+            previous_changes.source_instance = to_by_id.source_instance
+            and previous_changes.to_status_id = to_by_id.status_id
+    left join categories_by_name as to_by_name
+        on
+            previous_changes.source_instance = to_by_name.source_instance
+            and lower(previous_changes.to_status) = to_by_name.status_name
+    where
+        coalesce(from_by_id.status_category, from_by_name.status_category) is distinct from previous_changes.from_category
+        or coalesce(to_by_id.status_category, to_by_name.status_category) is distinct from previous_changes.to_category
+
+),
+
+status_changes as (
+
+    select all_status_changes.*
+
+    from all_status_changes
+    where (all_status_changes.source_instance, all_status_changes.issue_id) in (
+        select
+            changed_issues.source_instance,
+            changed_issues.issue_id
+        from changed_issues
+    )
+
+),
+
+{% else %}
+
+status_changes as (
+
+    select * from all_status_changes
+
+),
+
+{% endif %}
+
 sequenced as (
 
     select
@@ -87,6 +187,7 @@ sequenced as (
         status_changes.to_status_id,
         status_changes.to_status_name,
         status_changes.is_deleted,
+        greatest(status_changes.loaded_at, status_changes.deleted_at) as changelog_changed_at,
         row_number() over (
             partition by status_changes.source_instance, status_changes.issue_id
             order by
@@ -112,6 +213,7 @@ categorised as (
         sequenced.*,
         jira_issues.created_at as issue_created_at,
         jira_issues.is_deleted as is_issue_deleted,
+        greatest(jira_issues.loaded_at, jira_issues.deleted_at) as issue_changed_at,
         coalesce(from_by_id.status_category, from_by_name.status_category) as from_category,
         coalesce(to_by_id.status_category, to_by_name.status_category) as to_category
 
@@ -152,7 +254,9 @@ select
     categorised.history_id,
     categorised.change_sequence,
     categorised.changed_at,
+    categorised.from_status_id,
     categorised.from_status_name as from_status,
+    categorised.to_status_id,
     categorised.to_status_name as to_status,
     categorised.from_category,
     categorised.to_category,
@@ -163,6 +267,7 @@ select
         )) / 3600,
         2
     ) as numeric(12, 2)) as hours_in_from_status,
-    categorised.is_deleted or coalesce(categorised.is_issue_deleted, false) as is_deleted
+    categorised.is_deleted or coalesce(categorised.is_issue_deleted, false) as is_deleted,
+    greatest(categorised.changelog_changed_at, categorised.issue_changed_at) as source_changed_at
 
 from categorised
