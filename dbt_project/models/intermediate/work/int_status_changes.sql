@@ -14,15 +14,21 @@
 
 with
 
-all_status_changes as (
-
-    select * from {{ ref('stg_jira__status_changes') }}
-
-),
-
 jira_issues as (
 
-    select * from {{ ref('stg_jira__issues') }}
+    -- Only the columns read here: the staging view computes the others from each issue's payload.
+    select
+        issues.source_instance,
+        issues.issue_id,
+        issues.status_id,
+        issues.status_name,
+        issues.status_category_key,
+        issues.created_at,
+        issues.is_deleted,
+        issues.deleted_at,
+        issues.loaded_at
+
+    from {{ ref('stg_jira__issues') }} as issues
 
 ),
 
@@ -86,6 +92,9 @@ categories_by_name as (
 ),
 
 {% if is_incremental() %}
+{%- set changed_through -%}
+    select coalesce(max(changed.source_changed_at), '-infinity') from {{ this }} as changed
+{%- endset %}
 
 previous_changes as (
 
@@ -93,22 +102,57 @@ previous_changes as (
 
 ),
 
-watermark as (
 
-    select coalesce(max(previous_changes.source_changed_at), '-infinity') as changed_through
+stored_statuses as (
+
+    select
+        previous_changes.source_instance,
+        previous_changes.from_status_id as status_id,
+        previous_changes.from_status as status_name,
+        previous_changes.from_category as stored_category
+
     from previous_changes
+
+    union
+
+    select
+        previous_changes.source_instance,
+        previous_changes.to_status_id as status_id,
+        previous_changes.to_status as status_name,
+        previous_changes.to_category as stored_category
+
+    from previous_changes
+
+),
+
+remapped_statuses as (
+
+    -- Statuses whose category, as the issues holding them now say, is not the one stored.
+    select stored_statuses.*
+
+    from stored_statuses
+    left join categories_by_id
+        on
+            stored_statuses.source_instance = categories_by_id.source_instance
+            and stored_statuses.status_id = categories_by_id.status_id
+    left join categories_by_name
+        on
+            stored_statuses.source_instance = categories_by_name.source_instance
+            and lower(stored_statuses.status_name) = categories_by_name.status_name
+    where
+        coalesce(categories_by_id.status_category, categories_by_name.status_category)
+        is distinct from stored_statuses.stored_category
 
 ),
 
 changed_issues as (
 
     select
-        all_status_changes.source_instance,
-        all_status_changes.issue_id
+        changelog_changes.source_instance,
+        changelog_changes.issue_id
 
-    from all_status_changes
-    cross join watermark
-    where greatest(all_status_changes.loaded_at, all_status_changes.deleted_at) > watermark.changed_through
+    from {{ ref('stg_jira__status_changes') }} as changelog_changes
+    where greatest(changelog_changes.loaded_at, changelog_changes.deleted_at) > ({{ changed_through }})
 
     union
 
@@ -117,8 +161,7 @@ changed_issues as (
         jira_issues.issue_id
 
     from jira_issues
-    cross join watermark
-    where greatest(jira_issues.loaded_at, jira_issues.deleted_at) > watermark.changed_through
+    where greatest(jira_issues.loaded_at, jira_issues.deleted_at) > ({{ changed_through }})
 
     union
 
@@ -127,25 +170,21 @@ changed_issues as (
         previous_changes.source_work_item_id as issue_id
 
     from previous_changes
-    left join categories_by_id as from_by_id
+    inner join remapped_statuses
         on
-            previous_changes.source_instance = from_by_id.source_instance
-            and previous_changes.from_status_id = from_by_id.status_id
-    left join categories_by_name as from_by_name
-        on
-            previous_changes.source_instance = from_by_name.source_instance
-            and lower(previous_changes.from_status) = from_by_name.status_name
-    left join categories_by_id as to_by_id
-        on
-            previous_changes.source_instance = to_by_id.source_instance
-            and previous_changes.to_status_id = to_by_id.status_id
-    left join categories_by_name as to_by_name
-        on
-            previous_changes.source_instance = to_by_name.source_instance
-            and lower(previous_changes.to_status) = to_by_name.status_name
-    where
-        coalesce(from_by_id.status_category, from_by_name.status_category) is distinct from previous_changes.from_category
-        or coalesce(to_by_id.status_category, to_by_name.status_category) is distinct from previous_changes.to_category
+            previous_changes.source_instance = remapped_statuses.source_instance
+            and (
+                (
+                    previous_changes.from_status_id is not distinct from remapped_statuses.status_id
+                    and previous_changes.from_status is not distinct from remapped_statuses.status_name
+                    and previous_changes.from_category is not distinct from remapped_statuses.stored_category
+                )
+                or (
+                    previous_changes.to_status_id is not distinct from remapped_statuses.status_id
+                    and previous_changes.to_status is not distinct from remapped_statuses.status_name
+                    and previous_changes.to_category is not distinct from remapped_statuses.stored_category
+                )
+            )
 
 ),
 
@@ -153,13 +192,10 @@ status_changes as (
 
     select all_status_changes.*
 
-    from all_status_changes
-    where (all_status_changes.source_instance, all_status_changes.issue_id) in (
-        select
-            changed_issues.source_instance,
-            changed_issues.issue_id
-        from changed_issues
-    )
+    from {{ ref('stg_jira__status_changes') }} as all_status_changes
+    -- By issue id alone (an array the scan of raw changelogs filters on, before their histories
+    -- are expanded): an issue of the same id on another site is rebuilt too, which changes nothing.
+    where all_status_changes.issue_id = any(array(select changed_issues.issue_id from changed_issues))
 
 ),
 
@@ -167,7 +203,7 @@ status_changes as (
 
 status_changes as (
 
-    select * from all_status_changes
+    select * from {{ ref('stg_jira__status_changes') }}
 
 ),
 
