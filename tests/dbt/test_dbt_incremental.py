@@ -32,7 +32,11 @@ from tests.conftest import create_database, drop_database
 from tests.dbt.conftest import run_dbt
 
 ANCHOR_DATE = date(2026, 3, 10)
-INCREMENTAL_MODELS = {"int_status_changes": "intermediate.int_status_changes"}
+INCREMENTAL_MODELS = {
+    "stg_jira__issues": "staging.stg_jira__issues",
+    "stg_jira__worklogs": "staging.stg_jira__worklogs",
+    "int_status_changes": "intermediate.int_status_changes",
+}
 SELECTION = " ".join(f"+{model}" for model in INCREMENTAL_MODELS)
 
 
