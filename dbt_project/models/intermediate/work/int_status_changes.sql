@@ -188,26 +188,20 @@ changed_issues as (
 
 ),
 
+{% endif %}
+
 status_changes as (
 
     select all_status_changes.*
 
     from {{ ref('stg_jira__status_changes') }} as all_status_changes
+    {% if is_incremental() -%}
     -- By issue id alone (an array the scan of raw changelogs filters on, before their histories
     -- are expanded): an issue of the same id on another site is rebuilt too, which changes nothing.
     where all_status_changes.issue_id = any(array(select changed_issues.issue_id from changed_issues))
+    {%- endif %}
 
 ),
-
-{% else %}
-
-status_changes as (
-
-    select * from {{ ref('stg_jira__status_changes') }}
-
-),
-
-{% endif %}
 
 sequenced as (
 

@@ -12,7 +12,7 @@ with
 
 source as (
 
-    select * from {{ source('jira', 'issues') }} as source
+    select * from {{ source('jira', 'issues') }}
     {{ written_since_last_build() }}
 
 ),

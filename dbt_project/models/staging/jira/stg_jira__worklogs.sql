@@ -12,7 +12,7 @@ with
 
 source as (
 
-    select * from {{ source('jira', 'worklogs') }} as source
+    select * from {{ source('jira', 'worklogs') }}
     {{ written_since_last_build() }}
 
 ),
