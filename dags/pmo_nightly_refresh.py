@@ -30,7 +30,8 @@ build. Schedule and time zone: `PMO_NIGHTLY_SCHEDULE` (default `0 2 * * *`) and
 
 Params (trigger with config):
 - `full_refresh`: re-read every stream from the start (rows are upserted, so nothing is
-  duplicated) and rebuild the incremental marts from scratch.
+  duplicated) and rebuild the incremental marts from scratch; every raw row is then written
+  again, so the incremental staging and intermediate models rebuild every row as well.
 - `backfill_from` (YYYY-MM-DD): also rebuild every day of the daily facts from that date through
   the run's date (the daily facts are running totals, so the days after it follow).
 - `sources`: the source names to extract (e.g. `["asana_demo"]`); the others are skipped and
