@@ -13,6 +13,9 @@ it); a model reading a model of a later layer (the earned value inputs read mart
 that later layer's phase; tests run with the phase that builds the last of the models they read (`buildable`), and
 whatever no phase reached runs last ("rest": tests that read models of two layers, and tests
 of the project's macros).
+
+Every build leaves the unit tests out (`NIGHTLY_EXCLUDE`), as the nightly DAG does: they check the
+models' SQL on fixed inputs, not the night's data, and run in CI (`tests/dbt`, `tests/dbt_ev`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from warehouse import settings
 
 LAYERS = ("staging", "intermediate", "marts")
 PHASES = ("seeds", *LAYERS)
-RUNNABLE = ("model", "seed", "snapshot", "test", "unit_test")
+RUNNABLE = ("model", "seed", "snapshot", "test")
+NIGHTLY_EXCLUDE = ("--exclude-resource-type", "unit_test")
 
 
 @dataclass
@@ -78,6 +82,7 @@ class DbtProjectCopy:
             "--vars",
             json.dumps({"run_date": self.run_date}),
             "--quiet",
+            *NIGHTLY_EXCLUDE,
             *arguments,
         ]
         if not Path(command[0]).exists():
@@ -118,7 +123,6 @@ class DbtProjectCopy:
             for key, node in nodes.items()
             if node.get("resource_type") in RUNNABLE and node.get("config", {}).get("materialized") != "ephemeral"
         }
-        runnable.update(manifest.get("unit_tests", {}))
         left = sorted(runnable.keys() - executed)
         if left:
             names = [_selector(runnable[key]) for key in left]

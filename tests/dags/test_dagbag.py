@@ -59,6 +59,14 @@ def test_the_params_cover_full_refresh_backfill_and_a_source_re_run(dagbag):
     assert dbt_task.vars["build_id"] == "{{ run_id }}"
 
 
+def test_the_nightly_build_leaves_unit_tests_to_ci(dagbag):
+    dag = dagbag.dags["pmo_nightly_refresh"]
+    builds = [task for task in dag.tasks if task.task_id.startswith("dbt_build.") and hasattr(task, "exclude")]
+    assert "dbt_build.fct_work_items_model_build" in {task.task_id for task in builds}
+    for task in builds:
+        assert "resource_type:unit_test" in task.exclude.split(), task.task_id
+
+
 def test_parsing_is_fast_with_a_manifest(dagbag):
     print(f"DAG folder parsed in {dagbag.parse_seconds:.2f} s")
     assert dagbag.dags

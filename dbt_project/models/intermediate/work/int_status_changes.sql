@@ -1,16 +1,34 @@
-{{ config(materialized='table') }}
+{#
+    Incremental by issue: a run rebuilds every change of the issues whose changelog or issue row the
+    loader wrote or tombstoned since the last run (`source_changed_at`), and of the issues whose
+    stored categories no longer match what the issues holding each status say now.
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='work_item_key',
+        on_schema_change='sync_all_columns',
+    )
+}}
 
 with
 
-status_changes as (
-
-    select * from {{ ref('stg_jira__status_changes') }}
-
-),
-
 jira_issues as (
 
-    select * from {{ ref('stg_jira__issues') }}
+    -- Only the columns read here: the staging view computes the others from each issue's payload.
+    select
+        issues.source_instance,
+        issues.issue_id,
+        issues.status_id,
+        issues.status_name,
+        issues.status_category_key,
+        issues.created_at,
+        issues.is_deleted,
+        issues.deleted_at,
+        issues.loaded_at
+
+    from {{ ref('stg_jira__issues') }} as issues
 
 ),
 
@@ -73,6 +91,118 @@ categories_by_name as (
 
 ),
 
+{% if is_incremental() %}
+{%- set changed_through -%}
+    select coalesce(max(changed.source_changed_at), '-infinity') from {{ this }} as changed
+{%- endset %}
+
+previous_changes as (
+
+    select * from {{ this }}
+
+),
+
+
+stored_statuses as (
+
+    select
+        previous_changes.source_instance,
+        previous_changes.from_status_id as status_id,
+        previous_changes.from_status as status_name,
+        previous_changes.from_category as stored_category
+
+    from previous_changes
+
+    union
+
+    select
+        previous_changes.source_instance,
+        previous_changes.to_status_id as status_id,
+        previous_changes.to_status as status_name,
+        previous_changes.to_category as stored_category
+
+    from previous_changes
+
+),
+
+remapped_statuses as (
+
+    -- Statuses whose category, as the issues holding them now say, is not the one stored.
+    select stored_statuses.*
+
+    from stored_statuses
+    left join categories_by_id
+        on
+            stored_statuses.source_instance = categories_by_id.source_instance
+            and stored_statuses.status_id = categories_by_id.status_id
+    left join categories_by_name
+        on
+            stored_statuses.source_instance = categories_by_name.source_instance
+            and lower(stored_statuses.status_name) = categories_by_name.status_name
+    where
+        coalesce(categories_by_id.status_category, categories_by_name.status_category)
+        is distinct from stored_statuses.stored_category
+
+),
+
+changed_issues as (
+
+    select
+        changelog_changes.source_instance,
+        changelog_changes.issue_id
+
+    from {{ ref('stg_jira__status_changes') }} as changelog_changes
+    where greatest(changelog_changes.loaded_at, changelog_changes.deleted_at) > ({{ changed_through }})
+
+    union
+
+    select
+        jira_issues.source_instance,
+        jira_issues.issue_id
+
+    from jira_issues
+    where greatest(jira_issues.loaded_at, jira_issues.deleted_at) > ({{ changed_through }})
+
+    union
+
+    select
+        previous_changes.source_instance,
+        previous_changes.source_work_item_id as issue_id
+
+    from previous_changes
+    inner join remapped_statuses
+        on
+            previous_changes.source_instance = remapped_statuses.source_instance
+            and (
+                (
+                    previous_changes.from_status_id is not distinct from remapped_statuses.status_id
+                    and previous_changes.from_status is not distinct from remapped_statuses.status_name
+                    and previous_changes.from_category is not distinct from remapped_statuses.stored_category
+                )
+                or (
+                    previous_changes.to_status_id is not distinct from remapped_statuses.status_id
+                    and previous_changes.to_status is not distinct from remapped_statuses.status_name
+                    and previous_changes.to_category is not distinct from remapped_statuses.stored_category
+                )
+            )
+
+),
+
+{% endif %}
+
+status_changes as (
+
+    select all_status_changes.*
+
+    from {{ ref('stg_jira__status_changes') }} as all_status_changes
+    {% if is_incremental() -%}
+    -- By issue id alone (an array the scan of raw changelogs filters on, before their histories
+    -- are expanded): an issue of the same id on another site is rebuilt too, which changes nothing.
+    where all_status_changes.issue_id = any(array(select changed_issues.issue_id from changed_issues))
+    {%- endif %}
+
+),
+
 sequenced as (
 
     select
@@ -87,6 +217,7 @@ sequenced as (
         status_changes.to_status_id,
         status_changes.to_status_name,
         status_changes.is_deleted,
+        greatest(status_changes.loaded_at, status_changes.deleted_at) as changelog_changed_at,
         row_number() over (
             partition by status_changes.source_instance, status_changes.issue_id
             order by
@@ -112,6 +243,7 @@ categorised as (
         sequenced.*,
         jira_issues.created_at as issue_created_at,
         jira_issues.is_deleted as is_issue_deleted,
+        greatest(jira_issues.loaded_at, jira_issues.deleted_at) as issue_changed_at,
         coalesce(from_by_id.status_category, from_by_name.status_category) as from_category,
         coalesce(to_by_id.status_category, to_by_name.status_category) as to_category
 
@@ -152,7 +284,9 @@ select
     categorised.history_id,
     categorised.change_sequence,
     categorised.changed_at,
+    categorised.from_status_id,
     categorised.from_status_name as from_status,
+    categorised.to_status_id,
     categorised.to_status_name as to_status,
     categorised.from_category,
     categorised.to_category,
@@ -163,6 +297,7 @@ select
         )) / 3600,
         2
     ) as numeric(12, 2)) as hours_in_from_status,
-    categorised.is_deleted or coalesce(categorised.is_issue_deleted, false) as is_deleted
+    categorised.is_deleted or coalesce(categorised.is_issue_deleted, false) as is_deleted,
+    greatest(categorised.changelog_changed_at, categorised.issue_changed_at) as source_changed_at
 
 from categorised

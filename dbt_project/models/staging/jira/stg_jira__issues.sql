@@ -1,8 +1,19 @@
+{#- Incremental: only the raw rows written or tombstoned since the last build are parsed again. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source_instance', 'issue_id'],
+        on_schema_change='sync_all_columns',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('jira', 'issues') }}
+    {{ written_since_last_build() }}
 
 ),
 

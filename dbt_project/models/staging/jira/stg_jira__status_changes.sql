@@ -14,6 +14,7 @@ histories as (
         history.entry as history_entry,
         history.position as history_position,
         source.is_deleted,
+        source.deleted_at,
         source.loaded_at
 
     from source
@@ -39,6 +40,7 @@ status_items as (
         item.entry ->> 'to' as to_status_id,
         item.entry ->> 'toString' as to_status_name,
         histories.is_deleted,
+        histories.deleted_at,
         histories.loaded_at
 
     from histories

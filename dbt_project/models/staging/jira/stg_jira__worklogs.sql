@@ -1,8 +1,19 @@
+{#- Incremental: only the raw rows written or tombstoned since the last build are parsed again. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source_instance', 'worklog_id'],
+        on_schema_change='sync_all_columns',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('jira', 'worklogs') }}
+    {{ written_since_last_build() }}
 
 ),
 
