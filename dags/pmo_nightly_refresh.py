@@ -30,8 +30,8 @@ build. Schedule and time zone: `PMO_NIGHTLY_SCHEDULE` (default `0 2 * * *`) and
 
 Params (trigger with config):
 - `full_refresh`: re-read every stream from the start (rows are upserted, so nothing is
-  duplicated) and rebuild the incremental marts from scratch; every raw row is then written
-  again, so the incremental staging and intermediate models rebuild every row as well.
+  duplicated) and build every incremental model from scratch (dbt's `--full-refresh`; the
+  build schema starts without the published incremental marts).
 - `backfill_from` (YYYY-MM-DD): also rebuild every day of the daily facts from that date through
   the run's date (the daily facts are running totals, so the days after it follow).
 - `sources`: the source names to extract (e.g. `["asana_demo"]`); the others are skipped and
@@ -155,6 +155,8 @@ def pmo_nightly_refresh():
         ),
         operator_args={
             "install_deps": False,
+            # A full refresh also rebuilds dbt's incremental staging and intermediate models from scratch.
+            "full_refresh": "{{ params.full_refresh }}",
             "vars": {
                 # One status date for every model of the night: the day the run is for.
                 "run_date": RUN_DATE,

@@ -57,6 +57,7 @@ def test_the_params_cover_full_refresh_backfill_and_a_source_re_run(dagbag):
     dbt_task = dagbag.dags["pmo_nightly_refresh"].get_task("dbt_build.fct_project_daily_model_build")
     assert dbt_task.vars["marts_schema"] == "marts_build"
     assert dbt_task.vars["build_id"] == "{{ run_id }}"
+    assert dbt_task.full_refresh == "{{ params.full_refresh }}"
 
 
 def test_the_nightly_build_leaves_unit_tests_to_ci(dagbag):
