@@ -15,7 +15,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from connectors.asana.settings import AsanaSettings
+from connectors.asana.streams import extract_asana
+from connectors.jira.settings import JiraSettings
+from connectors.jira.streams import extract_jira
 from connectors.raw_store import StreamWriter
+from connectors.smartsheet.settings import SmartsheetSettings
+from connectors.smartsheet.streams import extract_smartsheet
 from tests.conftest import create_database, drop_database
 from warehouse import settings
 from warehouse.embedded import environment_with_dbt
@@ -134,3 +140,28 @@ def marts(dbt_build: DbtInvocation, jira_fixture_warehouse: str) -> Iterator[psy
     assert dbt_build.returncode == 0, "\n".join(dbt_build.failures()) or dbt_build.output[-5000:]
     with psycopg.connect(jira_fixture_warehouse, autocommit=True) as connection:
         yield connection
+
+
+def land_from_simulators(url: str, jira: Any, asana: Any, sheets: Any) -> dict[str, list[dict]]:
+    """Everything the three running simulators serve, extracted into `url` by the real connectors."""
+    return {
+        "jira": extract_jira(
+            JiraSettings.from_mapping(
+                {"base_url": jira.url, "email": jira.email, "api_token": "sim-token", "requests_per_minute": 0}
+            ),
+            url,
+        ),
+        "asana": extract_asana(
+            AsanaSettings(base_url=asana.api_url, token="asana-sim-token", requests_per_minute=None), url
+        ),
+        "smartsheet": extract_smartsheet(
+            SmartsheetSettings(
+                base_url=sheets.base_url,
+                token="smartsheet-sim-token",
+                register_sheet_id=sheets.account.register_sheet_id,
+                rate_card_sheet_id=sheets.account.rate_card_sheet_id,
+                requests_per_minute=None,
+            ),
+            url,
+        ),
+    }

@@ -17,19 +17,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from connectors.asana.settings import AsanaSettings
-from connectors.asana.streams import extract_asana
-from connectors.jira.settings import JiraSettings
-from connectors.jira.streams import extract_jira
-from connectors.smartsheet.settings import SmartsheetSettings
-from connectors.smartsheet.streams import extract_smartsheet
 from simulators.asana import AsanaSimulator
 from simulators.changes import NightChanges, apply_night_changes
 from simulators.jira import JiraSimulator
 from simulators.smartsheet import SmartsheetSimulator
 from simulators.world import WorldConfig, build_world
 from tests.conftest import create_database, drop_database
-from tests.dbt.conftest import run_dbt
+from tests.dbt.conftest import land_from_simulators, run_dbt
 
 ANCHOR_DATE = date(2026, 3, 10)
 INCREMENTAL_MODELS = {
@@ -49,26 +43,6 @@ class Night:
     full_refresh: dict[str, list[tuple]]
     changes: NightChanges
     connection: psycopg.Connection
-
-
-def land(url: str, jira: JiraSimulator, asana: AsanaSimulator, sheets: SmartsheetSimulator) -> None:
-    extract_jira(
-        JiraSettings.from_mapping(
-            {"base_url": jira.url, "email": jira.email, "api_token": "sim-token", "requests_per_minute": 0}
-        ),
-        url,
-    )
-    extract_asana(AsanaSettings(base_url=asana.api_url, token="asana-sim-token", requests_per_minute=None), url)
-    extract_smartsheet(
-        SmartsheetSettings(
-            base_url=sheets.base_url,
-            token="smartsheet-sim-token",
-            register_sheet_id=sheets.account.register_sheet_id,
-            rate_card_sheet_id=sheets.account.rate_card_sheet_id,
-            requests_per_minute=None,
-        ),
-        url,
-    )
 
 
 def rows_of(connection: psycopg.Connection) -> dict[str, list[tuple]]:
@@ -96,14 +70,14 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
         )
         asana = stack.enter_context(AsanaSimulator(world))
         sheets = stack.enter_context(SmartsheetSimulator(world))
-        land(url, jira, asana, sheets)
+        land_from_simulators(url, jira, asana, sheets)
         build(url, work_dir)
         with psycopg.connect(url, autocommit=True) as connection:
             before = rows_of(connection)
             changes = apply_night_changes(
                 1, jira=jira, asana=asana, smartsheet=sheets, now=world.anchor_instant + timedelta(minutes=32)
             )
-            land(url, jira, asana, sheets)
+            land_from_simulators(url, jira, asana, sheets)
             build(url, work_dir)
             incremental = rows_of(connection)
             build(url, work_dir, "--full-refresh")

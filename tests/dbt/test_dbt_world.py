@@ -16,12 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal
 import psycopg
 import pytest
 
-from connectors.asana.settings import AsanaSettings
-from connectors.asana.streams import extract_asana
-from connectors.jira.settings import JiraSettings
-from connectors.jira.streams import extract_jira
-from connectors.smartsheet.settings import SmartsheetSettings
-from connectors.smartsheet.streams import extract_smartsheet
 from simulators.asana import AsanaSimulator
 from simulators.asana_world import ESTIMATE_FIELD_NAME, AsanaWorkspace, parse_asana_timestamp
 from simulators.jira import JiraSimulator
@@ -38,7 +32,7 @@ from simulators.world import (
     worklog_hours_by_project,
 )
 from tests.conftest import create_database, drop_database
-from tests.dbt.conftest import run_dbt
+from tests.dbt.conftest import land_from_simulators, run_dbt
 
 ANCHOR_DATE = date(2026, 3, 10)
 CENT = Decimal("0.01")
@@ -78,27 +72,7 @@ def loaded(world: World, warehouse_server: str) -> Iterator[tuple[str, Served]]:
         )
         asana = stack.enter_context(AsanaSimulator(world))
         sheets = stack.enter_context(SmartsheetSimulator(world))
-        extracts = {
-            "jira": extract_jira(
-                JiraSettings.from_mapping(
-                    {"base_url": jira.url, "email": jira.email, "api_token": "sim-token", "requests_per_minute": 0}
-                ),
-                url,
-            ),
-            "asana": extract_asana(
-                AsanaSettings(base_url=asana.api_url, token="asana-sim-token", requests_per_minute=None), url
-            ),
-            "smartsheet": extract_smartsheet(
-                SmartsheetSettings(
-                    base_url=sheets.base_url,
-                    token="smartsheet-sim-token",
-                    register_sheet_id=sheets.account.register_sheet_id,
-                    rate_card_sheet_id=sheets.account.rate_card_sheet_id,
-                    requests_per_minute=None,
-                ),
-                url,
-            ),
-        }
+        extracts = land_from_simulators(url, jira, asana, sheets)
         served = Served(asana=asana.data, smartsheet=sheets.account, extracts=extracts)
     yield url, served
     drop_database(url)
