@@ -11,7 +11,8 @@ build schema, and publishes the marts only when every model and test passed.
 - **prepare_marts_build**: an empty build schema `marts_build`, holding a copy of the published
   incremental marts (so a normal night rebuilds only their recent days).
 - **dbt_build**: the dbt project in `dbt_project/`, through Cosmos, against the Airflow
-  connection `pmo_warehouse`; the marts go to `marts_build` and each model's tests run there.
+  connection `pmo_warehouse`; the marts go to `marts_build` and each model's tests run there,
+  then `cross_model_tests` runs the relationship and singular tests once every model is built.
 - **publish_marts**: write, audit, publish: swaps `marts_build` into `marts` in one transaction
   and grants the BI role (`PMO_BI_READER_ROLE`, default `bi_reader`) read access. It runs only
   when the whole build passed: otherwise BI keeps reading last night's marts.
@@ -49,7 +50,8 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Asset, Param, TriggerRule, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+from cosmos.operators.local import DbtTestLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from connectors.config import load_sources
@@ -125,6 +127,26 @@ def pmo_nightly_refresh():
         for source in SOURCES
     ]
 
+    profile_config = ProfileConfig(
+        profile_name="pmo_warehouse",
+        target_name="airflow",
+        profile_mapping=PostgresUserPasswordProfileMapping(
+            conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public"}
+        ),
+    )
+    dbt_operator_args = {
+        "install_deps": False,
+        # A full refresh also rebuilds dbt's incremental staging and intermediate models from scratch.
+        "full_refresh": "{{ params.full_refresh }}",
+        "vars": {
+            # One status date for every model of the night: the day the run is for.
+            "run_date": RUN_DATE,
+            "marts_schema": BUILD_SCHEMA,
+            "build_id": "{{ run_id }}",
+            "rebuild_from": "{{ params.backfill_from or '' }}",
+            "bi_reader_role": BI_READER_ROLE,
+        },
+    }
     dbt_build = DbtTaskGroup(
         group_id="dbt_build",
         project_config=ProjectConfig(
@@ -132,41 +154,37 @@ def pmo_nightly_refresh():
             manifest_path=DBT_MANIFEST if DBT_MANIFEST.exists() else None,
             install_dbt_deps=False,
         ),
-        profile_config=ProfileConfig(
-            profile_name="pmo_warehouse",
-            target_name="airflow",
-            profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public"}
-            ),
-        ),
+        profile_config=profile_config,
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,
             dbt_executable_path=DBT_EXECUTABLE,
+            # A model's task runs only the tests of that model alone: tests across models wait for the last task.
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if DBT_MANIFEST.exists() else LoadMode.DBT_LS,
             test_behavior=TestBehavior.BUILD,
             # Unit tests check the models' SQL on fixed inputs, not the night's data: CI runs them.
             exclude=["resource_type:unit_test"],
-            # Relationship tests span two models: run them once both are built.
-            should_detach_multiple_parents_tests=True,
+            should_detach_multiple_parents_tests=False,
             emit_datasets=False,
         ),
-        operator_args={
-            "install_deps": False,
-            # A full refresh also rebuilds dbt's incremental staging and intermediate models from scratch.
-            "full_refresh": "{{ params.full_refresh }}",
-            "vars": {
-                # One status date for every model of the night: the day the run is for.
-                "run_date": RUN_DATE,
-                "marts_schema": BUILD_SCHEMA,
-                "build_id": "{{ run_id }}",
-                "rebuild_from": "{{ params.backfill_from or '' }}",
-                "bi_reader_role": BI_READER_ROLE,
-            },
-        },
+        operator_args=dbt_operator_args,
     )
+    models_built = list(dbt_build.get_leaves())
+    # Relationship and singular tests span models: one task runs them all once every model is built.
+    cross_model_tests = DbtTestLocalOperator(
+        task_id="cross_model_tests",
+        task_group=dbt_build,
+        project_dir=DBT_PROJECT_DIR,
+        profile_config=profile_config,
+        dbt_executable_path=DBT_EXECUTABLE,
+        invocation_mode=InvocationMode.DBT_RUNNER,
+        select=["test_name:relationships", "test_type:singular"],
+        **{name: value for name, value in dbt_operator_args.items() if name != "full_refresh"},
+    )
+    models_built >> cross_model_tests
 
     @task
     def prepare_marts_build(params: dict | None = None, **context) -> dict[str, int]:

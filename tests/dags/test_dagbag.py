@@ -41,7 +41,15 @@ def test_the_nightly_graph_extracts_then_builds_then_publishes(dagbag):
     publish = dag.get_task("publish_marts")
     # Write, audit, publish: only a build whose every model and test passed is swapped into marts.
     assert publish.trigger_rule == "all_success"
-    assert publish.upstream_task_ids and all(t.startswith("dbt_build.") for t in publish.upstream_task_ids)
+    assert publish.upstream_task_ids == {"dbt_build.cross_model_tests"}
+    # Tests across models (relationships, singular tests) run once, after every model of the build.
+    cross_model_tests = dag.get_task("dbt_build.cross_model_tests")
+    model_tasks = {t for t in dbt_tasks if t != "dbt_build.cross_model_tests"}
+    assert cross_model_tests.upstream_task_ids and cross_model_tests.upstream_task_ids <= model_tasks
+    assert cross_model_tests.select == ["test_name:relationships", "test_type:singular"]
+    assert cross_model_tests.vars["marts_schema"] == "marts_build"
+    assert not any(t.endswith("_test") for t in dbt_tasks), "no test is left to a task of its own"
+    assert dag.get_task("dbt_build.fct_work_items_model_build").indirect_selection == "cautious"
     assert [outlet.name for outlet in publish.outlets] == ["pmo-warehouse://marts"]
     assert dag.get_task("summarize_marts").upstream_task_ids == {"publish_marts"}
     assert dag.get_task("render_pmo_report").upstream_task_ids == {"summarize_marts"}
@@ -62,7 +70,7 @@ def test_the_params_cover_full_refresh_backfill_and_a_source_re_run(dagbag):
 
 def test_the_nightly_build_leaves_unit_tests_to_ci(dagbag):
     dag = dagbag.dags["pmo_nightly_refresh"]
-    builds = [task for task in dag.tasks if task.task_id.startswith("dbt_build.") and hasattr(task, "exclude")]
+    builds = [task for task in dag.tasks if task.task_id.endswith("_build") and hasattr(task, "exclude")]
     assert "dbt_build.fct_work_items_model_build" in {task.task_id for task in builds}
     for task in builds:
         assert "resource_type:unit_test" in task.exclude.split(), task.task_id
