@@ -88,6 +88,10 @@ class DbtInvocation:
             if result["status"] not in {"success", "pass"} and not result["unique_id"].startswith("exposure.")
         ]
 
+    def check(self) -> DbtInvocation:
+        assert self.returncode == 0, "\n".join(self.failures()) or self.output[-5000:]
+        return self
+
 
 def run_dbt(command: list[str], url: str, work_dir: Path, run_date: str = FIXTURE_RUN_DATE) -> DbtInvocation:
     """Run a dbt command on the project against `url`, writing its artifacts under `work_dir`."""

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from tests.conftest import create_database, drop_database
+from tests.dbt.conftest import DbtInvocation
 from warehouse import settings
 from warehouse.embedded import environment_with_dbt
 
@@ -365,25 +366,6 @@ def write_portfolio(connection: psycopg.Connection, portfolio: Portfolio) -> Non
             for entry in portfolio.entries
         ],
     )
-
-
-@dataclass
-class DbtInvocation:
-    returncode: int
-    output: str
-    run_results: dict[str, Any]
-
-    def failures(self) -> list[str]:
-        return [
-            f"{result['unique_id']}: {result['status']} {result.get('message') or ''}"
-            for result in self.run_results.get("results", [])
-            # Exposures are listed in a build's results as no-ops: they have nothing to run.
-            if result["status"] not in {"success", "pass"} and not result["unique_id"].startswith("exposure.")
-        ]
-
-    def check(self) -> DbtInvocation:
-        assert self.returncode == 0, "\n".join(self.failures()) or self.output[-5000:]
-        return self
 
 
 def run_dbt(command: list[str], url: str, work_dir: Path, **variables: Any) -> DbtInvocation:
