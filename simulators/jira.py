@@ -34,6 +34,7 @@ import msgspec
 
 from simulators.base import RequestRecord, Route, SimHttpError, SimRequest, SimResponse, SimulatorServer
 from simulators.faults import FaultPlan
+from simulators.jira_stored import StoredJiraSite
 from simulators.jql import (
     UNBOUNDED_MESSAGE,
     JqlError,
@@ -221,15 +222,29 @@ class JiraStore:
         self.field_schemas = {item["id"]: item["schema"] for item in self.fields}
         self.users_by_account = {user["accountId"]: user for user in self.users}
 
-        self.issues: dict[str, JiraIssue] = {issue.id: issue for issue in site.issues}
-        self.issue_ids_by_key = {issue.key: issue.id for issue in site.issues}
-        self.worklogs: dict[str, JiraWorklog] = {worklog.id: worklog for worklog in site.worklogs}
-        self.worklog_ids_by_issue: dict[str, list[str]] = {}
-        for worklog in site.worklogs:
-            self.worklog_ids_by_issue.setdefault(worklog.issue_id, []).append(worklog.id)
-        self.deleted_worklogs: list[JiraDeletedWorklog] = list(site.deleted_worklogs)
+        self.revision = 0
+        self.derived: dict[object, Any] = {}
+        self._derived_revision = 0
         self._owned_issue_ids: set[str] = set()
         self._owned_worklog_ids: set[str] = set()
+        self.deleted_worklogs: list[JiraDeletedWorklog] = list(site.deleted_worklogs)
+        # a site on disk is served from there: only indexes are held, and nothing is cached per item
+        self.on_disk = isinstance(site, StoredJiraSite)
+        if isinstance(site, StoredJiraSite):
+            self.issues: Mapping[str, JiraIssue] = site.issues  # type: ignore[assignment]
+            self.issue_ids_by_key = site.issues.ids_by_key()  # type: ignore[attr-defined]
+            self.worklogs: Mapping[str, JiraWorklog] = site.worklogs  # type: ignore[assignment]
+            self.worklog_ids_by_issue: Mapping[str, list[str]] = site.worklog_ids_by_issue
+            self.next_worklog_id = 1 + max(site.max_id("worklogs"), site.max_id("deleted_worklogs"))
+            self.next_history_id = 0
+            return
+        self.issues = {issue.id: issue for issue in site.issues}
+        self.issue_ids_by_key = {issue.key: issue.id for issue in site.issues}
+        self.worklogs = {worklog.id: worklog for worklog in site.worklogs}
+        worklog_ids_by_issue: dict[str, list[str]] = {}
+        for worklog in site.worklogs:
+            worklog_ids_by_issue.setdefault(worklog.issue_id, []).append(worklog.id)
+        self.worklog_ids_by_issue = worklog_ids_by_issue
         self.next_worklog_id = 1 + max(
             [int(worklog_id) for worklog_id in self.worklogs]
             + [int(entry.worklog_id) for entry in self.deleted_worklogs]
@@ -238,9 +253,6 @@ class JiraStore:
         self.next_history_id = 1 + max(
             [int(history["id"]) for issue in site.issues for history in issue.changelog] + [99999]
         )
-        self.revision = 0
-        self.derived: dict[object, Any] = {}
-        self._derived_revision = 0
 
     def cached(self, key: object, compute: Callable[[], Any]) -> Any:
         """`compute()`, remembered until the store next changes."""
@@ -253,9 +265,19 @@ class JiraStore:
             value = self.derived[key] = compute()
             return value
 
+    def forget_derived(self) -> None:
+        with self.lock:
+            self.revision += 1
+
+    def cached_item(self, key: object, compute: Callable[[], Any]) -> Any:
+        """`cached`, for what is derived from one issue or worklog; a site on disk recomputes it on each use."""
+        return compute() if self.on_disk else self.cached(key, compute)
+
     @contextmanager
     def change(self) -> Iterator[None]:
         """Hold the lock while changing the store, and forget what was derived from it."""
+        if self.on_disk:
+            raise NotImplementedError("a Jira site served from disk is read-only: changes need an in-memory site")
         with self.lock:
             self.revision += 1
             try:
@@ -372,8 +394,7 @@ class JiraSimulator(SimulatorServer):
     def start(self) -> JiraSimulator:
         super().start()
         # cached answers embed the simulator's URL
-        with self.store.change():
-            pass
+        self.store.forget_derived()
         return self
 
     def __enter__(self) -> JiraSimulator:
@@ -654,7 +675,7 @@ class JiraSimulator(SimulatorServer):
 
     def _encoded_issue(self, issue: JiraIssue, selection: _FieldSelection, expand: set[str]) -> msgspec.Raw:
         """An issue as search results show it, encoded once per store revision."""
-        return self.store.cached(
+        return self.store.cached_item(
             ("issue", issue.id, selection, frozenset(expand)),
             lambda: msgspec.Raw(msgspec.json.encode(self._render_issue(issue, selection, expand))),
         )
@@ -765,7 +786,7 @@ class JiraSimulator(SimulatorServer):
         entries = [
             entry
             for issue in issues.values()
-            for entry in self.store.cached(
+            for entry in self.store.cached_item(
                 ("histories", issue.id, tuple(field_ids)), lambda issue=issue: self._encoded_histories(issue, field_ids)
             )
         ]
@@ -830,8 +851,12 @@ class JiraSimulator(SimulatorServer):
     def _worklogs_updated(self, request: SimRequest) -> SimResponse:
         changes = self.store.cached(
             "worklogs-updated",
-            lambda: sorted(
-                (epoch_millis(worklog.updated_at), int(worklog.id)) for worklog in self.store.worklogs.values()
+            lambda: (
+                self.store.worklogs.updated_feed()  # type: ignore[attr-defined]
+                if self.store.on_disk
+                else sorted(
+                    (epoch_millis(worklog.updated_at), int(worklog.id)) for worklog in self.store.worklogs.values()
+                )
             ),
         )
         return self._worklog_feed(request, "/rest/api/3/worklog/updated", changes)
@@ -856,7 +881,7 @@ class JiraSimulator(SimulatorServer):
         return SimResponse(200, [self._encoded_worklog(worklog) for worklog in found])
 
     def _encoded_worklog(self, worklog: JiraWorklog) -> msgspec.Raw:
-        return self.store.cached(
+        return self.store.cached_item(
             ("worklog", worklog.id), lambda: msgspec.Raw(msgspec.json.encode(self._render_worklog(worklog)))
         )
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -55,6 +56,10 @@ class ScaleProfile:
     jira_worklogs: int
     deleted_jira_worklogs: int
     long_changelog_issues: int
+    # (low, high) review loops of every issue that goes through review; None: one loop for a fifth of them
+    review_loops: tuple[int, int] | None = None
+    # the Jira site is generated project by project into an on-disk store instead of memory
+    streamed_jira: bool = False
 
 
 SCALES: dict[str, ScaleProfile] = {
@@ -85,7 +90,37 @@ SCALES: dict[str, ScaleProfile] = {
         deleted_jira_worklogs=400,
         long_changelog_issues=30,
     ),
+    # An enterprise: 2,050 projects, about 500,000 work items, 2,000,000 time entries and 3,000,000
+    # status changes. The Jira site is written project by project to a store on disk
+    # (`simulators.jira_stored`) and served from there; see that module.
+    "enterprise": ScaleProfile(
+        people=3000,
+        portfolios=12,
+        programs=160,
+        jira_projects=1600,
+        unregistered_jira_projects=40,
+        asana_projects=300,
+        smartsheet_projects=150,
+        jira_issues=460_000,
+        jira_worklogs=1_940_000,
+        deleted_jira_worklogs=9_700,
+        long_changelog_issues=40,
+        review_loops=(1, 5),
+        streamed_jira=True,
+    ),
 }
+
+
+@dataclass(frozen=True)
+class JiraIdBases:
+    """Where a Jira builder starts numbering each kind of id (a site built in parts gives each part its own)."""
+
+    project: int = 10000
+    board: int = 1
+    sprint: int = 1
+    issue: int = 10000
+    worklog: int = 20000
+    history: int = 100000
 
 
 # --------------------------------------------------------------------------------------------------
@@ -493,8 +528,12 @@ WORKLOG_COMMENTS = (
 # --------------------------------------------------------------------------------------------------
 
 
-def build_world(config: WorldConfig) -> World:
-    """Build the world a config describes; the same config always gives an identical world."""
+def build_world(config: WorldConfig, *, store_root: Path | None = None) -> World:
+    """Build the world a config describes; the same config always gives an identical world.
+
+    A streamed scale's Jira site is generated into (or reused from) a store under `store_root`
+    (by default `simulators.jira_stored.default_store_root()`).
+    """
     try:
         profile = SCALES[config.scale]
     except KeyError:
@@ -508,7 +547,12 @@ def build_world(config: WorldConfig) -> World:
     portfolios, programs = _build_hierarchy(section_rng("hierarchy"), profile)
     projects = _build_projects(section_rng("projects"), profile, programs, people, config.anchor_date)
     rate_card = _build_rate_card(section_rng("rate-card"), people, config.anchor_date)
-    jira = _JiraBuilder(section_rng("jira"), profile, anchor_instant, people, projects).build()
+    if profile.streamed_jira:
+        from simulators.jira_stored import open_jira_store
+
+        jira: JiraSite = open_jira_store(config, profile, anchor_instant, people, projects, root=store_root)
+    else:
+        jira = _JiraBuilder(section_rng("jira"), profile, anchor_instant, people, projects).build()
     return World(
         config=config,
         profile=profile,
@@ -548,14 +592,21 @@ def _build_people(rng: random.Random, profile: ScaleProfile) -> list[Person]:
     )
     roles += delivery
 
-    names: list[tuple[str, str]] = [("Mia", "Krystof")]
+    # (first, last, email suffix): names are unique while the scale leaves enough of them, then
+    # namesakes are told apart by a number in their email
+    names: list[tuple[str, str, str]] = [("Mia", "Krystof", "")]
     email_slugs = {("mia", "krystof")}
+    unique_names = count <= len(FIRST_NAMES) * len(LAST_NAMES) // 2
+    namesakes: Counter[tuple[str, str]] = Counter()
     while len(names) < count:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         slug = (_ascii_slug(first), _ascii_slug(last))
         if slug not in email_slugs:
             email_slugs.add(slug)
-            names.append((first, last))
+            names.append((first, last, ""))
+        elif not unique_names:
+            namesakes[slug] += 1
+            names.append((first, last, str(namesakes[slug] + 1)))
     rng.shuffle(names)
 
     # Tool presence: most people use Jira, a share also Asana; some use only one of them;
@@ -573,14 +624,14 @@ def _build_people(rng: random.Random, profile: ScaleProfile) -> list[Person]:
     off_card |= set(rng.sample([i for i in indices if i not in off_card and i >= executives], 3))
 
     people = []
-    for index, ((first, last), (role, base_rate)) in enumerate(zip(names, roles, strict=True)):
+    for index, ((first, last, suffix), (role, base_rate)) in enumerate(zip(names, roles, strict=True)):
         rate = (base_rate * Decimal(str(round(rng.uniform(0.9, 1.1), 3)))).quantize(Decimal("0.5")).quantize(CENT)
         time_zone = str(_weighted(rng, TIME_ZONES))
         capacity = Decimal("40") if role == "Executive Sponsor" else _weighted(rng, CAPACITIES)
         people.append(
             Person(
                 person_id=f"P{index + 1:03d}",
-                email=f"{_ascii_slug(first)}.{_ascii_slug(last)}@pmo.example",
+                email=f"{_ascii_slug(first)}.{_ascii_slug(last)}{suffix}@pmo.example",
                 display_name=f"{first} {last}",
                 time_zone=time_zone,
                 role=role,
@@ -947,9 +998,11 @@ class _JiraBuilder:
         anchor: datetime,
         people: list[Person],
         projects: list[Project],
+        ids: JiraIdBases = JiraIdBases(),
     ) -> None:
         self.rng = rng
         self.profile = profile
+        self.ids = ids
         self.anchor = anchor
         self.latest = anchor - timedelta(minutes=1)
         self.people_by_email = {person.email: person for person in people}
@@ -1014,7 +1067,7 @@ class _JiraBuilder:
         drafts.sort(key=lambda draft: draft.created)
         keys_used: Counter[str] = Counter()
         for number, draft in enumerate(drafts):
-            draft.issue_id = str(10000 + number)
+            draft.issue_id = str(self.ids.issue + number)
             keys_used[draft.project.source_project_key] += 1
             draft.key = f"{draft.project.source_project_key}-{keys_used[draft.project.source_project_key]}"
         worklogs, deleted, spent_by_issue, worklog_times = self.worklogs(drafts)
@@ -1058,7 +1111,7 @@ class _JiraBuilder:
                 lead = self.teams[project.source_project_key][0]
             payloads.append(
                 {
-                    "id": str(10000 + index),
+                    "id": str(self.ids.project + index),
                     "key": project.source_project_key,
                     "name": project.name,
                     "projectTypeKey": "software",
@@ -1074,14 +1127,14 @@ class _JiraBuilder:
     def boards_and_sprints(self) -> tuple[list[dict], list[dict]]:
         boards, sprints = [], []
         for index, project in enumerate(self.projects):
-            board_id = index + 1
+            board_id = self.ids.board + index
             scrum = self.rng.random() < 0.65
             boards.append(
                 {
                     "id": board_id,
                     "name": f"{project.source_project_key} board",
                     "type": "scrum" if scrum else "kanban",
-                    "location": {"projectKey": project.source_project_key, "projectId": str(10000 + index)},
+                    "location": {"projectKey": project.source_project_key, "projectId": str(self.ids.project + index)},
                 }
             )
             if not scrum:
@@ -1098,7 +1151,7 @@ class _JiraBuilder:
                 else:
                     state = "future"
                 sprint = {
-                    "id": len(sprints) + 1,
+                    "id": self.ids.sprint + len(sprints),
                     "name": f"{project.source_project_key} Sprint {number}",
                     "state": state,
                     "boardId": board_id,
@@ -1185,7 +1238,7 @@ class _JiraBuilder:
         early_end = start + (last_created - start) * 0.2
         epics = [
             self.new_draft(project, "Epic", self.instant_between(start, early_end), f"{theme}")
-            for theme in rng.sample(EPIC_THEMES * 3, epics_count)
+            for theme in rng.sample(EPIC_THEMES * max(3, -(-epics_count // len(EPIC_THEMES))), epics_count)
         ]
         milestones = self.milestone_drafts(project, milestone_count, start, end)
         standard = []
@@ -1298,7 +1351,12 @@ class _JiraBuilder:
         elif final == "Won't Do" and rng.random() < 0.6:
             path = ["To Do", "Won't Do"]
         else:
-            loops = review_loops if review_loops is not None else (1 if rng.random() < 0.2 else 0)
+            if review_loops is not None:
+                loops = review_loops
+            elif self.profile.review_loops is not None:
+                loops = rng.randint(*self.profile.review_loops)
+            else:
+                loops = 1 if rng.random() < 0.2 else 0
             path = ["To Do", "In Progress"]
             if final in ("In Review", "Done") or loops:
                 path.append("In Review")
@@ -1469,6 +1527,8 @@ class _JiraBuilder:
                 work_end = project_end
             if work_end - work_start >= timedelta(hours=1):
                 eligible.append((draft, work_start, work_end))
+        if not eligible:
+            return [], [], {}, {}
         weights = [(draft.estimate or 6 * 3600) / 3600 + 1 for draft, _, _ in eligible]
         wanted = self.profile.jira_worklogs + self.profile.deleted_jira_worklogs
         durations = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8)
@@ -1502,7 +1562,7 @@ class _JiraBuilder:
         for number, (created_at, draft, author, started, seconds, updated_at, update_author, comment) in enumerate(
             drafts_out
         ):
-            worklog_id = str(20000 + number)
+            worklog_id = str(self.ids.worklog + number)
             if number in deleted_indices:
                 deleted_at = truncate_to_millis(
                     self.instant_between(updated_at, min(updated_at + timedelta(days=5), self.latest))
@@ -1715,7 +1775,7 @@ class _JiraBuilder:
             )
         history_entries.sort(key=lambda entry: (entry[0], int(entry[1].issue_id)))
         for number, (_, _, history) in enumerate(history_entries):
-            history["id"] = str(100000 + number)
+            history["id"] = str(self.ids.history + number)
         return issues
 
 

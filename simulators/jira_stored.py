@@ -1,0 +1,603 @@
+"""The Jira site of a streamed scale (the enterprise one), generated project by project into SQLite files.
+
+A site of 460,000 issues and 1.9 million worklogs does not fit the way the demo's does (every issue a
+dict in memory). Here each Jira project is built on its own, from a seed of its own, by the world's
+Jira builder, with id ranges of its own (`JiraIdBases`), so the site does not depend on the order or
+the number of processes that build it. Each project's issues, worklogs and deletions are written as
+they are built to one of a few SQLite shard files (one writer process per shard), and nothing of a
+project is kept once it is written.
+
+`StoredJiraSite` is a `JiraSite` whose `issues` and `worklogs` read those files: the Jira simulator
+serves it as it serves an in-memory site, keeping only indexes (ids, keys, timestamps) in memory and
+reading each payload from disk when a page shows it. It is read-only: the simulator's change helpers
+(`update_issue`, `add_worklog`, ...) need an in-memory site.
+
+The store is kept in a directory named after the seed, the anchor date and `STORE_VERSION`, and is
+reused when it is complete (a `complete` marker written last); `SIMULATOR_STORE_DIR` sets where.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+
+from simulators.world import (
+    AUTOMATION_USER,
+    ISSUE_TYPES,
+    JIRA_PRIORITIES,
+    RESOLUTIONS,
+    STATUS_CATEGORIES,
+    STATUSES,
+    JiraDeletedWorklog,
+    JiraIdBases,
+    JiraSite,
+    Person,
+    Project,
+    ScaleProfile,
+    WorldConfig,
+    _jira_fields,
+    _JiraBuilder,
+    _status_payload,
+    epoch_millis,
+    jira_user_ref,
+)
+
+logger = logging.getLogger(__name__)
+
+STORE_VERSION = 1
+SHARDS = 2
+ISSUES_PER_PROJECT = 100_000
+WORKLOGS_PER_PROJECT = 1_000_000
+HISTORIES_PER_PROJECT = 1_000_000
+SPRINTS_PER_PROJECT = 1_000
+# one project in this many (of those the rule allows) keeps no estimates, as one demo project does
+NO_ESTIMATE_EVERY = 40
+
+SCHEMA = """
+create table issues (
+    id integer primary key, key text not null, project_key text not null,
+    created_ms integer not null, updated_ms integer not null, payload blob not null, changelog blob not null
+);
+create table worklogs (id integer primary key, issue_id integer not null, updated_ms integer not null,
+    payload blob not null);
+create table deleted_worklogs (id integer primary key, deleted_ms integer not null);
+create table projects (position integer primary key, payload blob not null, board blob not null,
+    sprints blob not null, histories integer not null);
+"""
+
+
+def _millis_to_datetime(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def default_store_root() -> Path:
+    configured = os.environ.get("SIMULATOR_STORE_DIR")
+    if configured:
+        return Path(configured)
+    local = os.environ.get("PMO_LOCAL_DIR") or Path(__file__).resolve().parents[1] / ".local"
+    return Path(local) / "simulator-store"
+
+
+def store_directory(config: WorldConfig, root: Path | None = None) -> Path:
+    return (root or default_store_root()) / f"{config.scale}-{config.seed}-{config.anchor_date}-v{STORE_VERSION}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Generating
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectPlan:
+    """What one project's part of the site holds: its position (which fixes its ids) and its sizes."""
+
+    position: int
+    project: Project
+    issues: int
+    worklogs: int
+    deleted_worklogs: int
+    long_changelog_issues: int
+    without_estimates: bool
+
+    def id_bases(self) -> JiraIdBases:
+        return JiraIdBases(
+            project=10000 + self.position,
+            board=1 + self.position,
+            sprint=1 + self.position * SPRINTS_PER_PROJECT,
+            issue=10000 + self.position * ISSUES_PER_PROJECT,
+            worklog=20000 + self.position * WORKLOGS_PER_PROJECT,
+            history=100000 + self.position * HISTORIES_PER_PROJECT,
+        )
+
+
+def _apportion(total: int, weights: list[float]) -> list[int]:
+    """`total` split in proportion to `weights`, largest remainders first."""
+    weight_sum = sum(weights)
+    raw = [total * weight / weight_sum for weight in weights]
+    counts = [int(value) for value in raw]
+    for index in sorted(range(len(raw)), key=lambda i: (raw[i] - counts[i], -i), reverse=True)[: total - sum(counts)]:
+        counts[index] += 1
+    return counts
+
+
+def plan_projects(
+    config: WorldConfig, profile: ScaleProfile, anchor: datetime, people: list[Person], projects: list[Project]
+) -> list[ProjectPlan]:
+    """Each Jira project's share of the site's issues, worklogs, deletions and long changelogs."""
+    sizing = _JiraBuilder(random.Random(f"{config.seed}:jira-sizes"), profile, anchor, people, projects)
+    counts = sizing.issue_counts()
+    jira_projects = sizing.projects
+    issues = [counts[project.source_project_key] for project in jira_projects]
+    worklogs = _apportion(profile.jira_worklogs, [float(count) for count in issues])
+    deleted = _apportion(profile.deleted_jira_worklogs, [float(count) for count in issues])
+    long_candidates = sorted(
+        (
+            position
+            for position, project in enumerate(jira_projects)
+            if project.stage == "active" and project.in_register
+        ),
+        key=lambda position: (-issues[position], position),
+    )
+    long_positions = set(long_candidates[: profile.long_changelog_issues])
+    no_estimate_candidates = [
+        position
+        for position, project in enumerate(jira_projects)
+        if project.in_register and project.stage == "active" and 30 <= issues[position] <= 160
+    ]
+    no_estimates = set(no_estimate_candidates[::NO_ESTIMATE_EVERY])
+    return [
+        ProjectPlan(
+            position=position,
+            project=project,
+            issues=issues[position],
+            worklogs=worklogs[position],
+            deleted_worklogs=min(deleted[position], worklogs[position] // 2),
+            long_changelog_issues=1 if position in long_positions else 0,
+            without_estimates=position in no_estimates,
+        )
+        for position, project in enumerate(jira_projects)
+    ]
+
+
+class _ProjectJiraBuilder(_JiraBuilder):
+    """The world's Jira builder for one project, whose plan says whether it keeps estimates."""
+
+    def __init__(self, plan: ProjectPlan, without_estimates: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.plan = plan
+        self.without_estimates = without_estimates
+
+    def pick_no_estimate_project(self, counts: dict[str, int]) -> Project | None:
+        return self.plan.project if self.without_estimates else None
+
+
+def _project_people(people_by_email: dict[str, Person], project: Project) -> list[Person]:
+    emails = dict.fromkeys((project.project_manager, project.sponsor, *project.team_emails))
+    return [people_by_email[email] for email in emails if email in people_by_email]
+
+
+def _write_shard(
+    path: Path,
+    config: WorldConfig,
+    profile: ScaleProfile,
+    anchor: datetime,
+    people: list[Person],
+    plans: list[ProjectPlan],
+) -> tuple[int, int, int]:
+    """Build each planned project and write it to the shard at `path`; (issues, worklogs, histories) written."""
+    people_by_email = {person.email: person for person in people}
+    encode = msgspec.json.encode
+    connection = sqlite3.connect(path)
+    connection.executescript("pragma journal_mode = off; pragma synchronous = off;" + SCHEMA)
+    totals = [0, 0, 0]
+    for plan in plans:
+        project = plan.project
+        builder = _ProjectJiraBuilder(
+            plan,
+            plan.without_estimates,
+            rng=random.Random(f"{config.seed}:jira:{project.source_project_key}"),
+            profile=replace(
+                profile,
+                jira_issues=plan.issues,
+                jira_worklogs=plan.worklogs,
+                deleted_jira_worklogs=plan.deleted_worklogs,
+                long_changelog_issues=plan.long_changelog_issues,
+            ),
+            anchor=anchor,
+            people=_project_people(people_by_email, project),
+            projects=[project],
+            ids=plan.id_bases(),
+        )
+        site = builder.build()
+        connection.executemany(
+            "insert into issues values (?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    int(issue.id),
+                    issue.key,
+                    issue.project_key,
+                    epoch_millis(issue.created_at),
+                    epoch_millis(issue.updated_at),
+                    encode(issue.payload),
+                    encode(issue.changelog),
+                )
+                for issue in site.issues
+            ),
+        )
+        connection.executemany(
+            "insert into worklogs values (?, ?, ?, ?)",
+            (
+                (int(worklog.id), int(worklog.issue_id), epoch_millis(worklog.updated_at), encode(worklog.payload))
+                for worklog in site.worklogs
+            ),
+        )
+        connection.executemany(
+            "insert into deleted_worklogs values (?, ?)",
+            ((int(entry.worklog_id), epoch_millis(entry.deleted_at)) for entry in site.deleted_worklogs),
+        )
+        histories = sum(len(issue.changelog) for issue in site.issues)
+        connection.execute(
+            "insert into projects values (?, ?, ?, ?, ?)",
+            (plan.position, encode(site.projects[0]), encode(site.boards[0]), encode(site.sprints), histories),
+        )
+        connection.commit()
+        totals[0] += len(site.issues)
+        totals[1] += len(site.worklogs)
+        totals[2] += histories
+    connection.executescript(
+        "create index issues_updated on issues (updated_ms, id);"
+        "create index issues_key on issues (key);"
+        "create index worklogs_issue on worklogs (issue_id, id);"
+    )
+    connection.close()
+    return totals[0], totals[1], totals[2]
+
+
+def generate_store(
+    directory: Path,
+    config: WorldConfig,
+    profile: ScaleProfile,
+    anchor: datetime,
+    people: list[Person],
+    projects: list[Project],
+    *,
+    workers: int = SHARDS,
+) -> None:
+    """Write the Jira site of `projects` into `directory`, one shard per worker process."""
+    started = time.perf_counter()
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*"):
+        stale.unlink()
+    plans = plan_projects(config, profile, anchor, people, projects)
+    logger.info(
+        "generating the %s Jira site: %d projects, %d issues, %d worklogs into %s",
+        config.scale,
+        len(plans),
+        sum(plan.issues for plan in plans),
+        sum(plan.worklogs for plan in plans),
+        directory,
+    )
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [
+            pool.submit(
+                _write_shard,
+                directory / f"shard-{shard}.sqlite",
+                config,
+                profile,
+                anchor,
+                people,
+                [plan for plan in plans if plan.position % SHARDS == shard],
+            )
+            for shard in range(SHARDS)
+        ]
+        totals = [future.result() for future in futures]
+    (directory / "complete").write_text(
+        f"issues {sum(t[0] for t in totals)}\nworklogs {sum(t[1] for t in totals)}\n"
+        f"histories {sum(t[2] for t in totals)}\nseconds {time.perf_counter() - started:.1f}\n"
+    )
+    logger.info("generated the Jira site in %.1f s", time.perf_counter() - started)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------------
+
+
+class _Shards:
+    """The shard files, one read-only connection per shard and thread."""
+
+    def __init__(self, directory: Path) -> None:
+        self.paths = [directory / f"shard-{shard}.sqlite" for shard in range(SHARDS)]
+        self.local = threading.local()
+
+    def connection(self, shard: int) -> sqlite3.Connection:
+        connections = getattr(self.local, "connections", None)
+        if connections is None:
+            connections = self.local.connections = [
+                sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False) for path in self.paths
+            ]
+        return connections[shard]
+
+    def each(self) -> Iterator[sqlite3.Connection]:
+        for shard in range(SHARDS):
+            yield self.connection(shard)
+
+    def one(self, query: str, shard: int, *params: object) -> tuple | None:
+        return self.connection(shard).execute(query, params).fetchone()
+
+
+def _issue_shard(issue_id: int) -> int:
+    return ((issue_id - 10000) // ISSUES_PER_PROJECT) % SHARDS
+
+
+def _worklog_shard(worklog_id: int) -> int:
+    return ((worklog_id - 20000) // WORKLOGS_PER_PROJECT) % SHARDS
+
+
+class StoredIssue:
+    """A Jira issue whose identifiers and timestamps are at hand and whose payload and changelog are read on use."""
+
+    __slots__ = ("_shards", "created_at", "id", "key", "project_key", "updated_at")
+
+    def __init__(
+        self, shards: _Shards, issue_id: int, key: str, project_key: str, created_ms: int, updated_ms: int
+    ) -> None:
+        self._shards = shards
+        self.id = str(issue_id)
+        self.key = key
+        self.project_key = project_key
+        self.created_at = _millis_to_datetime(created_ms)
+        self.updated_at = _millis_to_datetime(updated_ms)
+
+    def _column(self, column: str) -> object:
+        issue_id = int(self.id)
+        row = self._shards.one(f"select {column} from issues where id = ?", _issue_shard(issue_id), issue_id)
+        return msgspec.json.decode(row[0])
+
+    @property
+    def payload(self) -> dict:
+        return self._column("payload")  # type: ignore[return-value]
+
+    @property
+    def changelog(self) -> list[dict]:
+        return self._column("changelog")  # type: ignore[return-value]
+
+
+class StoredWorklog:
+    """A worklog whose payload is read on use."""
+
+    __slots__ = ("_shards", "id", "issue_id", "updated_at")
+
+    def __init__(self, shards: _Shards, worklog_id: int, issue_id: int, updated_ms: int) -> None:
+        self._shards = shards
+        self.id = str(worklog_id)
+        self.issue_id = str(issue_id)
+        self.updated_at = _millis_to_datetime(updated_ms)
+
+    @property
+    def payload(self) -> dict:
+        worklog_id = int(self.id)
+        row = self._shards.one("select payload from worklogs where id = ?", _worklog_shard(worklog_id), worklog_id)
+        return msgspec.json.decode(row[0])
+
+
+_ISSUE_COLUMNS = "id, key, project_key, created_ms, updated_ms"
+
+
+class StoredIssues(Mapping[str, StoredIssue]):
+    """Issues by id, read from the shards."""
+
+    def __init__(self, shards: _Shards) -> None:
+        self._shards = shards
+        self._count = sum(conn.execute("select count(*) from issues").fetchone()[0] for conn in shards.each())
+
+    def __getitem__(self, issue_id: str) -> StoredIssue:
+        if not str(issue_id).isdigit():
+            raise KeyError(issue_id)
+        number = int(issue_id)
+        row = self._shards.one(f"select {_ISSUE_COLUMNS} from issues where id = ?", _issue_shard(number), number)
+        if row is None:
+            raise KeyError(issue_id)
+        return StoredIssue(self._shards, *row)
+
+    def __iter__(self) -> Iterator[str]:
+        for connection in self._shards.each():
+            for (issue_id,) in connection.execute("select id from issues order by id"):
+                yield str(issue_id)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def values(self) -> Iterator[StoredIssue]:  # type: ignore[override]
+        for connection in self._shards.each():
+            cursor = connection.execute(f"select {_ISSUE_COLUMNS} from issues order by id")
+            while rows := cursor.fetchmany(10_000):
+                for row in rows:
+                    yield StoredIssue(self._shards, *row)
+
+    def ids_by_key(self) -> dict[str, str]:
+        return {
+            key: str(issue_id)
+            for connection in self._shards.each()
+            for issue_id, key in connection.execute("select id, key from issues")
+        }
+
+
+class StoredWorklogs(Mapping[str, StoredWorklog]):
+    """Live worklogs by id, read from the shards."""
+
+    def __init__(self, shards: _Shards) -> None:
+        self._shards = shards
+        self._count = sum(conn.execute("select count(*) from worklogs").fetchone()[0] for conn in shards.each())
+
+    def __getitem__(self, worklog_id: str) -> StoredWorklog:
+        if not str(worklog_id).isdigit():
+            raise KeyError(worklog_id)
+        number = int(worklog_id)
+        row = self._shards.one(
+            "select id, issue_id, updated_ms from worklogs where id = ?", _worklog_shard(number), number
+        )
+        if row is None:
+            raise KeyError(worklog_id)
+        return StoredWorklog(self._shards, *row)
+
+    def __contains__(self, worklog_id: object) -> bool:
+        if not str(worklog_id).isdigit():
+            return False
+        number = int(str(worklog_id))
+        return self._shards.one("select 1 from worklogs where id = ?", _worklog_shard(number), number) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        for connection in self._shards.each():
+            for (worklog_id,) in connection.execute("select id from worklogs order by id"):
+                yield str(worklog_id)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def values(self) -> Iterator[StoredWorklog]:  # type: ignore[override]
+        for connection in self._shards.each():
+            cursor = connection.execute("select id, issue_id, updated_ms from worklogs order by id")
+            while rows := cursor.fetchmany(20_000):
+                for row in rows:
+                    yield StoredWorklog(self._shards, *row)
+
+    def updated_feed(self) -> list[tuple[int, int]]:
+        """(updated epoch ms, id) of every live worklog, in feed order."""
+        return sorted(
+            (updated_ms, worklog_id)
+            for connection in self._shards.each()
+            for worklog_id, updated_ms in connection.execute("select id, updated_ms from worklogs")
+        )
+
+
+class StoredWorklogIdsByIssue(Mapping[str, list[str]]):
+    """An issue's worklog ids, oldest first, read from the shards."""
+
+    def __init__(self, shards: _Shards) -> None:
+        self._shards = shards
+
+    def __getitem__(self, issue_id: str) -> list[str]:
+        if not str(issue_id).isdigit():
+            raise KeyError(issue_id)
+        number = int(issue_id)
+        rows = (
+            self._shards.connection(_issue_shard(number))
+            .execute("select id from worklogs where issue_id = ? order by id", (number,))
+            .fetchall()
+        )
+        if not rows:
+            raise KeyError(issue_id)
+        return [str(worklog_id) for (worklog_id,) in rows]
+
+    def __iter__(self) -> Iterator[str]:
+        for connection in self._shards.each():
+            for (issue_id,) in connection.execute("select distinct issue_id from worklogs"):
+                yield str(issue_id)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class StoredJiraSite(JiraSite):
+    """A `JiraSite` read from a generated store: indexes in memory, payloads on disk."""
+
+    def __init__(self, directory: Path, people: list[Person]) -> None:
+        shards = _Shards(directory)
+        projects, boards, sprints = [], [], []
+        histories = 0
+        rows = sorted(
+            row
+            for connection in shards.each()
+            for row in connection.execute("select position, payload, board, sprints, histories from projects")
+        )
+        for _, project, board, project_sprints, project_histories in rows:
+            projects.append(msgspec.json.decode(project))
+            boards.append(msgspec.json.decode(board))
+            sprints += msgspec.json.decode(project_sprints)
+            histories += project_histories
+        deleted = sorted(
+            (
+                JiraDeletedWorklog(str(worklog_id), _millis_to_datetime(deleted_ms))
+                for connection in shards.each()
+                for worklog_id, deleted_ms in connection.execute("select id, deleted_ms from deleted_worklogs")
+            ),
+            key=lambda entry: (entry.deleted_at, int(entry.worklog_id)),
+        )
+        users = [jira_user_ref(person) for person in people if person.jira_account_id] + [dict(AUTOMATION_USER)]
+        for user in users:
+            user.setdefault("locale", "en_US")
+        super().__init__(
+            projects=projects,
+            issue_types=[
+                {
+                    "id": spec["id"],
+                    "name": name,
+                    "description": spec["description"],
+                    "subtask": spec["subtask"],
+                    "hierarchyLevel": spec["hierarchyLevel"],
+                }
+                for name, spec in ISSUE_TYPES.items()
+            ],
+            statuses=[
+                {**_status_payload(name), "description": "", "statusCategory": dict(STATUS_CATEGORIES[category])}
+                for name, (_, category) in STATUSES.items()
+            ],
+            status_categories=[dict(category) for category in STATUS_CATEGORIES.values()],
+            priorities=[{"id": priority_id, "name": name} for priority_id, name, _ in JIRA_PRIORITIES],
+            resolutions=[dict(resolution) for resolution in RESOLUTIONS.values()],
+            fields=_jira_fields(),
+            users=users,
+            boards=boards,
+            sprints=sprints,
+            issues=StoredIssues(shards),  # type: ignore[arg-type]
+            worklogs=StoredWorklogs(shards),  # type: ignore[arg-type]
+            deleted_worklogs=deleted,
+        )
+        self.directory = directory
+        self.shards = shards
+        self.changelog_histories = histories
+        self.worklog_ids_by_issue = StoredWorklogIdsByIssue(shards)
+
+    def issue(self, id_or_key: str) -> StoredIssue:
+        issues: StoredIssues = self.issues  # type: ignore[assignment]
+        if id_or_key in issues:
+            return issues[id_or_key]
+        for connection in self.shards.each():
+            row = connection.execute(f"select {_ISSUE_COLUMNS} from issues where key = ?", (id_or_key,)).fetchone()
+            if row:
+                return StoredIssue(self.shards, *row)
+        raise KeyError(id_or_key)
+
+    def max_id(self, table: str) -> int:
+        return max(
+            connection.execute(f"select coalesce(max(id), 0) from {table}").fetchone()[0]
+            for connection in self.shards.each()
+        )
+
+
+def open_jira_store(
+    config: WorldConfig,
+    profile: ScaleProfile,
+    anchor: datetime,
+    people: list[Person],
+    projects: list[Project],
+    *,
+    root: Path | None = None,
+) -> StoredJiraSite:
+    """The stored Jira site of `config`, generated first unless a complete one is already on disk."""
+    directory = store_directory(config, root)
+    if not (directory / "complete").exists():
+        generate_store(directory, config, profile, anchor, people, projects)
+    return StoredJiraSite(directory, people)

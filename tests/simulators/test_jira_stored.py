@@ -1,0 +1,162 @@
+"""The Jira site of a streamed scale: generated project by project on disk, served by the Jira simulator.
+
+A small streamed scale (the demo's people and projects, 900 issues) stands in for the enterprise one,
+whose generation takes minutes; the code is the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import date
+from itertools import pairwise
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from connectors.jira.settings import JiraSettings
+from connectors.jira.streams import extract_jira
+from simulators import jira_stored, world
+from simulators.jira import JiraSimulator
+from simulators.jira_stored import StoredJiraSite, generate_store, plan_projects
+from simulators.world import SCALES, WorldConfig, build_world
+
+SCALE = "streamed-test"
+ANCHOR = date(2026, 3, 10)
+
+
+@pytest.fixture(scope="module")
+def streamed_scale() -> None:
+    SCALES[SCALE] = replace(
+        SCALES["demo"],
+        jira_issues=900,
+        jira_worklogs=2400,
+        deleted_jira_worklogs=20,
+        long_changelog_issues=1,
+        review_loops=(1, 5),
+        streamed_jira=True,
+    )
+    yield
+    del SCALES[SCALE]
+
+
+@pytest.fixture(scope="module")
+def stored_world(streamed_scale: None, tmp_path_factory: pytest.TempPathFactory) -> world.World:
+    return build_world(WorldConfig(scale=SCALE, anchor_date=ANCHOR), store_root=tmp_path_factory.mktemp("store"))
+
+
+def _dump(directory: Path) -> str:
+    """A digest of every row of every shard, in id order."""
+    digest = hashlib.sha256()
+    site = StoredJiraSite(directory, [])
+    for connection in site.shards.each():
+        for table in ("issues", "worklogs", "deleted_worklogs", "projects"):
+            order = "position" if table == "projects" else "id"
+            for row in connection.execute(f"select * from {table} order by {order}"):
+                digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def test_the_plan_shares_out_exactly_the_scale_and_gives_each_project_its_own_ids(stored_world: world.World) -> None:
+    profile = SCALES[SCALE]
+    plans = plan_projects(
+        stored_world.config, profile, stored_world.anchor_instant, stored_world.people, stored_world.projects
+    )
+    assert len(plans) == profile.jira_projects
+    assert sum(plan.issues for plan in plans) == profile.jira_issues
+    assert sum(plan.worklogs for plan in plans) == profile.jira_worklogs
+    assert sum(plan.long_changelog_issues for plan in plans) == profile.long_changelog_issues
+    issue_ranges = sorted((plan.id_bases().issue, plan.id_bases().issue + plan.issues) for plan in plans)
+    assert all(end <= next_start for (_, end), (next_start, _) in pairwise(issue_ranges))
+
+
+def test_the_store_holds_what_the_scale_asks_for(stored_world: world.World) -> None:
+    site = stored_world.jira
+    profile = SCALES[SCALE]
+    assert isinstance(site, StoredJiraSite)
+    assert len(site.issues) == profile.jira_issues
+    # a project whose issues saw no work yet gets no worklogs, whatever its share
+    assert 0.97 * profile.jira_worklogs <= len(site.worklogs) <= profile.jira_worklogs
+    assert 0 < len(site.deleted_worklogs) <= profile.deleted_jira_worklogs
+    assert len(site.projects) == profile.jira_projects
+    keys = site.issues.ids_by_key()
+    assert len(keys) == profile.jira_issues
+    issue = site.issue(next(iter(keys)))
+    assert issue.payload["key"] == issue.key
+    # review loops on every reviewed issue: far more status changes than the demo's ~1.5 an issue
+    assert site.changelog_histories > 4 * profile.jira_issues
+    some_worklog = next(iter(site.worklogs.values()))
+    assert some_worklog.payload["issueId"] == some_worklog.issue_id
+    assert some_worklog.issue_id in site.issues
+
+
+def test_the_store_does_not_depend_on_the_number_of_processes(stored_world: world.World, tmp_path: Path) -> None:
+    profile = SCALES[SCALE]
+    arguments = (stored_world.config, profile, stored_world.anchor_instant, stored_world.people, stored_world.projects)
+    generate_store(tmp_path / "one", *arguments, workers=1)
+    assert _dump(tmp_path / "one") == _dump(stored_world.jira.directory)
+
+
+def test_a_store_is_reused_once_complete_and_rebuilt_when_not(streamed_scale: None, tmp_path: Path) -> None:
+    config = WorldConfig(scale=SCALE, anchor_date=ANCHOR)
+    first = build_world(config, store_root=tmp_path)
+    marker = first.jira.directory / "complete"
+    stamp = marker.stat().st_mtime_ns
+    build_world(config, store_root=tmp_path)
+    assert marker.stat().st_mtime_ns == stamp
+    marker.unlink()
+    build_world(config, store_root=tmp_path)
+    assert marker.exists()
+
+
+def test_the_connector_lands_the_stored_site_through_the_simulator(
+    stored_world: world.World, warehouse_url: str
+) -> None:
+    with JiraSimulator(stored_world) as jira:
+        results = extract_jira(
+            JiraSettings.from_mapping(
+                {"base_url": jira.url, "email": jira.email, "api_token": "sim-token", "requests_per_minute": 0}
+            ),
+            warehouse_url,
+        )
+    landed = {result["stream"]: result["records"] for result in results}
+    site = stored_world.jira
+    assert landed["issues"] == len(site.issues)
+    with psycopg.connect(warehouse_url) as connection:
+        issues = connection.execute("select count(*) from raw.jira_issues where not is_deleted").fetchone()[0]
+        worklogs = connection.execute("select count(*) from raw.jira_worklogs where not is_deleted").fetchone()[0]
+        status_changes = connection.execute(
+            "select count(*) from raw.jira_issue_changelogs,"
+            " jsonb_array_elements(payload -> 'histories') history, jsonb_array_elements(history -> 'items') item"
+            " where item ->> 'fieldId' = 'status'"
+        ).fetchone()[0]
+        status = connection.execute(
+            "select payload #>> '{fields,status,name}' from raw.jira_issues where record_id = %s",
+            (next(iter(site.issues)),),
+        ).fetchone()[0]
+    assert issues == len(site.issues)
+    assert worklogs == len(site.worklogs)
+    served_status_changes = sum(
+        1
+        for issue in site.issues.values()
+        for history in issue.changelog
+        for item in history["items"]
+        if item.get("fieldId") == "status"
+    )
+    assert status_changes == served_status_changes > 4 * len(site.issues)
+    assert status == site.issues[next(iter(site.issues))].payload["fields"]["status"]["name"]
+
+
+def test_a_stored_site_is_read_only(stored_world: world.World) -> None:
+    simulator = JiraSimulator(stored_world)
+    key = next(iter(stored_world.jira.issues.ids_by_key()))
+    with pytest.raises(NotImplementedError, match="read-only"):
+        simulator.update_issue(key, at=stored_world.anchor_instant, status="Done")
+
+
+def test_the_store_directory_names_its_world(tmp_path: Path) -> None:
+    config = WorldConfig(scale="enterprise", anchor_date=ANCHOR)
+    directory = jira_stored.store_directory(config, tmp_path)
+    assert directory.parent == tmp_path
+    assert directory.name == f"enterprise-{config.seed}-2026-03-10-v{jira_stored.STORE_VERSION}"
