@@ -41,10 +41,16 @@ class Refresh:
 
 
 def measure_refresh(
-    sites: Sites, warehouse_url: str, run_date: str, *, with_dbt: bool = True, log=lambda message: None
+    sites: Sites,
+    warehouse_url: str,
+    run_date: str,
+    *,
+    with_dbt: bool = True,
+    with_night: bool = True,
+    log=lambda message: None,
 ) -> Refresh:
-    """Run the full refresh, change 1% of the data in the simulators, and run the night; the simulators
-    keep the changes."""
+    """Run the full refresh, then (`with_night`) change 1% of the data in the simulators and run the
+    night; the simulators keep the changes."""
     refresh = Refresh()
     with dbt_project_copy(warehouse_url, run_date) as project:
         for tool in TOOLS:
@@ -53,6 +59,8 @@ def measure_refresh(
         if with_dbt:
             log("full refresh: dbt build, layer by layer")
             refresh.dbt_phases = project.build_by_layer()
+        if not with_night:
+            return refresh
         refresh.changes = change_one_percent(sites)
         for tool in TOOLS:
             log(f"night: {tool} extract, incremental")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bench.run import main
+from simulators.world import SCALES
+
+# a streamed world small enough for a test: the enterprise section's code on the demo's people and projects
+SMOKE_SCALE = "bench-smoke"
 
 
 def table_rows(text: str) -> dict[tuple[str, str], list[str]]:
@@ -15,9 +21,16 @@ def table_rows(text: str) -> dict[tuple[str, str], list[str]]:
     return rows
 
 
-def test_the_bench_prints_and_writes_every_row(tmp_path, capsys):
+def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(
+        SCALES,
+        SMOKE_SCALE,
+        replace(SCALES["demo"], jira_issues=600, jira_worklogs=1500, review_loops=(1, 5), streamed_jira=True),
+    )
+    monkeypatch.setenv("SIMULATOR_STORE_DIR", str(tmp_path / "store"))
     out = tmp_path / "results.md"
     arguments = ["--scale", "demo", "--memory-scales", "demo", "--repeat", "1", "--skip-dlt", "--skip-dbt"]
+    arguments += ["--enterprise", SMOKE_SCALE]
     assert main([*arguments, "--out", str(out)]) == 0
     printed = table_rows(capsys.readouterr().out)
     written_text = out.read_text()
@@ -53,6 +66,12 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys):
         ("night", "incremental night"),
         ("memory", "extract peak RSS"),
         ("parse", "DAG folder"),
+        ("enterprise", "world served"),
+        ("enterprise", "extract + load jira"),
+        ("enterprise", "extract + load asana"),
+        ("enterprise", "extract + load smartsheet"),
+        ("enterprise", "dbt build"),
+        ("enterprise", "full refresh"),
     }
     for (section, _), cells in printed.items():
         assert cells[2], f"{section} row has no value"
@@ -64,7 +83,18 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys):
         ("peer", "dlt, jira issues + worklogs (csv/COPY, jsonb payload)"): "skipped (--skip-dlt)",
         ("refresh", "dbt build, layer by layer"): "skipped (--skip-dbt)",
         ("night", "dbt build"): "skipped (--skip-dbt)",
+        ("enterprise", "dbt build, layer by layer"): "skipped (--skip-dbt)",
     }
+    memory = {measure: cells for (section, measure), cells in printed.items() if section == "memory"}
+    assert len(memory) == 2
+    smoke_memory = next(
+        cells for measure, cells in memory.items() if measure.startswith(f"extract peak RSS, {SMOKE_SCALE}")
+    )
+    assert "600 issues" in smoke_memory[1] and smoke_memory[3].startswith("demo:") and float(smoke_memory[4]) > 0
+    enterprise = {measure: cells for (section, measure), cells in printed.items() if section == "enterprise"}
+    assert "600 Jira issues" in enterprise["world served"][2]
+    jira_records = enterprise["extract + load jira, full"][2]
+    assert int(jira_records.split("(")[1].split(" records")[0].replace(",", "")) > 600 + 1400, jira_records
     night = {measure: cells for (section, measure), cells in printed.items() if section == "night"}
     changes = night["changes (1% of items and time entries, a few deletes and new items)"][2]
     for kind in ("jira issues", "jira worklogs", "asana tasks", "asana time entries", "smartsheet rows"):
