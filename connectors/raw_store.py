@@ -511,6 +511,53 @@ class StreamWriter:
         self.counts.deleted += result.rowcount
         return result.rowcount
 
+    def tombstone_missing(self, id_pages: Iterable[Iterable[str]]) -> tuple[int, int]:
+        """A census in constant memory: the ids the source lists now (`id_pages`, streamed into a
+        temporary table), then every live row whose id is not among them tombstoned in one statement.
+        Returns (ids listed, rows tombstoned). Refuses to tombstone everything when the census lists nothing."""
+        self.connection.execute(
+            "create temporary table if not exists _census_ids (record_id text) on commit preserve rows"
+        )
+        self.connection.execute("truncate _census_ids")
+        listed = 0
+        for page in id_pages:
+            ids = [str(record_id) for record_id in page]
+            if not ids:
+                continue
+            with self.connection.cursor().copy("copy _census_ids (record_id) from stdin") as copy:
+                for record_id in ids:
+                    copy.write_row((record_id,))
+            listed += len(ids)
+        self.connection.commit()
+        if not listed:
+            live = self.connection.execute(
+                sql.SQL("select count(*) from {table} where source_instance = %s and not is_deleted").format(
+                    table=self.table
+                ),
+                (self.source_instance,),
+            ).fetchone()[0]
+            self.connection.commit()
+            if live:
+                raise RuntimeError(
+                    f"{self.source_system}[{self.source_instance}] {self.stream} census listed no ids while the"
+                    f" warehouse holds {live}: refusing to tombstone every record (check the token's permissions)"
+                )
+            return 0, 0
+        self.connection.execute("analyze _census_ids")
+        with self.connection.transaction():
+            result = self.connection.execute(
+                sql.SQL(
+                    "update {table} as t set is_deleted = true, deleted_at = now(), batch_id = %s"
+                    " where t.source_instance = %s and not t.is_deleted"
+                    " and not exists (select 1 from _census_ids c where c.record_id = t.record_id)"
+                ).format(table=self.table),
+                (self.batch_id, self.source_instance),
+            )
+        self.counts.deleted += result.rowcount
+        self.connection.execute("truncate _census_ids")
+        self.connection.commit()
+        return listed, result.rowcount
+
     def live_ids(self) -> set[str]:
         rows = self.connection.execute(
             sql.SQL("select record_id from {table} where source_instance = %s and not is_deleted").format(

@@ -131,6 +131,22 @@ def serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"cannot listen on {args.host}:{port}: {problem}", file=sys.stderr, flush=True)
             return 1
+    from simulators.world import SCALES
+
+    if args.scale not in SCALES:
+        print(f"--scale: unknown scale {args.scale!r}; known: {', '.join(SCALES)}", file=sys.stderr, flush=True)
+        return 2
+    nights = args.changes_night
+    if nights is None:
+        nights = int(os.environ.get("SIMULATOR_CHANGES_NIGHT") or 0)
+    if nights and SCALES[args.scale].streamed_jira:
+        print(
+            f"--changes-night: the {args.scale} Jira site is served read-only from disk; nights of changes need"
+            " the demo or large scale",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
     world = build_world(WorldConfig(**config_values))  # type: ignore[arg-type]
 
     stop_requested = threading.Event()
@@ -172,9 +188,6 @@ def serve(args: argparse.Namespace) -> int:
             faults=FaultPlan.parse(os.environ.get("SMARTSHEET_SIMULATOR_FAULTS")),
         )
         simulators.append(("Smartsheet", smartsheet, "/2.0"))
-    nights = args.changes_night
-    if nights is None:
-        nights = int(os.environ.get("SIMULATOR_CHANGES_NIGHT") or 0)
     if nights:
         from simulators.changes import apply_night_changes
 

@@ -877,6 +877,21 @@ class JiraSimulator(SimulatorServer):
         if len(body["ids"]) > WORKLOG_LIST_MAX_IDS:
             raise JiraApiError(400, f"The number of worklog IDs must not exceed {WORKLOG_LIST_MAX_IDS}.")
         wanted = sorted({int(value) for value in body["ids"] if str(value).isdigit()})
+        if self.store.on_disk:
+            # the stored payload is the worklog's JSON: `self` goes in front of its first key
+            rows = self.store.worklogs.many(wanted)  # type: ignore[attr-defined]
+            return SimResponse(
+                200,
+                [
+                    msgspec.Raw(
+                        b'{"self":'
+                        + msgspec.json.encode(f"{self.url}/rest/api/3/issue/{issue_id}/worklog/{worklog_id}")
+                        + b","
+                        + payload[1:]
+                    )
+                    for worklog_id, issue_id, payload in rows
+                ],
+            )
         found = [self.store.worklogs[str(value)] for value in wanted if str(value) in self.store.worklogs]
         return SimResponse(200, [self._encoded_worklog(worklog) for worklog in found])
 

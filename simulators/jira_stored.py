@@ -55,7 +55,7 @@ from simulators.world import (
 
 logger = logging.getLogger(__name__)
 
-STORE_VERSION = 1
+STORE_VERSION = 2
 SHARDS = 2
 ISSUES_PER_PROJECT = 100_000
 WORKLOGS_PER_PROJECT = 1_000_000
@@ -472,6 +472,18 @@ class StoredWorklogs(Mapping[str, StoredWorklog]):
             while rows := cursor.fetchmany(20_000):
                 for row in rows:
                     yield StoredWorklog(self._shards, *row)
+
+    def many(self, worklog_ids: list[int]) -> list[tuple[int, int, bytes]]:
+        """(id, issue id, payload JSON) of those of `worklog_ids` that exist, in id order."""
+        rows: list[tuple[int, int, bytes]] = []
+        for shard in range(SHARDS):
+            wanted = [worklog_id for worklog_id in worklog_ids if _worklog_shard(worklog_id) == shard]
+            for start in range(0, len(wanted), 900):
+                chunk = wanted[start : start + 900]
+                rows += self._shards.connection(shard).execute(
+                    f"select id, issue_id, payload from worklogs where id in ({','.join('?' * len(chunk))})", chunk
+                )
+        return sorted(rows)
 
     def updated_feed(self) -> list[tuple[int, int]]:
         """(updated epoch ms, id) of every live worklog, in feed order."""

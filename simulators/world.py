@@ -105,7 +105,7 @@ SCALES: dict[str, ScaleProfile] = {
         jira_worklogs=1_940_000,
         deleted_jira_worklogs=9_700,
         long_changelog_issues=40,
-        review_loops=(1, 5),
+        review_loops=(2, 7),
         streamed_jira=True,
     ),
 }

@@ -83,6 +83,32 @@ def test_tombstones_flag_rows_and_a_reappearing_record_comes_back_alive(warehous
         assert writer.live_ids() == {"1", "2"}
 
 
+def test_a_census_tombstones_what_it_does_not_list_and_keeps_what_it_does(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        writer.write_page([{"id": n} for n in range(1, 7)])
+        writer.mark_deleted(["6"])
+        assert writer.tombstone_missing(iter([["1", "2"], [], ["4", "99"]])) == (4, 2)
+        assert writer.live_ids() == {"1", "2", "4"}
+        assert writer.counts.deleted == 3
+        # a second census in the same session starts from an empty list
+        assert writer.tombstone_missing([["1"]]) == (1, 2)
+        assert writer.live_ids() == {"1"}
+
+
+def test_a_census_that_lists_nothing_refuses_to_tombstone_everything(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        writer.write_page([{"id": 1}, {"id": 2}])
+        with pytest.raises(RuntimeError, match="census listed no ids while the warehouse holds 2"):
+            writer.tombstone_missing([[], []])
+        assert writer.live_ids() == {"1", "2"}
+        writer.mark_deleted(["1", "2"])
+        assert writer.tombstone_missing([]) == (0, 0)
+
+
 def test_state_is_committed_with_its_rows_or_not_at_all(warehouse_url):
     with psycopg.connect(warehouse_url, autocommit=True) as connection:
         writer = make_writer(connection)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import requests
 
 from connectors.jira.settings import JiraSettings
 from connectors.jira.streams import extract_jira
@@ -160,3 +161,15 @@ def test_the_store_directory_names_its_world(tmp_path: Path) -> None:
     directory = jira_stored.store_directory(config, tmp_path)
     assert directory.parent == tmp_path
     assert directory.name == f"enterprise-{config.seed}-2026-03-10-v{jira_stored.STORE_VERSION}"
+
+
+def test_worklogs_listed_from_disk_read_as_rendered_from_memory(stored_world: world.World) -> None:
+    site = stored_world.jira
+    wanted = [int(worklog_id) for worklog_id in list(site.worklogs)[::97]] + [1]
+    with JiraSimulator(stored_world) as jira:
+        response = requests.post(
+            f"{jira.url}/rest/api/3/worklog/list", json={"ids": wanted}, auth=(jira.email, "sim-token"), timeout=10
+        )
+        expected = [jira._render_worklog(site.worklogs[str(worklog_id)]) for worklog_id in sorted(wanted[:-1])]
+    assert response.status_code == 200
+    assert response.json() == expected
