@@ -11,7 +11,7 @@ DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 -include .env
 export
 
-.PHONY: help install demo test lint format warehouse stop status psql dbt-build docs bench clean
+.PHONY: help install demo test lint format warehouse stop status psql dbt-build docs bench bench-enterprise clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -67,8 +67,11 @@ docs: install  ## build the dbt documentation site (lineage, every model and col
 	eval "$$($(BIN)/python -m warehouse env)" && $(DBT) docs generate $(DBT_DIRS) --static --target-path ../.local/dbt-docs
 	@echo "dbt documentation: .local/dbt-docs/static_index.html (one self-contained page; open it in a browser)"
 
-bench: install  ## measure landing speed, the dlt peer, memory and parse time; writes bench/results.md
+bench: install  ## measure landing speed, the dlt peer, refresh and night, memory and parse time; writes bench/results.md
 	$(BIN)/python -m bench.run
+
+bench-enterprise: install  ## make bench plus a full refresh of the enterprise world (about 6 GB of simulated Jira under .local)
+	$(BIN)/python -m bench.run --enterprise
 
 clean: stop  ## remove local data, logs and build output (keeps .venv)
 	rm -rf .local dbt_project/target dbt_project/logs

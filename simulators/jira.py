@@ -648,7 +648,16 @@ class JiraSimulator(SimulatorServer):
         max_results = _int_param(raw_max, "maxResults", SEARCH_DEFAULT_PAGE)
         max_results = max(1, min(max_results, limit))
         page = issues[offset : offset + max_results]
-        body: dict[str, Any] = {"issues": [self._encoded_issue(issue, selection, expand) for issue in page]}
+        if self.store.on_disk:
+            # a page's payloads in one read instead of one an issue
+            payloads = self.store.issues.columns_of([issue.id for issue in page], "payload")  # type: ignore[attr-defined]
+            encoded = [
+                msgspec.Raw(msgspec.json.encode(self._render_issue(issue, selection, expand, payloads[issue.id])))
+                for issue in page
+            ]
+        else:
+            encoded = [self._encoded_issue(issue, selection, expand) for issue in page]
+        body: dict[str, Any] = {"issues": encoded}
         if offset + max_results < len(issues):
             body["nextPageToken"] = _encode_token(
                 {"o": offset + max_results, "q": query_fingerprint, "t": epoch_millis(self.now())}
@@ -680,14 +689,17 @@ class JiraSimulator(SimulatorServer):
             lambda: msgspec.Raw(msgspec.json.encode(self._render_issue(issue, selection, expand))),
         )
 
-    def _render_issue(self, issue: JiraIssue, selection: _FieldSelection, expand: set[str]) -> dict:
+    def _render_issue(
+        self, issue: JiraIssue, selection: _FieldSelection, expand: set[str], payload: dict | None = None
+    ) -> dict:
         rendered: dict[str, Any] = {
             "expand": ISSUE_EXPAND,
             "id": issue.id,
             "self": f"{self.url}/rest/api/3/issue/{issue.id}",
             "key": issue.key,
         }
-        fields = {name: value for name, value in issue.payload["fields"].items() if selection.includes(name)}
+        source = payload if payload is not None else issue.payload
+        fields = {name: value for name, value in source["fields"].items() if selection.includes(name)}
         if selection.includes("worklog"):
             worklog_ids = self.store.worklog_ids_by_issue.get(issue.id, [])
             fields["worklog"] = {
@@ -783,6 +795,15 @@ class JiraSimulator(SimulatorServer):
             found = self.store.find_issue(value)
             if found is not None:
                 issues[found.id] = found
+        if self.store.on_disk:
+            changelogs = self.store.issues.columns_of(list(issues), "changelog")  # type: ignore[attr-defined]
+            entries = [
+                entry
+                for issue_id in issues
+                for entry in self._encoded_histories(issues[issue_id], field_ids, changelogs[issue_id])
+            ]
+            entries.sort(key=lambda entry: (entry[0], entry[1]))
+            return entries
         entries = [
             entry
             for issue in issues.values()
@@ -793,10 +814,12 @@ class JiraSimulator(SimulatorServer):
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         return entries
 
-    def _encoded_histories(self, issue: JiraIssue, field_ids: list[str]) -> list[tuple[str, int, msgspec.Raw]]:
+    def _encoded_histories(
+        self, issue: JiraIssue, field_ids: list[str], changelog: list[dict] | None = None
+    ) -> list[tuple[str, int, msgspec.Raw]]:
         entries = []
         wanted = set(field_ids)
-        for history in issue.changelog:
+        for history in changelog if changelog is not None else issue.changelog:
             if wanted:
                 items = [item for item in history["items"] if item.get("fieldId", item["field"]) in wanted]
                 if not items:

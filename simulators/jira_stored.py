@@ -55,7 +55,7 @@ from simulators.world import (
 
 logger = logging.getLogger(__name__)
 
-STORE_VERSION = 2
+STORE_VERSION = 3
 SHARDS = 2
 ISSUES_PER_PROJECT = 100_000
 WORKLOGS_PER_PROJECT = 1_000_000
@@ -425,6 +425,20 @@ class StoredIssues(Mapping[str, StoredIssue]):
             while rows := cursor.fetchmany(10_000):
                 for row in rows:
                     yield StoredIssue(self._shards, *row)
+
+    def columns_of(self, issue_ids: list[str], column: str) -> dict[str, object]:
+        """`column` (payload or changelog), decoded, of those of `issue_ids` that exist: one query per shard."""
+        numbers = [int(issue_id) for issue_id in issue_ids if str(issue_id).isdigit()]
+        found: dict[str, object] = {}
+        for shard in range(SHARDS):
+            wanted = [number for number in numbers if _issue_shard(number) == shard]
+            for start in range(0, len(wanted), 900):
+                chunk = wanted[start : start + 900]
+                for issue_id, value in self._shards.connection(shard).execute(
+                    f"select id, {column} from issues where id in ({','.join('?' * len(chunk))})", chunk
+                ):
+                    found[str(issue_id)] = msgspec.json.decode(value)
+        return found
 
     def ids_by_key(self) -> dict[str, str]:
         return {
