@@ -569,20 +569,34 @@ class StreamWriter:
         return {row[0] for row in rows}
 
 
+def _page_bytes(page: PreparedPage) -> int:
+    return sum(len(line) for _, line in page.rows)
+
+
 class PageLoader:
     """Loads a stream's pages on a thread of its own while the caller fetches the next ones.
 
     `submit` validates and encodes a page in the caller's thread and queues it (at most
     `max_pending` pages wait, so memory stays bounded); the loading thread merges what waits
-    in the queue, up to `max_batch_records`, into one `write_prepared` transaction carrying
-    the last state among them. Leaving the `with` block waits until every submitted page is
-    loaded; a loading error is raised in the caller, at its next `submit` or at the exit. The
-    writer's connection belongs to the loading thread until the block is left.
+    in the queue, up to `max_batch_records` or `max_batch_bytes` of COPY text, into one
+    `write_prepared` transaction carrying the last state among them. The byte bound keeps a
+    large site's batches (and the extract's memory) the size of a small site's. Leaving the
+    `with` block waits until every submitted page is loaded; a loading error is raised in the
+    caller, at its next `submit` or at the exit. The writer's connection belongs to the loading
+    thread until the block is left.
     """
 
-    def __init__(self, writer: StreamWriter, *, max_pending: int = 4, max_batch_records: int = 10_000) -> None:
+    def __init__(
+        self,
+        writer: StreamWriter,
+        *,
+        max_pending: int = 4,
+        max_batch_records: int = 10_000,
+        max_batch_bytes: int = 4 << 20,
+    ) -> None:
         self.writer = writer
         self.max_batch_records = max_batch_records
+        self.max_batch_bytes = max_batch_bytes
         self._queue: queue.Queue[tuple[PreparedPage, dict[str, Any] | None] | None] = queue.Queue(max_pending)
         self._thread = threading.Thread(target=self._load, name=f"load-{writer.table_name}", daemon=True)
         self._error: BaseException | None = None
@@ -617,7 +631,8 @@ class PageLoader:
                 return
             pages, state = [item[0]], item[1]
             records = len(item[0].rows)
-            while records < self.max_batch_records:
+            size = _page_bytes(item[0])
+            while records < self.max_batch_records and size < self.max_batch_bytes:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -627,6 +642,7 @@ class PageLoader:
                     break
                 pages.append(item[0])
                 records += len(item[0].rows)
+                size += _page_bytes(item[0])
                 if item[1] is not None:
                     state = item[1]
             if self._error is not None:
