@@ -58,12 +58,14 @@ def _jira_night(jira: Any, rng: random.Random, at: datetime, changes: NightChang
             jira.update_issue(issue.id, at=at, status="Done")
         else:
             jira.update_issue(issue.id, at=at, fields={"summary": f"{issue.payload['fields']['summary']} (revised)"})
-    deleted = rng.sample([issue for issue in leaves if issue not in edited], 2)
+    edited_ids = {issue.id for issue in edited}
+    deleted = rng.sample([issue for issue in leaves if issue.id not in edited_ids], 2)
     for issue in deleted:
         jira.delete_issue(issue.id, at=at)
     authors = [user["accountId"] for user in jira.store.users if user.get("active", True)]
     added = []
-    for issue in rng.sample([issue for issue in leaves if issue not in deleted], 10):
+    deleted_ids = {issue.id for issue in deleted}
+    for issue in rng.sample([issue for issue in leaves if issue.id not in deleted_ids], 10):
         added.append(
             jira.add_worklog(
                 issue.id,

@@ -22,7 +22,7 @@ import logging
 import pickle
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -231,12 +231,13 @@ class JiraStore:
         # a site on disk is served from there: only indexes are held, and nothing is cached per item
         self.on_disk = isinstance(site, StoredJiraSite)
         if isinstance(site, StoredJiraSite):
-            self.issues: Mapping[str, JiraIssue] = site.issues  # type: ignore[assignment]
+            # views of their own, so that this store's changes stay out of the site (as copies do below)
+            self.issues: MutableMapping[str, JiraIssue] = site.issues.fresh_view()  # type: ignore[attr-defined]
             self.issue_ids_by_key = site.issues.ids_by_key()  # type: ignore[attr-defined]
-            self.worklogs: Mapping[str, JiraWorklog] = site.worklogs  # type: ignore[assignment]
-            self.worklog_ids_by_issue: Mapping[str, list[str]] = site.worklog_ids_by_issue
+            self.worklogs: MutableMapping[str, JiraWorklog] = site.worklogs.fresh_view()  # type: ignore[attr-defined]
+            self.worklog_ids_by_issue: MutableMapping[str, list[str]] = site.worklog_ids_by_issue.fresh_view()
             self.next_worklog_id = 1 + max(site.max_id("worklogs"), site.max_id("deleted_worklogs"))
-            self.next_history_id = 0
+            self.next_history_id = site.next_history_id()
             return
         self.issues = {issue.id: issue for issue in site.issues}
         self.issue_ids_by_key = {issue.key: issue.id for issue in site.issues}
@@ -276,8 +277,6 @@ class JiraStore:
     @contextmanager
     def change(self) -> Iterator[None]:
         """Hold the lock while changing the store, and forget what was derived from it."""
-        if self.on_disk:
-            raise NotImplementedError("a Jira site served from disk is read-only: changes need an in-memory site")
         with self.lock:
             self.revision += 1
             try:
@@ -650,7 +649,10 @@ class JiraSimulator(SimulatorServer):
         page = issues[offset : offset + max_results]
         if self.store.on_disk:
             # a page's payloads in one read instead of one an issue
-            payloads = self.store.issues.columns_of([issue.id for issue in page], "payload")  # type: ignore[attr-defined]
+            if selection.only_identifiers:
+                payloads = {issue.id: {"fields": {}} for issue in page}
+            else:
+                payloads = self.store.issues.columns_of([issue.id for issue in page], "payload")  # type: ignore[attr-defined]
             encoded = [
                 msgspec.Raw(msgspec.json.encode(self._render_issue(issue, selection, expand, payloads[issue.id])))
                 for issue in page

@@ -9,8 +9,9 @@ project is kept once it is written.
 
 `StoredJiraSite` is a `JiraSite` whose `issues` and `worklogs` read those files: the Jira simulator
 serves it as it serves an in-memory site, keeping only indexes (ids, keys, timestamps) in memory and
-reading each payload from disk when a page shows it. It is read-only: the simulator's change helpers
-(`update_issue`, `add_worklog`, ...) need an in-memory site.
+reading each payload from disk when a page shows it. The simulator's change helpers (`update_issue`,
+`add_worklog`, ...) work on it too: what they change is kept in memory, the files are never written after
+generation.
 
 The store is kept in a directory named after the seed, the anchor date and `STORE_VERSION`, and is
 reused when it is complete (a `complete` marker written last); `SIMULATOR_STORE_DIR` sets where.
@@ -24,11 +25,12 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, MutableMapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -395,31 +397,102 @@ class StoredWorklog:
 _ISSUE_COLUMNS = "id, key, project_key, created_ms, updated_ms"
 
 
-class StoredIssues(Mapping[str, StoredIssue]):
-    """Issues by id, read from the shards."""
+class _OverlaidTable(MutableMapping[str, Any]):
+    """Items by id read from the shards, with the changes made since the store was opened kept in memory:
+    items replaced or added (`changed`) and ids removed. Only the changes are held, so a night's edits
+    cost memory in proportion to themselves, not to the site."""
+
+    table = ""
 
     def __init__(self, shards: _Shards) -> None:
         self._shards = shards
-        self._count = sum(conn.execute("select count(*) from issues").fetchone()[0] for conn in shards.each())
+        self.changed: dict[str, Any] = {}
+        self.removed: set[str] = set()
+        self._count = sum(conn.execute(f"select count(*) from {self.table}").fetchone()[0] for conn in shards.each())
 
-    def __getitem__(self, issue_id: str) -> StoredIssue:
-        if not str(issue_id).isdigit():
-            raise KeyError(issue_id)
-        number = int(issue_id)
-        row = self._shards.one(f"select {_ISSUE_COLUMNS} from issues where id = ?", _issue_shard(number), number)
-        if row is None:
-            raise KeyError(issue_id)
-        return StoredIssue(self._shards, *row)
+    def fresh_view(self) -> _OverlaidTable:
+        """The same table without this view's changes."""
+        return type(self)(self._shards)
 
-    def __iter__(self) -> Iterator[str]:
-        for connection in self._shards.each():
-            for (issue_id,) in connection.execute("select id from issues order by id"):
-                yield str(issue_id)
+    def _shard_of(self, number: int) -> int:
+        raise NotImplementedError
+
+    def _read(self, number: int) -> Any | None:
+        raise NotImplementedError
+
+    def _rows(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def _on_disk(self, key: str) -> bool:
+        if not key.isdigit():
+            return False
+        number = int(key)
+        query = f"select 1 from {self.table} where id = ?"
+        return self._shards.one(query, self._shard_of(number), number) is not None
+
+    def __getitem__(self, key: str) -> Any:
+        key = str(key)
+        if key in self.changed:
+            return self.changed[key]
+        if key in self.removed or not key.isdigit():
+            raise KeyError(key)
+        found = self._read(int(key))
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        key = str(key)
+        if key in self.changed:
+            return True
+        return key not in self.removed and self._on_disk(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        key = str(key)
+        if key not in self:
+            self._count += 1
+        self.changed[key] = value
+        self.removed.discard(key)
+
+    def __delitem__(self, key: str) -> None:
+        key = str(key)
+        if key not in self:
+            raise KeyError(key)
+        self.changed.pop(key, None)
+        if self._on_disk(key):
+            self.removed.add(key)
+        self._count -= 1
 
     def __len__(self) -> int:
         return self._count
 
-    def values(self) -> Iterator[StoredIssue]:  # type: ignore[override]
+    def values(self) -> Iterator[Any]:  # type: ignore[override]
+        """Every item: those on disk (unless changed or removed) in id order, then the changed ones."""
+        skip = self.removed | self.changed.keys()
+        for item in self._rows():
+            if item.id not in skip:
+                yield item
+        yield from self.changed.values()
+
+    def __iter__(self) -> Iterator[str]:
+        for item in self.values():
+            yield item.id
+
+
+class StoredIssues(_OverlaidTable):
+    """Issues by id, read from the shards."""
+
+    table = "issues"
+
+    def _shard_of(self, number: int) -> int:
+        return _issue_shard(number)
+
+    def _read(self, number: int) -> StoredIssue | None:
+        query = f"select {_ISSUE_COLUMNS} from issues where id = ?"
+        row = self._shards.one(query, _issue_shard(number), number)
+        return StoredIssue(self._shards, *row) if row else None
+
+    def _rows(self) -> Iterator[StoredIssue]:
         for connection in self._shards.each():
             cursor = connection.execute(f"select {_ISSUE_COLUMNS} from issues order by id")
             while rows := cursor.fetchmany(10_000):
@@ -428,8 +501,14 @@ class StoredIssues(Mapping[str, StoredIssue]):
 
     def columns_of(self, issue_ids: list[str], column: str) -> dict[str, object]:
         """`column` (payload or changelog), decoded, of those of `issue_ids` that exist: one query per shard."""
-        numbers = [int(issue_id) for issue_id in issue_ids if str(issue_id).isdigit()]
-        found: dict[str, object] = {}
+        found: dict[str, object] = {
+            issue_id: getattr(self.changed[issue_id], column) for issue_id in issue_ids if issue_id in self.changed
+        }
+        numbers = [
+            int(issue_id)
+            for issue_id in issue_ids
+            if str(issue_id).isdigit() and issue_id not in found and issue_id not in self.removed
+        ]
         for shard in range(SHARDS):
             wanted = [number for number in numbers if _issue_shard(number) == shard]
             for start in range(0, len(wanted), 900):
@@ -448,39 +527,20 @@ class StoredIssues(Mapping[str, StoredIssue]):
         }
 
 
-class StoredWorklogs(Mapping[str, StoredWorklog]):
+class StoredWorklogs(_OverlaidTable):
     """Live worklogs by id, read from the shards."""
 
-    def __init__(self, shards: _Shards) -> None:
-        self._shards = shards
-        self._count = sum(conn.execute("select count(*) from worklogs").fetchone()[0] for conn in shards.each())
+    table = "worklogs"
 
-    def __getitem__(self, worklog_id: str) -> StoredWorklog:
-        if not str(worklog_id).isdigit():
-            raise KeyError(worklog_id)
-        number = int(worklog_id)
-        row = self._shards.one(
-            "select id, issue_id, updated_ms from worklogs where id = ?", _worklog_shard(number), number
-        )
-        if row is None:
-            raise KeyError(worklog_id)
-        return StoredWorklog(self._shards, *row)
+    def _shard_of(self, number: int) -> int:
+        return _worklog_shard(number)
 
-    def __contains__(self, worklog_id: object) -> bool:
-        if not str(worklog_id).isdigit():
-            return False
-        number = int(str(worklog_id))
-        return self._shards.one("select 1 from worklogs where id = ?", _worklog_shard(number), number) is not None
+    def _read(self, number: int) -> StoredWorklog | None:
+        query = "select id, issue_id, updated_ms from worklogs where id = ?"
+        row = self._shards.one(query, _worklog_shard(number), number)
+        return StoredWorklog(self._shards, *row) if row else None
 
-    def __iter__(self) -> Iterator[str]:
-        for connection in self._shards.each():
-            for (worklog_id,) in connection.execute("select id from worklogs order by id"):
-                yield str(worklog_id)
-
-    def __len__(self) -> int:
-        return self._count
-
-    def values(self) -> Iterator[StoredWorklog]:  # type: ignore[override]
+    def _rows(self) -> Iterator[StoredWorklog]:
         for connection in self._shards.each():
             cursor = connection.execute("select id, issue_id, updated_ms from worklogs order by id")
             while rows := cursor.fetchmany(20_000):
@@ -489,9 +549,22 @@ class StoredWorklogs(Mapping[str, StoredWorklog]):
 
     def many(self, worklog_ids: list[int]) -> list[tuple[int, int, bytes]]:
         """(id, issue id, payload JSON) of those of `worklog_ids` that exist, in id order."""
-        rows: list[tuple[int, int, bytes]] = []
+        rows: list[tuple[int, int, bytes]] = [
+            (
+                worklog_id,
+                int(self.changed[str(worklog_id)].issue_id),
+                msgspec.json.encode(self.changed[str(worklog_id)].payload),
+            )
+            for worklog_id in worklog_ids
+            if str(worklog_id) in self.changed
+        ]
+        on_disk = [
+            worklog_id
+            for worklog_id in worklog_ids
+            if str(worklog_id) not in self.changed and str(worklog_id) not in self.removed
+        ]
         for shard in range(SHARDS):
-            wanted = [worklog_id for worklog_id in worklog_ids if _worklog_shard(worklog_id) == shard]
+            wanted = [worklog_id for worklog_id in on_disk if _worklog_shard(worklog_id) == shard]
             for start in range(0, len(wanted), 900):
                 chunk = wanted[start : start + 900]
                 rows += self._shards.connection(shard).execute(
@@ -501,21 +574,35 @@ class StoredWorklogs(Mapping[str, StoredWorklog]):
 
     def updated_feed(self) -> list[tuple[int, int]]:
         """(updated epoch ms, id) of every live worklog, in feed order."""
+        skip = self.removed | self.changed.keys()
         return sorted(
-            (updated_ms, worklog_id)
-            for connection in self._shards.each()
-            for worklog_id, updated_ms in connection.execute("select id, updated_ms from worklogs")
+            [
+                (updated_ms, worklog_id)
+                for connection in self._shards.each()
+                for worklog_id, updated_ms in connection.execute("select id, updated_ms from worklogs")
+                if str(worklog_id) not in skip
+            ]
+            + [(epoch_millis(worklog.updated_at), int(worklog.id)) for worklog in self.changed.values()]
         )
 
 
-class StoredWorklogIdsByIssue(Mapping[str, list[str]]):
-    """An issue's worklog ids, oldest first, read from the shards."""
+class StoredWorklogIdsByIssue(MutableMapping[str, list[str]]):
+    """An issue's worklog ids, oldest first: read from the shards, and kept in memory once read or changed."""
 
     def __init__(self, shards: _Shards) -> None:
         self._shards = shards
+        self._lists: dict[str, list[str]] = {}
+        self._removed: set[str] = set()
+
+    def fresh_view(self) -> StoredWorklogIdsByIssue:
+        """The same lists without this view's changes."""
+        return type(self)(self._shards)
 
     def __getitem__(self, issue_id: str) -> list[str]:
-        if not str(issue_id).isdigit():
+        issue_id = str(issue_id)
+        if issue_id in self._lists:
+            return self._lists[issue_id]
+        if issue_id in self._removed or not issue_id.isdigit():
             raise KeyError(issue_id)
         number = int(issue_id)
         rows = (
@@ -525,12 +612,27 @@ class StoredWorklogIdsByIssue(Mapping[str, list[str]]):
         )
         if not rows:
             raise KeyError(issue_id)
-        return [str(worklog_id) for (worklog_id,) in rows]
+        ids = self._lists[issue_id] = [str(worklog_id) for (worklog_id,) in rows]
+        return ids
+
+    def __setitem__(self, issue_id: str, worklog_ids: list[str]) -> None:
+        self._lists[str(issue_id)] = worklog_ids
+        self._removed.discard(str(issue_id))
+
+    def __delitem__(self, issue_id: str) -> None:
+        self[issue_id]
+        del self._lists[str(issue_id)]
+        self._removed.add(str(issue_id))
 
     def __iter__(self) -> Iterator[str]:
+        seen = set()
         for connection in self._shards.each():
             for (issue_id,) in connection.execute("select distinct issue_id from worklogs"):
-                yield str(issue_id)
+                key = str(issue_id)
+                if key not in self._removed:
+                    seen.add(key)
+                    yield key
+        yield from (key for key in self._lists if key not in seen)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -605,6 +707,10 @@ class StoredJiraSite(JiraSite):
             if row:
                 return StoredIssue(self.shards, *row)
         raise KeyError(id_or_key)
+
+    def next_history_id(self) -> int:
+        """An id above every generated history's (each project has a range of its own)."""
+        return 100000 + len(self.projects) * HISTORIES_PER_PROJECT
 
     def max_id(self, table: str) -> int:
         return max(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import requests
 from connectors.jira.settings import JiraSettings
 from connectors.jira.streams import extract_jira
 from simulators import jira_stored, world
+from simulators.changes import apply_night_changes
 from simulators.jira import JiraSimulator
 from simulators.jira_stored import StoredJiraSite, generate_store, plan_projects
 from simulators.world import SCALES, WorldConfig, build_world
@@ -149,11 +150,40 @@ def test_the_connector_lands_the_stored_site_through_the_simulator(
     assert status == site.issues[next(iter(site.issues))].payload["fields"]["status"]["name"]
 
 
-def test_a_stored_site_is_read_only(stored_world: world.World) -> None:
-    simulator = JiraSimulator(stored_world)
-    key = next(iter(stored_world.jira.issues.ids_by_key()))
-    with pytest.raises(NotImplementedError, match="read-only"):
-        simulator.update_issue(key, at=stored_world.anchor_instant, status="Done")
+def test_a_night_of_changes_on_a_stored_site_reaches_the_connector_and_leaves_the_files_alone(
+    stored_world: world.World, warehouse_url: str
+) -> None:
+    site = stored_world.jira
+    settings = {"email": "pmo-bot@pmo.example", "api_token": "sim-token", "requests_per_minute": 0}
+    with JiraSimulator(stored_world) as jira:
+        extract_jira(JiraSettings.from_mapping({"base_url": jira.url, **settings}), warehouse_url)
+        changes = apply_night_changes(1, jira=jira, now=stored_world.anchor_instant + timedelta(days=1))
+        results = extract_jira(JiraSettings.from_mapping({"base_url": jira.url, **settings}), warehouse_url)
+        live_after = len(jira.store.issues)
+    by_stream = {result["stream"]: result for result in results}
+    edited, deleted = changes.edited["jira"], changes.deleted["jira"]
+    assert by_stream["issues"]["deleted"] >= len(deleted) == 2
+    assert live_after == len(site.issues) - by_stream["issues"]["deleted"]
+    with psycopg.connect(warehouse_url) as connection:
+        summaries = dict(
+            connection.execute(
+                "select record_id, payload #>> '{fields,summary}' from raw.jira_issues where record_id = any(%s)",
+                (edited,),
+            ).fetchall()
+        )
+        gone = connection.execute(
+            "select count(*) from raw.jira_issues where record_id = any(%s) and is_deleted", (deleted,)
+        ).fetchone()[0]
+        added = connection.execute(
+            "select count(*) from raw.jira_worklogs where record_id = any(%s) and not is_deleted",
+            (changes.added["jira_worklogs"],),
+        ).fetchone()[0]
+    assert sum(summary.endswith("(revised)") for summary in summaries.values()) > 0
+    assert gone == 2
+    assert added == len(changes.added["jira_worklogs"]) == 10
+    # the site on disk is as it was: another simulator serves it unchanged
+    assert all(issue_id in site.issues for issue_id in deleted)
+    assert not site.issues[edited[1]].payload["fields"]["summary"].endswith("(revised)")
 
 
 def test_the_store_directory_names_its_world(tmp_path: Path) -> None:
