@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -93,10 +93,20 @@ class RetryPolicy:
 
 @dataclass
 class RequestStats:
+    """A client's request counts; `count` may be called from several threads at once."""
+
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
     wait_seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, *, requests: int = 0, retries: int = 0, rate_limited: int = 0, wait_seconds: float = 0.0) -> None:
+        with self.lock:
+            self.requests += requests
+            self.retries += retries
+            self.rate_limited += rate_limited
+            self.wait_seconds += wait_seconds
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -185,8 +195,7 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
-            self.stats.wait_seconds += self.budget.acquire()
-            self.stats.requests += 1
+            self.stats.count(requests=1, wait_seconds=self.budget.acquire())
             try:
                 response = self.session.request(method, url, params=params, json=json, timeout=self.retry.timeout)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
@@ -222,7 +231,7 @@ class ApiClient:
                             endpoint=endpoint,
                         )
                     if status == 429:
-                        self.stats.rate_limited += 1
+                        self.stats.count(rate_limited=1)
                     reason = f"HTTP {status}"
                     asked = retry_after_seconds(response)
                     wait = asked if asked is not None else self.retry.backoff(attempt)
@@ -235,8 +244,7 @@ class ApiClient:
                     endpoint=endpoint,
                 )
             log.warning("%s: %s %s, retrying in %.2f s (attempt %d)", self.name, endpoint, reason, wait, attempt)
-            self.stats.retries += 1
-            self.stats.wait_seconds += wait
+            self.stats.count(retries=1, wait_seconds=wait)
             waited_total += wait
             time.sleep(wait)
 

@@ -127,21 +127,33 @@ def read_encoded(
     """A page of records as `EncodedRecord`s: `head` is a Struct declaring only what `keys(head)` reads
     (id, cursor). A record that does not fit it (not an object, a field of another type) comes back
     decoded, to be validated, and rejected or loaded, as any other record."""
+    return read_encoded_heads(raws, head, keys)[0]
+
+
+def read_encoded_heads(
+    raws: Sequence[msgspec.Raw], head: type[msgspec.Struct], keys: Callable[[Any], tuple[Any, Any]]
+) -> tuple[list[EncodedRecord | Any], list[Any]]:
+    """As `read_encoded`, with each record's head too (None for a record that came back decoded), for
+    callers that read more of a record than its id and cursor."""
     decoders = _head_decoders(head)
     try:
         # one decode of the page's heads: far cheaper than one per record
         heads = decoders[0].decode(b"[" + b",".join(raws) + b"]")
     except msgspec.ValidationError:
-        return [_read_one(raw, decoders[1], keys) for raw in raws]
-    return [EncodedRecord(*keys(record_head), bytes(raw)) for record_head, raw in zip(heads, raws, strict=True)]
+        pairs = [_read_one(raw, decoders[1], keys) for raw in raws]
+        return [record for record, _ in pairs], [record_head for _, record_head in pairs]
+    records = [EncodedRecord(*keys(record_head), bytes(raw)) for record_head, raw in zip(heads, raws, strict=True)]
+    return records, heads
 
 
-def _read_one(raw: msgspec.Raw, decoder: msgspec.json.Decoder, keys: Callable[[Any], tuple[Any, Any]]) -> Any:
+def _read_one(
+    raw: msgspec.Raw, decoder: msgspec.json.Decoder, keys: Callable[[Any], tuple[Any, Any]]
+) -> tuple[Any, Any]:
     try:
-        record_id, cursor = keys(decoder.decode(raw))
+        record_head = decoder.decode(raw)
     except msgspec.ValidationError:
-        return msgspec.json.decode(raw)
-    return EncodedRecord(record_id, cursor, bytes(raw))
+        return msgspec.json.decode(raw), None
+    return EncodedRecord(*keys(record_head), bytes(raw)), record_head
 
 
 @functools.cache
