@@ -534,21 +534,35 @@ class StreamWriter:
         return {row[0] for row in rows}
 
 
+class _Deletion(NamedTuple):
+    """Ids to tombstone, queued to the loading thread after the pages submitted before them."""
+
+    ids: list[str]
+    state: dict[str, Any] | None
+
+
+_NOTHING = object()
+
+
 class PageLoader:
     """Loads a stream's pages on a thread of its own while the caller fetches the next ones.
 
     `submit` validates and encodes a page in the caller's thread and queues it (at most
     `max_pending` pages wait, so memory stays bounded); the loading thread merges what waits
     in the queue, up to `max_batch_records`, into one `write_prepared` transaction carrying
-    the last state among them. Leaving the `with` block waits until every submitted page is
-    loaded; a loading error is raised in the caller, at its next `submit` or at the exit. The
-    writer's connection belongs to the loading thread until the block is left.
+    the last state among them. `mark_deleted` queues tombstones, written after the pages
+    submitted before them (with no ids, only its state, merged with the pages around it).
+    Leaving the `with` block waits until everything submitted is written; a loading error
+    is raised in the caller, at its next `submit` or at the exit. The writer's connection
+    belongs to the loading thread until the block is left.
     """
 
     def __init__(self, writer: StreamWriter, *, max_pending: int = 4, max_batch_records: int = 10_000) -> None:
         self.writer = writer
         self.max_batch_records = max_batch_records
-        self._queue: queue.Queue[tuple[PreparedPage, dict[str, Any] | None] | None] = queue.Queue(max_pending)
+        self._queue: queue.Queue[tuple[PreparedPage, dict[str, Any] | None] | _Deletion | None] = queue.Queue(
+            max_pending
+        )
         self._thread = threading.Thread(target=self._load, name=f"load-{writer.table_name}", daemon=True)
         self._error: BaseException | None = None
 
@@ -559,6 +573,11 @@ class PageLoader:
     def submit(self, records: Iterable[Any], state: dict[str, Any] | None = None) -> None:
         self._raise_loading_error()
         self._queue.put((self.writer.prepare(records), state))
+
+    def mark_deleted(self, record_ids: Iterable[Any], state: dict[str, Any] | None = None) -> None:
+        """Tombstone these ids (as `StreamWriter.mark_deleted`) once the pages submitted before are written."""
+        self._raise_loading_error()
+        self._queue.put(_Deletion([str(record_id) for record_id in record_ids], state))
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
@@ -575,28 +594,37 @@ class PageLoader:
             raise self._error
 
     def _load(self) -> None:
-        finished = False
-        while not finished:
-            item = self._queue.get()
+        waiting: Any = _NOTHING
+        while True:
+            item = self._queue.get() if waiting is _NOTHING else waiting
+            waiting = _NOTHING
             if item is None:
                 return
-            pages, state = [item[0]], item[1]
-            records = len(item[0].rows)
+            if isinstance(item, _Deletion) and item.ids:
+                self._run(self.writer.mark_deleted, item.ids, item.state)
+                continue
+            pages, state = ([], item.state) if isinstance(item, _Deletion) else ([item[0]], item[1])
+            records = sum(len(page.rows) for page in pages)
             while records < self.max_batch_records:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
-                    finished = True
+                if item is None or (isinstance(item, _Deletion) and item.ids):
+                    waiting = item
                     break
-                pages.append(item[0])
-                records += len(item[0].rows)
-                if item[1] is not None:
-                    state = item[1]
-            if self._error is not None:
-                continue  # after a failure, drain the queue so that the caller never blocks on it
-            try:
-                self.writer.write_prepared(pages, state)
-            except BaseException as error:
-                self._error = error
+                page, page_state = (None, item.state) if isinstance(item, _Deletion) else item
+                if page is not None:
+                    pages.append(page)
+                    records += len(page.rows)
+                if page_state is not None:
+                    state = page_state
+            self._run(self.writer.write_prepared, pages, state)
+
+    def _run(self, write: Callable[..., Any], *args: Any) -> None:
+        if self._error is not None:
+            return  # after a failure, drain the queue so that the caller never blocks on it
+        try:
+            write(*args)
+        except BaseException as error:
+            self._error = error
