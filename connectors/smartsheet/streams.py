@@ -280,7 +280,8 @@ class SmartsheetExtractor:
         try:
             ids = list(sheet_ids())
             stored = self._stored_rows(writer)
-            with PageLoader(writer) as loader:
+            # a sheet is a page or two: let many wait, so that the loader writes several in one transaction
+            with PageLoader(writer, max_pending=32) as loader:
                 for sheet_id in ids:
                     sheet_states[str(sheet_id)] = self._sync_sheet(
                         loader, stream, sheet_id, sheet_states, stored.get(str(sheet_id), {})
