@@ -150,8 +150,8 @@ class ApiClient:
 
     What `requests` reads from the environment (proxies and `NO_PROXY`, the CA bundle of
     `REQUESTS_CA_BUNDLE`/`CURL_CA_BUNDLE`) is read once, for the base URL, when the client is made,
-    instead of at every request, where it cost a fifth of a request's CPU; a `.netrc` is not read
-    (the connectors authenticate with their own credentials).
+    instead of at every request, where it took a tenth of the request's time; a `.netrc` is not
+    read (the connectors authenticate with their own credentials).
     """
 
     def __init__(
