@@ -127,21 +127,33 @@ def read_encoded(
     """A page of records as `EncodedRecord`s: `head` is a Struct declaring only what `keys(head)` reads
     (id, cursor). A record that does not fit it (not an object, a field of another type) comes back
     decoded, to be validated, and rejected or loaded, as any other record."""
+    return read_encoded_heads(raws, head, keys)[0]
+
+
+def read_encoded_heads(
+    raws: Sequence[msgspec.Raw], head: type[msgspec.Struct], keys: Callable[[Any], tuple[Any, Any]]
+) -> tuple[list[EncodedRecord | Any], list[Any]]:
+    """As `read_encoded`, with each record's head too (None for a record that came back decoded), for
+    callers that read more of a record than its id and cursor."""
     decoders = _head_decoders(head)
     try:
         # one decode of the page's heads: far cheaper than one per record
         heads = decoders[0].decode(b"[" + b",".join(raws) + b"]")
     except msgspec.ValidationError:
-        return [_read_one(raw, decoders[1], keys) for raw in raws]
-    return [EncodedRecord(*keys(record_head), bytes(raw)) for record_head, raw in zip(heads, raws, strict=True)]
+        pairs = [_read_one(raw, decoders[1], keys) for raw in raws]
+        return [record for record, _ in pairs], [record_head for _, record_head in pairs]
+    records = [EncodedRecord(*keys(record_head), bytes(raw)) for record_head, raw in zip(heads, raws, strict=True)]
+    return records, heads
 
 
-def _read_one(raw: msgspec.Raw, decoder: msgspec.json.Decoder, keys: Callable[[Any], tuple[Any, Any]]) -> Any:
+def _read_one(
+    raw: msgspec.Raw, decoder: msgspec.json.Decoder, keys: Callable[[Any], tuple[Any, Any]]
+) -> tuple[Any, Any]:
     try:
-        record_id, cursor = keys(decoder.decode(raw))
+        record_head = decoder.decode(raw)
     except msgspec.ValidationError:
-        return msgspec.json.decode(raw)
-    return EncodedRecord(record_id, cursor, bytes(raw))
+        return msgspec.json.decode(raw), None
+    return EncodedRecord(*keys(record_head), bytes(raw)), record_head
 
 
 @functools.cache
@@ -573,6 +585,16 @@ def _page_bytes(page: PreparedPage) -> int:
     return sum(len(line) for _, line in page.rows)
 
 
+class _Deletion(NamedTuple):
+    """Ids to tombstone, queued to the loading thread after the pages submitted before them."""
+
+    ids: list[str]
+    state: dict[str, Any] | None
+
+
+_NOTHING = object()
+
+
 class PageLoader:
     """Loads a stream's pages on a thread of its own while the caller fetches the next ones.
 
@@ -580,10 +602,11 @@ class PageLoader:
     `max_pending` pages wait, so memory stays bounded); the loading thread merges what waits
     in the queue, up to `max_batch_records` or `max_batch_bytes` of COPY text, into one
     `write_prepared` transaction carrying the last state among them. The byte bound keeps a
-    large site's batches (and the extract's memory) the size of a small site's. Leaving the
-    `with` block waits until every submitted page is loaded; a loading error is raised in the
-    caller, at its next `submit` or at the exit. The writer's connection belongs to the loading
-    thread until the block is left.
+    large site's batches (and the extract's memory) the size of a small site's. `mark_deleted`
+    queues tombstones, written after the pages submitted before them (with no ids, only its
+    state, merged with the pages around it). Leaving the `with` block waits until everything
+    submitted is written; a loading error is raised in the caller, at its next `submit` or at
+    the exit. The writer's connection belongs to the loading thread until the block is left.
     """
 
     def __init__(
@@ -597,7 +620,9 @@ class PageLoader:
         self.writer = writer
         self.max_batch_records = max_batch_records
         self.max_batch_bytes = max_batch_bytes
-        self._queue: queue.Queue[tuple[PreparedPage, dict[str, Any] | None] | None] = queue.Queue(max_pending)
+        self._queue: queue.Queue[tuple[PreparedPage, dict[str, Any] | None] | _Deletion | None] = queue.Queue(
+            max_pending
+        )
         self._thread = threading.Thread(target=self._load, name=f"load-{writer.table_name}", daemon=True)
         self._error: BaseException | None = None
 
@@ -608,6 +633,11 @@ class PageLoader:
     def submit(self, records: Iterable[Any], state: dict[str, Any] | None = None) -> None:
         self._raise_loading_error()
         self._queue.put((self.writer.prepare(records), state))
+
+    def mark_deleted(self, record_ids: Iterable[Any], state: dict[str, Any] | None = None) -> None:
+        """Tombstone these ids (as `StreamWriter.mark_deleted`) once the pages submitted before are written."""
+        self._raise_loading_error()
+        self._queue.put(_Deletion([str(record_id) for record_id in record_ids], state))
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
@@ -624,30 +654,39 @@ class PageLoader:
             raise self._error
 
     def _load(self) -> None:
-        finished = False
-        while not finished:
-            item = self._queue.get()
+        waiting: Any = _NOTHING
+        while True:
+            item = self._queue.get() if waiting is _NOTHING else waiting
+            waiting = _NOTHING
             if item is None:
                 return
-            pages, state = [item[0]], item[1]
-            records = len(item[0].rows)
-            size = _page_bytes(item[0])
+            if isinstance(item, _Deletion) and item.ids:
+                self._run(self.writer.mark_deleted, item.ids, item.state)
+                continue
+            pages, state = ([], item.state) if isinstance(item, _Deletion) else ([item[0]], item[1])
+            records = sum(len(page.rows) for page in pages)
+            size = sum(_page_bytes(page) for page in pages)
             while records < self.max_batch_records and size < self.max_batch_bytes:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
-                    finished = True
+                if item is None or (isinstance(item, _Deletion) and item.ids):
+                    waiting = item
                     break
-                pages.append(item[0])
-                records += len(item[0].rows)
-                size += _page_bytes(item[0])
-                if item[1] is not None:
-                    state = item[1]
-            if self._error is not None:
-                continue  # after a failure, drain the queue so that the caller never blocks on it
-            try:
-                self.writer.write_prepared(pages, state)
-            except BaseException as error:
-                self._error = error
+                page, page_state = (None, item.state) if isinstance(item, _Deletion) else item
+                if page is not None:
+                    pages.append(page)
+                    records += len(page.rows)
+                    size += _page_bytes(page)
+                if page_state is not None:
+                    state = page_state
+            self._run(self.writer.write_prepared, pages, state)
+
+    def _run(self, write: Callable[..., Any], *args: Any) -> None:
+        if self._error is not None:
+            return  # after a failure, drain the queue so that the caller never blocks on it
+        try:
+            write(*args)
+        except BaseException as error:
+            self._error = error

@@ -33,11 +33,14 @@ import math
 import pickle
 import re
 import time
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
+
+import msgspec
 
 from simulators.asana_world import (
     ESTIMATE_FIELD_NAME,
@@ -139,7 +142,12 @@ def _utc_millis(instant: datetime) -> datetime:
 
 
 class AsanaStore:
-    """The simulator's mutable copy of a workspace, indexed the ways the routes read it."""
+    """The simulator's mutable copy of a workspace, indexed the ways the routes read it.
+
+    What the routes derive from it (a list's records in gid order, each record trimmed to the
+    asked fields and encoded) is cached until the next change (`changed`), so that paging
+    through a large workspace costs little more than copying bytes.
+    """
 
     def __init__(self, data: AsanaWorkspace) -> None:
         # one pickle round trip is the quickest deep copy of the nested payloads
@@ -177,9 +185,40 @@ class AsanaStore:
             )
         )
 
+        self.revision = 0
+        self._derived: dict[object, Any] = {}
+        self._derived_revision = 0
+
     def new_gid(self) -> str:
         self.last_gid += 1
         return str(self.last_gid)
+
+    def changed(self) -> None:
+        """Forget what was derived from the store: call on every change, holding the simulator's lock."""
+        self.revision += 1
+
+    def cached(self, key: object, compute: Callable[[], Any]) -> Any:
+        """`compute()`, remembered until the store next changes."""
+        if self._derived_revision != self.revision:
+            self._derived.clear()
+            self._derived_revision = self.revision
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = self._derived[key] = compute()
+            return value
+
+
+class _Listing(NamedTuple):
+    """A list endpoint's records in gid order, with their gids as numbers (to find where a page starts)."""
+
+    records: list[dict]
+    gids: list[int]
+
+    @classmethod
+    def of(cls, records: Iterable[dict]) -> _Listing:
+        ordered = sorted(records, key=lambda record: int(record["gid"]))
+        return cls(ordered, [int(record["gid"]) for record in ordered])
 
 
 class AsanaSimulator(SimulatorServer):
@@ -314,13 +353,18 @@ class AsanaSimulator(SimulatorServer):
         tree = parse_opt_fields(request.query.get("opt_fields"))
         return SimResponse(200, {"data": record if tree is None else select_fields(record, tree)})
 
-    def _page(self, request: SimRequest, records: list[dict]) -> SimResponse:
-        """A list endpoint's answer: `records` (ordered by gid) paged by `limit`/`offset`, trimmed to `opt_fields`."""
-        tree = parse_opt_fields(request.query.get("opt_fields"))
+    def _listing(self, key: object, records: Callable[[], Iterable[dict]]) -> _Listing:
+        """The records of a list endpoint in gid order, computed once per store revision."""
+        return self.store.cached(("listing", key), lambda: _Listing.of(records()))
+
+    def _page(self, request: SimRequest, listing: _Listing | list[dict]) -> SimResponse:
+        """A list endpoint's answer: the records (in gid order) paged by `limit`/`offset`, trimmed to `opt_fields`."""
+        if not isinstance(listing, _Listing):
+            listing = _Listing.of(listing)
+        opt_fields = tuple(request.query.get("opt_fields") or ())
         limit_text = request.param("limit")
-        records = sorted(records, key=lambda record: int(record["gid"]))
         if limit_text is None:
-            return SimResponse(200, {"data": [self._trim(record, tree) for record in records]})
+            return SimResponse(200, {"data": [self._encoded(record, opt_fields) for record in listing.records]})
         try:
             limit = int(limit_text)
         except ValueError:
@@ -337,15 +381,23 @@ class AsanaSimulator(SimulatorServer):
             if token.get("q") != query_key:
                 raise asana_error(400, "offset: Your pagination token is invalid or has expired.")
             after = token["after"]
-        remaining = [record for record in records if int(record["gid"]) > after]
-        chosen = remaining[:limit]
+        start = bisect_right(listing.gids, after)
+        chosen = listing.records[start : start + limit]
         next_page = None
-        if len(remaining) > limit:
+        if len(listing.records) - start > limit:
             token = _encode_offset({"after": int(chosen[-1]["gid"]), "q": query_key})
             params = [(k, value) for k, values in request.query.items() if k != "offset" for value in values]
             path = f"{request.path.removeprefix(API_PREFIX)}?{urlencode([*params, ('offset', token)])}"
             next_page = {"offset": token, "path": path, "uri": f"{self.api_url}{path}"}
-        return SimResponse(200, {"data": [self._trim(record, tree) for record in chosen], "next_page": next_page})
+        data = [self._encoded(record, opt_fields) for record in chosen]
+        return SimResponse(200, {"data": data, "next_page": next_page})
+
+    def _encoded(self, record: dict, opt_fields: tuple[str, ...]) -> msgspec.Raw:
+        """A record trimmed to `opt_fields` (its compact form without them) as JSON, once per store revision."""
+        return self.store.cached(
+            ("record", record.get("resource_type"), record["gid"], opt_fields),
+            lambda: msgspec.Raw(msgspec.json.encode(self._trim(record, parse_opt_fields(opt_fields)))),
+        )
 
     @staticmethod
     def _trim(record: dict, tree: FieldTree | None) -> dict:
@@ -419,14 +471,18 @@ class AsanaSimulator(SimulatorServer):
 
     def _projects(self, request: SimRequest) -> SimResponse:
         self._workspace_param(request)
-        projects = list(self.store.projects.values())
         archived = request.param("archived")
-        if archived in ("true", "false"):
-            projects = [project for project in projects if project["archived"] == (archived == "true")]
         team = request.param("team")
-        if team:
-            projects = [project for project in projects if project["team"]["gid"] == team]
-        return self._page(request, projects)
+
+        def projects() -> list[dict]:
+            found = list(self.store.projects.values())
+            if archived in ("true", "false"):
+                found = [project for project in found if project["archived"] == (archived == "true")]
+            if team:
+                found = [project for project in found if project["team"]["gid"] == team]
+            return found
+
+        return self._page(request, self._listing(("projects", archived, team), projects))
 
     def _project_or_404(self, gid: str) -> dict:
         project = self.store.projects.get(gid)
@@ -439,7 +495,7 @@ class AsanaSimulator(SimulatorServer):
 
     def _project_sections(self, request: SimRequest, gid: str) -> SimResponse:
         self._project_or_404(gid)
-        return self._page(request, self.store.sections.get(gid, []))
+        return self._page(request, self._listing(("sections", gid), lambda: self.store.sections.get(gid, [])))
 
     def _section(self, request: SimRequest, gid: str) -> SimResponse:
         found = next((s for sections in self.store.sections.values() for s in sections if s["gid"] == gid), None)
@@ -447,7 +503,8 @@ class AsanaSimulator(SimulatorServer):
 
     def _project_custom_field_settings(self, request: SimRequest, gid: str) -> SimResponse:
         self._project_or_404(gid)
-        return self._page(request, self.store.custom_field_settings.get(gid, []))
+        settings = self._listing(("custom_field_settings", gid), lambda: self.store.custom_field_settings.get(gid, []))
+        return self._page(request, settings)
 
     # -- portfolios --------------------------------------------------------------------------------
 
@@ -483,49 +540,62 @@ class AsanaSimulator(SimulatorServer):
         section_gid = request.param("section")
         if project_gid:
             self._project_or_404(project_gid)
-            tasks = [self.store.tasks[gid] for gid in self.store.project_tasks.get(project_gid, [])]
-        elif section_gid:
-            tasks = [
-                task
-                for task in self.store.tasks.values()
-                if any(m["section"]["gid"] == section_gid for m in task["memberships"])
-            ]
-        else:
+        elif not section_gid:
             raise asana_error(
                 400, "Must specify exactly one of project, tag, section, user task list, or assignee + workspace"
             )
         modified_since = self._instant_param(request, "modified_since")
-        if modified_since is not None:
-            tasks = [task for task in tasks if parse_asana_timestamp(task["modified_at"]) >= modified_since]
         completed_since = request.param("completed_since")
-        if completed_since:
-            if completed_since == "now":
-                tasks = [task for task in tasks if not task["completed"]]
+        since = self._instant_param(request, "completed_since") if completed_since != "now" else None
+
+        def tasks() -> list[dict]:
+            if project_gid:
+                found = [self.store.tasks[gid] for gid in self.store.project_tasks.get(project_gid, [])]
             else:
-                since = self._instant_param(request, "completed_since")
-                tasks = [
+                found = [
                     task
-                    for task in tasks
+                    for task in self.store.tasks.values()
+                    if any(m["section"]["gid"] == section_gid for m in task["memberships"])
+                ]
+            if modified_since is not None:
+                found = [task for task in found if parse_asana_timestamp(task["modified_at"]) >= modified_since]
+            if completed_since == "now":
+                found = [task for task in found if not task["completed"]]
+            elif since is not None:
+                found = [
+                    task
+                    for task in found
                     if not task["completed"] or parse_asana_timestamp(task["completed_at"]) >= since
                 ]
-        return self._page(request, tasks)
+            return found
+
+        key = ("tasks", project_gid, section_gid, modified_since, completed_since)
+        return self._page(request, self._listing(key, tasks))
 
     def _task(self, request: SimRequest, gid: str) -> SimResponse:
         return self._one(request, self.store.tasks.get(gid), "task", gid)
 
     def _subtasks(self, request: SimRequest, gid: str) -> SimResponse:
         self._task_or_404(gid)
-        return self._page(request, [self.store.tasks[child] for child in self.store.subtasks.get(gid, [])])
+        subtasks = self._listing(
+            ("subtasks", gid), lambda: [self.store.tasks[child] for child in self.store.subtasks.get(gid, [])]
+        )
+        return self._page(request, subtasks)
 
     # -- time tracking and status updates ----------------------------------------------------------
 
     def _task_time_entries(self, request: SimRequest, gid: str) -> SimResponse:
         self._task_or_404(gid)
         entries = self.store.time_entries
-        return self._page(request, [entries[entry] for entry in self.store.task_time_entries.get(gid, [])])
+        return self._page(
+            request,
+            self._listing(
+                ("task_time_entries", gid),
+                lambda: [entries[entry] for entry in self.store.task_time_entries.get(gid, [])],
+            ),
+        )
 
     def _time_entries(self, request: SimRequest) -> SimResponse:
-        entries = list(self.store.time_entries.values())
         filters = {name: request.param(name) for name in ("task", "attributable_to", "user", "workspace")}
         if not any(filters.values()):
             raise asana_error(400, "Must specify one of task, attributable_to, portfolio, user or workspace")
@@ -537,18 +607,23 @@ class AsanaSimulator(SimulatorServer):
                 raise asana_error(
                     400, "entered_on_start_date or entered_on_end_date must be provided when filtering by workspace"
                 )
-        if filters["task"]:
-            entries = [entry for entry in entries if entry["task"]["gid"] == filters["task"]]
-        if filters["attributable_to"]:
-            entries = [entry for entry in entries if entry["attributable_to"]["gid"] == filters["attributable_to"]]
-        if filters["user"]:
-            user = self._user_gid(filters["user"])
-            entries = [entry for entry in entries if entry["created_by"]["gid"] == user]
-        if start:
-            entries = [entry for entry in entries if entry["entered_on"] >= start]
-        if end:
-            entries = [entry for entry in entries if entry["entered_on"] <= end]
-        return self._page(request, entries)
+
+        def entries() -> list[dict]:
+            found = list(self.store.time_entries.values())
+            if filters["task"]:
+                found = [entry for entry in found if entry["task"]["gid"] == filters["task"]]
+            if filters["attributable_to"]:
+                found = [entry for entry in found if entry["attributable_to"]["gid"] == filters["attributable_to"]]
+            if filters["user"]:
+                user = self._user_gid(filters["user"])
+                found = [entry for entry in found if entry["created_by"]["gid"] == user]
+            if start:
+                found = [entry for entry in found if entry["entered_on"] >= start]
+            if end:
+                found = [entry for entry in found if entry["entered_on"] <= end]
+            return found
+
+        return self._page(request, self._listing(("time_entries", *filters.values(), start, end), entries))
 
     def _time_entry(self, request: SimRequest, gid: str) -> SimResponse:
         return self._one(request, self.store.time_entries.get(gid), "time_tracking_entry", gid)
@@ -557,7 +632,11 @@ class AsanaSimulator(SimulatorServer):
         parent = self._require(request, "parent")
         if parent not in self.store.projects and parent not in self.store.portfolios:
             raise asana_error(404, f"parent: Unknown object: {parent}")
-        return self._page(request, [u for u in self.store.status_updates.values() if u["parent"]["gid"] == parent])
+        updates = self._listing(
+            ("status_updates", parent),
+            lambda: [update for update in self.store.status_updates.values() if update["parent"]["gid"] == parent],
+        )
+        return self._page(request, updates)
 
     def _status_update(self, request: SimRequest, gid: str) -> SimResponse:
         return self._one(request, self.store.status_updates.get(gid), "status_update", gid)
@@ -601,6 +680,7 @@ class AsanaSimulator(SimulatorServer):
         """
         at = _utc_millis(at)
         with self.lock:
+            self.store.changed()
             task = self._task_or_change_error(gid)
             for name, value in changes.items():
                 if name in ("name", "notes", "resource_subtype"):
@@ -639,6 +719,7 @@ class AsanaSimulator(SimulatorServer):
         """Delete a task with its subtasks (recursively) and their time entries; returns the deleted gids.
         Deleted tasks answer 404 and vanish from every list; the parent's `modified_at` is left alone."""
         with self.lock:
+            self.store.changed()
             task = self._task_or_change_error(gid)
             doomed = [gid]
             index = 0
@@ -677,6 +758,7 @@ class AsanaSimulator(SimulatorServer):
         which belongs to no project itself); returns its gid. The parent's `modified_at` is left alone."""
         at = _utc_millis(at)
         with self.lock:
+            self.store.changed()
             if parent is not None:
                 parent_task = self._task_or_change_error(parent)
                 project = self._project_of(parent_task)
@@ -745,6 +827,7 @@ class AsanaSimulator(SimulatorServer):
         """Track time on a task at instant `at`, dated `entered_on` (the user's local day); returns its gid."""
         at = _utc_millis(at)
         with self.lock:
+            self.store.changed()
             task = self._task_or_change_error(task_gid)
             gid = self.store.new_gid()
             self.store.time_entries[gid] = {
@@ -767,6 +850,7 @@ class AsanaSimulator(SimulatorServer):
         self, gid: str, *, duration_minutes: int | None = None, entered_on: date | None = None
     ) -> None:
         with self.lock:
+            self.store.changed()
             entry = self.store.time_entries[gid]
             if duration_minutes is not None:
                 entry["duration_minutes"] = duration_minutes
@@ -775,5 +859,6 @@ class AsanaSimulator(SimulatorServer):
 
     def delete_time_entry(self, gid: str) -> None:
         with self.lock:
+            self.store.changed()
             entry = self.store.time_entries.pop(gid)
             self.store.task_time_entries[entry["task"]["gid"]].remove(gid)

@@ -17,6 +17,7 @@ from connectors.http import Secret
 SOURCE_SYSTEM = "asana"
 DEFAULT_BASE_URL = "https://app.asana.com/api/1.0"
 MAX_PAGE_SIZE = 100
+MAX_CONCURRENT_REQUESTS = 50
 TIME_ENTRY_SOURCES = ("workspace", "task")
 
 WORKSPACE_FIELDS = ("name", "is_organization", "email_domains")
@@ -149,7 +150,9 @@ class AsanaSettings:
     `requests_per_minute` None turns client-side pacing off (Asana allows 150/min on free plans and
     1,500/min on paid ones). Time entries are read across the workspace by date range
     (`time_entries_from="workspace"`, a few requests) or per task (`"task"`, one request per task)
-    for plans where the workspace-wide endpoint is unavailable.
+    for plans where the workspace-wide endpoint is unavailable. Lists that do not depend on each
+    other (each parent's subtasks, each project's sections) are read `concurrent_requests` at a time
+    (Asana serves at most 50 reads in flight per token).
     """
 
     base_url: str
@@ -161,6 +164,7 @@ class AsanaSettings:
     burst: int = 50
     page_size: int = 100
     overlap_minutes: int = 15
+    concurrent_requests: int = 8
     portfolio_owner: str = "me"
     time_entries_from: str = "workspace"
     time_entries_start_date: date = date(2000, 1, 1)
@@ -174,6 +178,10 @@ class AsanaSettings:
             raise ValueError(f"time_entries_from must be one of {TIME_ENTRY_SOURCES}, not {self.time_entries_from!r}")
         if self.overlap_minutes < 0:
             raise ValueError("overlap_minutes must not be negative")
+        if not 1 <= self.concurrent_requests <= MAX_CONCURRENT_REQUESTS:
+            raise ValueError(
+                f"concurrent_requests must be between 1 and {MAX_CONCURRENT_REQUESTS}, not {self.concurrent_requests}"
+            )
         if not isinstance(self.token, Secret):
             object.__setattr__(self, "token", Secret(self.token))
 
@@ -193,7 +201,7 @@ class AsanaSettings:
             values["workspace_gid"] = str(values["workspace_gid"])
         rate = mapping.get("requests_per_minute", 1500)
         values["requests_per_minute"] = None if rate in (None, 0, "0", "", "off") else float(rate)
-        for name in ("burst", "page_size", "overlap_minutes"):
+        for name in ("burst", "page_size", "overlap_minutes", "concurrent_requests"):
             if name in values:
                 values[name] = int(values[name])
         if isinstance(values.get("time_entries_start_date"), str):

@@ -15,6 +15,11 @@
 
 Users are never tombstoned: people leaving a workspace still explain old assignments and time.
 
+The streams that grow with the workspace (sections, tasks, time entries, status updates) keep each
+record the JSON text Asana sent: one decode per page reads only what the stream needs (gid, cursor,
+whether a task has subtasks), and the text is landed as it is. Pages are loaded by a `PageLoader`
+on a thread of its own while the next ones are fetched.
+
 Tasks. `/tasks?project=` lists a project's member tasks but never subtasks, and a subtask's change
 does not touch its parent's `modified_at`. So each run, per project: the tasks modified since the
 project's watermark minus the overlap window (the first run reads them all); an id census of the
@@ -30,11 +35,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import psycopg
 
 from connectors.asana.client import AsanaClient
@@ -54,7 +62,7 @@ from connectors.asana.settings import (
     AsanaSettings,
 )
 from connectors.http import ApiError
-from connectors.raw_store import StreamWriter, ensure_control_tables
+from connectors.raw_store import EncodedRecord, PageLoader, StreamWriter, ensure_control_tables, read_encoded_heads
 from connectors.runs import StreamResult, result_from
 
 log = logging.getLogger(__name__)
@@ -76,14 +84,54 @@ def _portfolio_item_key(record: dict[str, Any]) -> str | None:
     return f"{portfolio}:{record['gid']}" if portfolio and record.get("gid") else None
 
 
+class _Head(msgspec.Struct):
+    """What is read of a record landed as the JSON text Asana sent: its gid and its possible cursors."""
+
+    gid: str | int | None = None
+    modified_at: str | None = None
+    entered_on: str | None = None
+    num_subtasks: int | None = None
+
+
+def _modified_keys(head: _Head) -> tuple[Any, Any]:
+    return head.gid, head.modified_at
+
+
+def _entered_keys(head: _Head) -> tuple[Any, Any]:
+    return head.gid, head.entered_on
+
+
+def _gid_keys(head: _Head) -> tuple[Any, Any]:
+    return head.gid, None
+
+
 @dataclass(frozen=True)
 class StreamSpec:
-    """A stream's raw table, primary key and cursor, and whether ids missing from a run are tombstoned."""
+    """A stream's raw table, primary key and cursor, and whether ids missing from a run are tombstoned.
+
+    `head_keys` is set for the streams whose client pages leave records encoded: the id and cursor of a `_Head`.
+    """
 
     name: str
     key: Callable[[dict[str, Any]], Any]
     cursor: Callable[[dict[str, Any]], Any] | None
     census: bool
+    head_keys: Callable[[_Head], tuple[Any, Any]] | None = None
+
+    def read(self, page: Page) -> tuple[Page, list[_Head | None]]:
+        """A page as records to land (encoded ones as `EncodedRecord`s) and the head of each (None if decoded)."""
+        if self.head_keys is None:
+            return page, [None] * len(page)
+        return read_encoded_heads(page, _Head, self.head_keys)
+
+    def key_and_cursor(self, record: Any) -> tuple[str | None, str | None]:
+        if isinstance(record, EncodedRecord):
+            key, cursor = record.record_id, record.cursor
+        elif isinstance(record, dict):
+            key, cursor = self.key(record), self.cursor(record) if self.cursor else None
+        else:
+            return None, None
+        return (str(key) if key not in (None, "") else None), (str(cursor) if cursor else None)
 
 
 STREAMS: dict[str, StreamSpec] = {
@@ -94,11 +142,13 @@ STREAMS: dict[str, StreamSpec] = {
         StreamSpec("portfolios", _gid, None, census=True),
         StreamSpec("portfolio_items", _portfolio_item_key, None, census=True),
         StreamSpec("projects", _gid, lambda record: record.get("modified_at"), census=True),
-        StreamSpec("sections", _gid, None, census=True),
+        StreamSpec("sections", _gid, None, census=True, head_keys=_gid_keys),
         StreamSpec("custom_field_settings", _gid, None, census=True),
-        StreamSpec("tasks", _gid, lambda record: record.get("modified_at"), census=True),
-        StreamSpec("time_entries", _gid, lambda record: record.get("entered_on"), census=True),
-        StreamSpec("status_updates", _gid, lambda record: record.get("modified_at"), census=True),
+        StreamSpec("tasks", _gid, lambda record: record.get("modified_at"), census=True, head_keys=_modified_keys),
+        StreamSpec("time_entries", _gid, lambda record: record.get("entered_on"), census=True, head_keys=_entered_keys),
+        StreamSpec(
+            "status_updates", _gid, lambda record: record.get("modified_at"), census=True, head_keys=_modified_keys
+        ),
     )
 }
 
@@ -115,34 +165,34 @@ def asana_instant(instant: datetime) -> str:
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
-def _modified_at(record: Any) -> datetime | None:
+def _modified_at(head: _Head | None) -> datetime | None:
     try:
-        return parse_asana_instant(record["modified_at"])
-    except (KeyError, TypeError, ValueError, AttributeError):
+        return parse_asana_instant(head.modified_at)
+    except (TypeError, ValueError, AttributeError):
         return None
 
 
 class _PageBatcher:
-    """Gathers small pages (a project's sections, a parent's subtasks) into writes of about `size` records.
+    """Gathers small pages (a project's sections, a parent's subtasks) into loads of about `size` records.
 
-    Each write carries the state given with the records that fill it, so the saved state never
-    runs ahead of the rows already written; `flush` writes what is left with the final state.
+    Each load carries the state given with the records that fill it, so the saved state never
+    runs ahead of the rows already written; `flush` loads what is left with the final state.
     """
 
-    def __init__(self, writer: StreamWriter, size: int) -> None:
-        self.writer = writer
+    def __init__(self, loader: PageLoader, size: int) -> None:
+        self.loader = loader
         self.size = size
         self.records: Page = []
 
     def add(self, page: Page, state: dict[str, Any]) -> None:
         self.records.extend(page)
         if len(self.records) >= self.size:
-            self.writer.write_page(self.records, state=state)
+            self.loader.submit(self.records, state=state)
             self.records = []
 
     def flush(self, state: dict[str, Any]) -> None:
         if self.records:
-            self.writer.write_page(self.records, state=state)
+            self.loader.submit(self.records, state=state)
             self.records = []
 
 
@@ -247,23 +297,22 @@ class AsanaExtractor:
         seen: set[str] = set()
         newest: str | None = None
         progress = {"snapshot_started_at": started, "complete": False}
-        batcher = _PageBatcher(writer, self.settings.page_size)
         try:
             known = writer.live_ids() if spec.census else set()
-            for page in pages:
-                batcher.add(page, progress)
-                for record in page:
-                    if not isinstance(record, dict):
-                        continue
-                    key = spec.key(record)
-                    if key:
-                        seen.add(str(key))
-                    cursor = spec.cursor(record) if spec.cursor else None
-                    if cursor and (newest is None or str(cursor) > newest):
-                        newest = str(cursor)
-                if on_page is not None:
-                    on_page(page)
-            batcher.flush(progress)
+            with PageLoader(writer) as loader:
+                batcher = _PageBatcher(loader, self.settings.page_size)
+                for page in pages:
+                    records, _ = spec.read(page)
+                    batcher.add(records, progress)
+                    for record in records:
+                        key, cursor = spec.key_and_cursor(record)
+                        if key:
+                            seen.add(key)
+                        if cursor and (newest is None or cursor > newest):
+                            newest = cursor
+                    if on_page is not None:
+                        on_page(records)
+                batcher.flush(progress)
             if spec.census:
                 self._tombstone(writer, known, seen)
             writer.finish(state={"snapshot_started_at": started, "complete": True}, watermark_to=newest)
@@ -284,8 +333,28 @@ class AsanaExtractor:
         return writer.mark_deleted(sorted(gone), state=state) if gone else 0
 
     def _per_project(self, read: Callable[[str], Iterator[Page]]) -> Iterator[Page]:
-        for project in self.projects():
-            yield from read(project["gid"])
+        return self._concurrently([project["gid"] for project in self.projects()], read)
+
+    def _concurrently(self, items: list[str], read: Callable[[str], Iterator[Page]]) -> Iterator[Page]:
+        """The pages `read(item)` gives for each item, in the order of the items, read by up to
+        `concurrent_requests` threads at a time; at most twice that many items' pages wait in memory."""
+        workers = self.settings.concurrent_requests
+        if workers == 1 or len(items) < 2:
+            for item in items:
+                yield from read(item)
+            return
+        waiting: deque[Future[list[Page]]] = deque()
+        with ThreadPoolExecutor(workers, thread_name_prefix=f"{self.label}-read") as pool:
+            try:
+                for item in items:
+                    waiting.append(pool.submit(lambda item=item: list(read(item))))
+                    if len(waiting) >= 2 * workers:
+                        yield from waiting.popleft().result()
+                while waiting:
+                    yield from waiting.popleft().result()
+            finally:
+                for future in waiting:
+                    future.cancel()
 
     def projects(self) -> list[dict[str, Any]]:
         """The workspace's projects, archived or not (read once per run)."""
@@ -393,20 +462,26 @@ class AsanaExtractor:
                 TIME_ENTRY_FIELDS,
             )
         else:
-            pages = self._time_entries_per_task()
+            pages = self._time_entries_per_task(self._live_task_gids())
         return self._snapshot("time_entries", pages)
 
-    def _time_entries_per_task(self) -> Iterator[Page]:
+    def _live_task_gids(self) -> list[str]:
         exists = self.connection.execute("select to_regclass('raw.asana_tasks') is not null").fetchone()
         if not exists or not exists[0]:
             raise RuntimeError(f"{self.label}: reading time entries per task needs the tasks stream to have run")
-        for task in sorted(self.writer("tasks").live_ids(), key=int):
+        return sorted(self.writer("tasks").live_ids(), key=int)
+
+    def _time_entries_per_task(self, tasks: list[str]) -> Iterator[Page]:
+        def entries(task: str) -> list[Page]:
             try:
-                yield from self.client.task_time_entries(task, TIME_ENTRY_FIELDS)
+                return list(self.client.task_time_entries(task, TIME_ENTRY_FIELDS))
             except ApiError as error:
                 if error.status != 404:
                     raise
                 log.info("%s: task %s was deleted since the tasks stream ran; no time entries", self.label, task)
+                return []
+
+        return self._concurrently(tasks, entries)
 
     # -- tasks -------------------------------------------------------------------------------------
 
@@ -421,8 +496,9 @@ class AsanaExtractor:
             known = writer.live_ids()
             seen: set[str] = set()
             projects = self.projects()
-            for project in projects:
-                self._sync_project_tasks(writer, project["gid"], marks, overlap, known, seen)
+            with PageLoader(writer) as loader:
+                for project in projects:
+                    self._sync_project_tasks(loader, project["gid"], marks, overlap, known, seen)
             current = {project["gid"] for project in projects}
             marks = {gid: mark for gid, mark in marks.items() if gid in current}
             final_state = _task_state(marks)
@@ -438,7 +514,7 @@ class AsanaExtractor:
 
     def _sync_project_tasks(
         self,
-        writer: StreamWriter,
+        loader: PageLoader,
         project: str,
         marks: dict[str, str],
         overlap: timedelta,
@@ -448,57 +524,59 @@ class AsanaExtractor:
         """One project's changed tasks and subtasks, its census into `seen`, and its new watermark into `marks`."""
         newest = parse_asana_instant(marks[project]) if project in marks else None
         since = newest - overlap if newest else None
-        batcher = _PageBatcher(writer, self.settings.page_size)
+        spec = STREAMS["tasks"]
+        batcher = _PageBatcher(loader, self.settings.page_size)
         members: set[str] = set()
         parents: set[str] = set()
 
-        def take(record: Any) -> None:
+        def take(head: _Head | None) -> None:
             nonlocal newest
-            modified = _modified_at(record)
+            modified = _modified_at(head)
             if modified is not None and (newest is None or modified > newest):
                 newest = modified
 
-        for page in self.client.tasks(project, TASK_FIELDS, asana_instant(since) if since else None):
-            for record in page:
-                gid = _gid(record)
+        def census(records: Page, heads: list[_Head | None]) -> None:
+            for record, head in zip(records, heads, strict=True):
+                gid = spec.key_and_cursor(record)[0]
                 if gid:
                     members.add(gid)
-                    take(record)
-                    if record.get("num_subtasks"):
+                    take(head)
+                    if head is not None and head.num_subtasks:
                         parents.add(gid)
-            batcher.add(page, _task_state(marks))
+
+        for page in self.client.tasks(project, TASK_FIELDS, asana_instant(since) if since else None):
+            records, heads = spec.read(page)
+            census(records, heads)
+            batcher.add(records, _task_state(marks))
         if since is not None:
             members = set()
             for page in self.client.tasks(project, TASK_CENSUS_FIELDS):
-                for record in page:
-                    gid = _gid(record)
-                    if gid:
-                        members.add(gid)
-                        if record.get("num_subtasks"):
-                            parents.add(gid)
+                records, heads = spec.read(page)
+                census(records, heads)
         seen.update(members)
 
-        queue = sorted(parents, key=int)
+        # the subtask tree, a level at a time: each parent's subtasks are read concurrently, handled in order
+        level = sorted(parents, key=int)
         walked: set[str] = set()
-        while queue:
-            parent = queue.pop()
-            if parent in walked:
-                continue
-            walked.add(parent)
-            for page in self.client.subtasks(parent, TASK_FIELDS):
+        while level:
+            todo = [parent for parent in dict.fromkeys(level) if parent not in walked]
+            walked.update(todo)
+            level = []
+            for page in self._concurrently(todo, lambda parent: self.client.subtasks(parent, TASK_FIELDS)):
                 kept: Page = []
-                for record in page:
-                    gid = _gid(record)
+                records, heads = spec.read(page)
+                for record, head in zip(records, heads, strict=True):
+                    gid = spec.key_and_cursor(record)[0]
                     if gid is None:
                         kept.append(record)  # the writer rejects it, with its reason
                         continue
                     seen.add(gid)
-                    if record.get("num_subtasks"):
-                        queue.append(gid)
-                    modified = _modified_at(record)
+                    if head is not None and head.num_subtasks:
+                        level.append(gid)
+                    modified = _modified_at(head)
                     if since is None or gid not in known or modified is None or modified >= since:
                         kept.append(record)
-                        take(record)
+                        take(head)
                 batcher.add(kept, _task_state(marks))
         if newest is not None:
             marks[project] = asana_instant(newest)

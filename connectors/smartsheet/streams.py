@@ -20,6 +20,9 @@ than the warehouse's copy but that the incremental pages missed (offset paging o
 changed mid-run) is read again by id. A sheet's watermark is saved with its tombstones, after all
 its rows are in. A mapped column missing from a sheet (renamed, deleted) fails the stream, naming
 the sheet and the title.
+
+A row stream reads what the warehouse holds of its sheets once, before its first sheet, and loads
+its pages and tombstones through a `PageLoader`, on a thread of its own while the next sheet is read.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.http import RetryPolicy
-from connectors.raw_store import StreamWriter
+from connectors.raw_store import PageLoader, StreamWriter
 from connectors.runs import StreamResult, result_from
 from connectors.smartsheet.client import SmartsheetClient
 from connectors.smartsheet.settings import SOURCE_SYSTEM, SmartsheetSettings
@@ -275,8 +278,14 @@ class SmartsheetExtractor:
         known = [instant for instant in watermarks if instant is not None]
         writer.begin(watermark_from=_isoformat(min(known)) if known else None)
         try:
-            for sheet_id in sheet_ids():
-                sheet_states[str(sheet_id)] = self._sync_sheet(writer, stream, sheet_id, sheet_states)
+            ids = list(sheet_ids())
+            stored = self._stored_rows(writer)
+            # a sheet is a page or two: let many wait, so that the loader writes several in one transaction
+            with PageLoader(writer, max_pending=32) as loader:
+                for sheet_id in ids:
+                    sheet_states[str(sheet_id)] = self._sync_sheet(
+                        loader, stream, sheet_id, sheet_states, stored.get(str(sheet_id), {})
+                    )
             newest = [parse_instant(entry.get("watermark")) for entry in sheet_states.values()]
             watermark = _isoformat(max((instant for instant in newest if instant), default=None))
             writer.finish(state={"sheets": sheet_states}, watermark_to=watermark)
@@ -288,9 +297,17 @@ class SmartsheetExtractor:
         return result
 
     def _sync_sheet(
-        self, writer: StreamWriter, stream: str, sheet_id: int, sheet_states: dict[str, dict[str, Any]]
+        self,
+        loader: PageLoader,
+        stream: str,
+        sheet_id: int,
+        sheet_states: dict[str, dict[str, Any]],
+        stored: dict[str, tuple[str | None, bool]],
     ) -> dict[str, Any]:
-        """Load one sheet's new and changed rows and tombstone its deleted ones; returns its new state."""
+        """Load one sheet's new and changed rows and tombstone its deleted ones; returns its new state.
+
+        `stored` is what the warehouse held of the sheet before this run: record id -> (cursor, is_deleted).
+        """
         field_titles = self.settings.column_map[ROW_STREAM_KINDS[stream]]
         context = f"{self.label} {stream}"
         previous = parse_instant((sheet_states.get(str(sheet_id)) or {}).get("watermark"))
@@ -310,13 +327,12 @@ class SmartsheetExtractor:
                     if modified is not None and (newest is None or modified > newest):
                         newest = modified
             # the sheet's saved state keeps its old watermark until every row of this run is in
-            writer.write_page(records, state={"sheets": sheet_states})
+            loader.submit(records, state={"sheets": dict(sheet_states)})
 
         for body in self.client.sheet_pages(sheet_id, self.settings.page_size, rows_modified_since=since):
             load(body)
         if layout is None:
             raise RuntimeError(f"{context}: GET /sheets/{sheet_id} returned no page at all")
-        stored = self._stored_rows(writer, sheet_id)
         if since is None:
             live_ids = read_ids
         else:
@@ -338,9 +354,11 @@ class SmartsheetExtractor:
                     chunk = missed[start : start + ROW_IDS_PER_REQUEST]
                     for body in self.client.sheet_pages(sheet_id, self.settings.page_size, row_ids=chunk):
                         load(body)
-        gone = {row_id for row_id, (_, is_deleted) in stored.items() if not is_deleted} - live_ids
+        # the rows read in this run are live in the warehouse now, whatever it held before
+        held = {row_id for row_id, (_, is_deleted) in stored.items() if not is_deleted} | read_ids
+        gone = held - live_ids
         sheet_state = {"watermark": _isoformat(newest), "name": layout.name}
-        writer.mark_deleted(gone, state={"sheets": {**sheet_states, str(sheet_id): sheet_state}})
+        loader.mark_deleted(sorted(gone), state={"sheets": {**sheet_states, str(sheet_id): sheet_state}})
         log.info(
             "%s: sheet %s (%s): %d rows read since %s, %d tombstoned, watermark %s",
             context,
@@ -363,17 +381,20 @@ class SmartsheetExtractor:
                     census[str(row["id"])] = row.get("modifiedAt")
         return census
 
-    def _stored_rows(self, writer: StreamWriter, sheet_id: int) -> dict[str, tuple[str | None, bool]]:
-        """The warehouse's rows of one sheet: record id -> (cursor value, is_deleted)."""
+    def _stored_rows(self, writer: StreamWriter) -> dict[str, dict[str, tuple[str | None, bool]]]:
+        """The warehouse's rows of the stream by sheet: sheet id -> record id -> (cursor value, is_deleted)."""
         rows = self.connection.execute(
             sql.SQL(
-                "select record_id, cursor_value, is_deleted from {table}"
-                " where source_instance = %s and payload->>'sheet_id' = %s"
+                "select payload->>'sheet_id', record_id, cursor_value, is_deleted from {table}"
+                " where source_instance = %s"
             ).format(table=writer.table),
-            (self.settings.instance, str(sheet_id)),
+            (self.settings.instance,),
         ).fetchall()
         self.connection.commit()
-        return {record_id: (cursor, is_deleted) for record_id, cursor, is_deleted in rows}
+        stored: dict[str, dict[str, tuple[str | None, bool]]] = {}
+        for sheet_id, record_id, cursor, is_deleted in rows:
+            stored.setdefault(sheet_id, {})[record_id] = (cursor, is_deleted)
+        return stored
 
 
 def _newer(census_modified: str | None, stored: tuple[str | None, bool] | None) -> bool:

@@ -130,3 +130,17 @@ def test_secret_never_shows_in_repr_or_logs(caplog, server):
     assert "tok-123-very-secret" not in caplog.text
     assert "retrying" in caplog.text
     assert json.dumps(token) == '"tok-123-very-secret"'
+
+
+def test_the_environments_proxy_is_read_once_when_the_client_is_made(server, monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, server.url)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    client = ApiClient("http://tool.invalid", session=requests.Session(), name="tool")
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name)
+
+    assert client.get("/rest/thing", q="1") == {"ok": True}
+    # the scripted server answered as the proxy: it was asked for the tool's absolute URL
+    assert server.requests == ["http://tool.invalid/rest/thing?q=1"]

@@ -158,3 +158,20 @@ def test_the_page_loader_raises_a_loading_error_in_the_caller(warehouse_url):
             connection.execute("drop table raw.tool_things")
             loader.submit([{"id": 2}], state={"watermark": "w2"})
         assert make_writer(connection).read_state().get("watermark") != "w2"
+
+
+def test_the_page_loader_tombstones_in_order_with_the_pages_around_them(warehouse_url):
+    from connectors.raw_store import PageLoader
+
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        with PageLoader(writer) as loader:
+            loader.submit([{"id": 1}, {"id": 2}, {"id": 3}], state={"watermark": "w1"})
+            loader.mark_deleted([2, 3], state={"watermark": "w2"})
+            loader.submit([{"id": 3, "v": "back"}], state={"watermark": "w3"})
+            loader.mark_deleted([], state={"watermark": "w4"})  # nothing gone: only the state moves
+        counts = writer.finish()
+        assert [(r[0], r[2]) for r in rows(connection)] == [("1", False), ("2", True), ("3", False)]
+        assert (counts.loaded, counts.deleted, counts.pages) == (4, 2, 2)
+        assert make_writer(connection).read_state() == {"watermark": "w4"}

@@ -362,6 +362,34 @@ def test_deleting_a_time_entry_removes_it_from_lists(http: requests.Session, fre
     assert entry["gid"] not in {record["gid"] for record in records}
 
 
+def test_lists_read_before_a_change_show_it_when_read_again(
+    http: requests.Session, fresh_asana: AsanaSimulator
+) -> None:
+    data = fresh_asana.data
+    project = busiest_project(data)
+    fields = "name,modified_at,num_subtasks"
+    workspace = data.workspace["gid"]
+    entries_query = {"workspace": workspace, "entered_on_start_date": "2000-01-01", "limit": 100}
+    tasks_before, _ = walk(http, fresh_asana, "/tasks", project=project, opt_fields=fields, limit=100)
+    entries_before, _ = walk(http, fresh_asana, "/time_tracking_entries", **entries_query)
+    edited, deleted = tasks_before[0]["gid"], tasks_before[-1]["gid"]
+    entry = entries_before[0]
+    at = datetime(2026, 11, 30, 11, tzinfo=UTC)
+
+    fresh_asana.update_task(edited, at=at, name="Renamed since")
+    fresh_asana.delete_task(deleted)
+    added = fresh_asana.add_task(project, at=at, name="Added since")
+    fresh_asana.update_time_entry(entry["gid"], duration_minutes=entry["duration_minutes"] + 15)
+
+    tasks_after, _ = walk(http, fresh_asana, "/tasks", project=project, opt_fields=fields, limit=100)
+    by_gid = {record["gid"]: record for record in tasks_after}
+    assert by_gid[edited]["name"] == "Renamed since" and by_gid[edited]["modified_at"] == "2026-11-30T11:00:00.000Z"
+    assert deleted not in by_gid and by_gid[added]["name"] == "Added since"
+    entries_after, _ = walk(http, fresh_asana, "/time_tracking_entries", **entries_query)
+    changed = next(record for record in entries_after if record["gid"] == entry["gid"])
+    assert changed["duration_minutes"] == entry["duration_minutes"] + 15
+
+
 # -- faults, access and rate limits --------------------------------------------------------------------
 
 

@@ -302,6 +302,14 @@ def test_a_run_stopped_midway_keeps_finished_projects_and_resumes(
     assert set(task_state(raw)["project_watermarks"]) == set(projects)
 
 
+def test_reading_one_list_at_a_time_lands_the_same_tasks(
+    run_asana: Runner, raw: Query, settings: AsanaSettings, asana_data: AsanaWorkspace
+) -> None:
+    run_asana(["projects", "tasks"], with_settings=dataclasses.replace(settings, concurrent_requests=1))
+
+    assert live_ids(raw, "tasks") == {task["gid"] for task in asana_data.tasks}
+
+
 # -- other paths ---------------------------------------------------------------------------------------
 
 

@@ -44,6 +44,8 @@ def test_a_zero_rate_turns_pacing_off(rate: object) -> None:
         ({"token": TOKEN, "page_size": 0}, "page_size"),
         ({"token": TOKEN, "colour": "blue"}, "unknown Asana settings"),
         ({"token": TOKEN, "time_entries_from": "guess"}, "time_entries_from"),
+        ({"token": TOKEN, "concurrent_requests": 0}, "concurrent_requests"),
+        ({"token": TOKEN, "concurrent_requests": "51"}, "concurrent_requests"),
     ],
 )
 def test_bad_settings_are_refused(mapping: dict, message: str) -> None:
