@@ -179,7 +179,6 @@ def measure_enterprise(server, scale: str, *, skip_dbt: bool) -> Enterprise:
             url,
             world.config.anchor_date.isoformat(),
             with_dbt=not skip_dbt,
-            with_night=False,
             log=lambda message: log(f"enterprise: {message}"),
         )
     mart_rows = {}
@@ -204,24 +203,27 @@ def enterprise_rows(enterprise: Enterprise) -> list[Row]:
         )
     ]
     refresh = enterprise.refresh
-    for row in refresh_rows(refresh, "--skip-dbt" if not refresh.dbt_phases else ""):
+    skipped = "--skip-dbt" if not refresh.dbt_phases else ""
+    for row in refresh_rows(refresh, skipped):
         row.section = "enterprise"
+        if row.measure.startswith("full refresh, every phase"):
+            minutes = refresh.seconds / 60
+            row.value = f"{minutes:.1f} min ({refresh.seconds:.0f} s)"
+            row.reference = f"{row.reference}; budget {ENTERPRISE_TARGET_MINUTES} min"
+            row.ratio = f"{minutes / ENTERPRISE_TARGET_MINUTES:.2f}"
+            row.target = "< 1"
         rows.append(row)
     if enterprise.mart_rows:
         rows.append(
-            Row("enterprise", "marts", ", ".join(f"{mart} {count:,}" for mart, count in enterprise.mart_rows.items()))
+            Row(
+                "enterprise",
+                "marts, after the night",
+                ", ".join(f"{mart} {count:,}" for mart, count in enterprise.mart_rows.items()),
+            )
         )
-    minutes = refresh.seconds / 60
-    rows.append(
-        Row(
-            "enterprise",
-            "full refresh, every phase" + ("" if refresh.dbt_phases else " but dbt"),
-            f"{minutes:.1f} min",
-            f"budget {ENTERPRISE_TARGET_MINUTES} min",
-            f"{minutes / ENTERPRISE_TARGET_MINUTES:.2f}",
-            "< 1",
-        )
-    )
+    for row in night_rows(refresh, skipped):
+        row.section = "enterprise night"
+        rows.append(row)
     return rows
 
 

@@ -72,6 +72,12 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("enterprise", "extract + load smartsheet"),
         ("enterprise", "dbt build"),
         ("enterprise", "full refresh"),
+        ("enterprise night", "changes"),
+        ("enterprise night", "extract + load jira"),
+        ("enterprise night", "extract + load asana"),
+        ("enterprise night", "extract + load smartsheet"),
+        ("enterprise night", "dbt build"),
+        ("enterprise night", "incremental night"),
     }
     for (section, _), cells in printed.items():
         assert cells[2], f"{section} row has no value"
@@ -84,6 +90,7 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("refresh", "dbt build, layer by layer"): "skipped (--skip-dbt)",
         ("night", "dbt build"): "skipped (--skip-dbt)",
         ("enterprise", "dbt build, layer by layer"): "skipped (--skip-dbt)",
+        ("enterprise night", "dbt build"): "skipped (--skip-dbt)",
     }
     memory = {measure: cells for (section, measure), cells in printed.items() if section == "memory"}
     assert len(memory) == 2
@@ -95,10 +102,11 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
     assert "600 Jira issues" in enterprise["world served"][2]
     jira_records = enterprise["extract + load jira, full"][2]
     assert int(jira_records.split("(")[1].split(" records")[0].replace(",", "")) > 600 + 1400, jira_records
-    night = {measure: cells for (section, measure), cells in printed.items() if section == "night"}
-    changes = night["changes (1% of items and time entries, a few deletes and new items)"][2]
-    for kind in ("jira issues", "jira worklogs", "asana tasks", "asana time entries", "smartsheet rows"):
-        assert kind in changes
-    for tool in ("jira", "asana", "smartsheet"):
-        incremental = night[f"extract + load {tool}, incremental"][2]
-        assert int(incremental.split("(")[1].split(" records")[0].replace(",", "")) > 0, incremental
+    for night_section in ("night", "enterprise night"):
+        night = {measure: cells for (section, measure), cells in printed.items() if section == night_section}
+        changes = night["changes (1% of items and time entries, a few deletes and new items)"][2]
+        for kind in ("jira issues", "jira worklogs", "asana tasks", "asana time entries", "smartsheet rows"):
+            assert kind in changes
+        for tool in ("jira", "asana", "smartsheet"):
+            incremental = night[f"extract + load {tool}, incremental"][2]
+            assert int(incremental.split("(")[1].split(" records")[0].replace(",", "")) > 0, incremental
