@@ -31,9 +31,11 @@ def change_one_percent(sites: Sites, night: int = 1) -> dict[str, int]:
     }
     if sites.jira is not None:
         worklogs = sorted(sites.jira.store.worklogs, key=int)
-        for worklog_id in rng.sample(worklogs, max(1, round(len(worklogs) * SHARE))):
+        # edits a millisecond apart, as people make them: the worklog feed pages by instant
+        for offset, worklog_id in enumerate(rng.sample(worklogs, max(1, round(len(worklogs) * SHARE)))):
             seconds = sites.jira.store.worklogs[worklog_id].payload["timeSpentSeconds"]
-            sites.jira.update_worklog(worklog_id, at=at, time_spent_seconds=seconds + 900)
+            edited_at = at - timedelta(milliseconds=offset)
+            sites.jira.update_worklog(worklog_id, at=edited_at, time_spent_seconds=seconds + 900)
             counts["jira worklogs"] = counts.get("jira worklogs", 0) + 1
     if sites.asana is not None:
         entries = sorted(sites.asana.store.time_entries, key=int)

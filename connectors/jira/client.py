@@ -149,7 +149,14 @@ class JiraClient:
             yield page
             if page.get("lastPage", True):
                 return
-            since = int(page["until"])
+            until = int(page["until"])
+            if until <= since:
+                # the next page would be this one again: more than a page of worklogs share one instant
+                raise RuntimeError(
+                    f"the worklog/{kind} feed does not advance past since={since}: more worklogs than one page"
+                    " holds changed at that same millisecond (the pages before it are loaded and the state points there)"
+                )
+            since = until
 
     def worklogs_updated(self, since_ms: int) -> Iterator[dict[str, Any]]:
         """Pages of `{values:[{worklogId, updatedTime}], since, until, lastPage}`."""

@@ -126,6 +126,16 @@ def test_deleted_issues_and_worklogs_become_tombstones(simulator, world, warehou
     assert sum(1 for deleted, _ in issues.values() if deleted) == results["issues"]["deleted"]
 
 
+def test_a_worklog_feed_that_cannot_advance_fails_instead_of_looping(simulator, world, warehouse_url):
+    settings = settings_for(simulator)
+    extract_jira(settings, warehouse_url, streams=["worklogs"])
+    at = datetime.now(UTC) - timedelta(minutes=2)
+    for worklog in world.jira.worklogs[:1001]:
+        simulator.update_worklog(worklog.id, at=at, time_spent_seconds=worklog.payload["timeSpentSeconds"] + 60)
+    with pytest.raises(RuntimeError, match=r"worklog/updated feed does not advance past since=\d+"):
+        extract_jira(settings, warehouse_url, streams=["worklogs"])
+
+
 def test_a_403_fails_the_stream_loudly_naming_the_endpoint(simulator, warehouse_url):
     def forbid_search(request):
         if request.path.endswith("/search/jql"):
