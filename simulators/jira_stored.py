@@ -35,12 +35,6 @@ from typing import Any
 import msgspec
 
 from simulators.world import (
-    AUTOMATION_USER,
-    ISSUE_TYPES,
-    JIRA_PRIORITIES,
-    RESOLUTIONS,
-    STATUS_CATEGORIES,
-    STATUSES,
     JiraDeletedWorklog,
     JiraIdBases,
     JiraSite,
@@ -48,11 +42,10 @@ from simulators.world import (
     Project,
     ScaleProfile,
     WorldConfig,
-    _jira_fields,
     _JiraBuilder,
-    _status_payload,
     epoch_millis,
-    jira_user_ref,
+    jira_reference_data,
+    jira_users,
 )
 
 logger = logging.getLogger(__name__)
@@ -663,30 +656,10 @@ class StoredJiraSite(JiraSite):
             ),
             key=lambda entry: (entry.deleted_at, int(entry.worklog_id)),
         )
-        users = [jira_user_ref(person) for person in people if person.jira_account_id] + [dict(AUTOMATION_USER)]
-        for user in users:
-            user.setdefault("locale", "en_US")
         super().__init__(
             projects=projects,
-            issue_types=[
-                {
-                    "id": spec["id"],
-                    "name": name,
-                    "description": spec["description"],
-                    "subtask": spec["subtask"],
-                    "hierarchyLevel": spec["hierarchyLevel"],
-                }
-                for name, spec in ISSUE_TYPES.items()
-            ],
-            statuses=[
-                {**_status_payload(name), "description": "", "statusCategory": dict(STATUS_CATEGORIES[category])}
-                for name, (_, category) in STATUSES.items()
-            ],
-            status_categories=[dict(category) for category in STATUS_CATEGORIES.values()],
-            priorities=[{"id": priority_id, "name": name} for priority_id, name, _ in JIRA_PRIORITIES],
-            resolutions=[dict(resolution) for resolution in RESOLUTIONS.values()],
-            fields=_jira_fields(),
-            users=users,
+            **jira_reference_data(),
+            users=jira_users(people),
             boards=boards,
             sprints=sprints,
             issues=StoredIssues(shards),  # type: ignore[arg-type]

@@ -842,6 +842,38 @@ def jira_user_ref(person: Person) -> dict:
     return user
 
 
+def jira_reference_data() -> dict[str, list[dict]]:
+    """A site's issue types, statuses, status categories, priorities, resolutions and fields."""
+    return {
+        "issue_types": [
+            {
+                "id": spec["id"],
+                "name": name,
+                "description": spec["description"],
+                "subtask": spec["subtask"],
+                "hierarchyLevel": spec["hierarchyLevel"],
+            }
+            for name, spec in ISSUE_TYPES.items()
+        ],
+        "statuses": [
+            {**_status_payload(name), "description": "", "statusCategory": dict(STATUS_CATEGORIES[category])}
+            for name, (_, category) in STATUSES.items()
+        ],
+        "status_categories": [dict(category) for category in STATUS_CATEGORIES.values()],
+        "priorities": [{"id": priority_id, "name": name} for priority_id, name, _ in JIRA_PRIORITIES],
+        "resolutions": [dict(resolution) for resolution in RESOLUTIONS.values()],
+        "fields": _jira_fields(),
+    }
+
+
+def jira_users(people: Iterable[Person]) -> list[dict]:
+    """The site's users: the people with a Jira account, then the automation user."""
+    users = [jira_user_ref(person) for person in people if person.jira_account_id] + [dict(AUTOMATION_USER)]
+    for user in users:
+        user.setdefault("locale", "en_US")
+    return users
+
+
 def _status_payload(name: str) -> dict:
     status_id, category = STATUSES[name]
     return {"id": status_id, "name": name, "statusCategory": dict(STATUS_CATEGORIES[category])}
@@ -1072,29 +1104,10 @@ class _JiraBuilder:
             draft.key = f"{draft.project.source_project_key}-{keys_used[draft.project.source_project_key]}"
         worklogs, deleted, spent_by_issue, worklog_times = self.worklogs(drafts)
         issues = self.issues(drafts, jira_projects, sprints, spent_by_issue, worklog_times)
-        users = [jira_user_ref(person) for person in self.jira_people] + [dict(AUTOMATION_USER)]
-        for user in users:
-            user.setdefault("locale", "en_US")
+        users = jira_users(self.jira_people)
         return JiraSite(
             projects=jira_projects,
-            issue_types=[
-                {
-                    "id": spec["id"],
-                    "name": name,
-                    "description": spec["description"],
-                    "subtask": spec["subtask"],
-                    "hierarchyLevel": spec["hierarchyLevel"],
-                }
-                for name, spec in ISSUE_TYPES.items()
-            ],
-            statuses=[
-                {**_status_payload(name), "description": "", "statusCategory": dict(STATUS_CATEGORIES[category])}
-                for name, (_, category) in STATUSES.items()
-            ],
-            status_categories=[dict(category) for category in STATUS_CATEGORIES.values()],
-            priorities=[{"id": priority_id, "name": name} for priority_id, name, _ in JIRA_PRIORITIES],
-            resolutions=[dict(resolution) for resolution in RESOLUTIONS.values()],
-            fields=_jira_fields(),
+            **jira_reference_data(),
             users=users,
             boards=boards,
             sprints=sprints,
