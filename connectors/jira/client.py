@@ -154,7 +154,7 @@ class JiraClient:
                 # the next page would be this one again: more than a page of worklogs share one instant
                 raise RuntimeError(
                     f"the worklog/{kind} feed does not advance past since={since}: more worklogs than one page"
-                    " holds changed at that same millisecond (the pages before it are loaded and the state points there)"
+                    " holds changed at that same millisecond (the pages before it are loaded, the state points there)"
                 )
             since = until
 
