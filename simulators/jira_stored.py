@@ -168,13 +168,12 @@ def plan_projects(
 class _ProjectJiraBuilder(_JiraBuilder):
     """The world's Jira builder for one project, whose plan says whether it keeps estimates."""
 
-    def __init__(self, plan: ProjectPlan, without_estimates: bool, **kwargs) -> None:
+    def __init__(self, plan: ProjectPlan, **kwargs) -> None:
         super().__init__(**kwargs)
         self.plan = plan
-        self.without_estimates = without_estimates
 
     def pick_no_estimate_project(self, counts: dict[str, int]) -> Project | None:
-        return self.plan.project if self.without_estimates else None
+        return self.plan.project if self.plan.without_estimates else None
 
 
 def _project_people(people_by_email: dict[str, Person], project: Project) -> list[Person]:
@@ -200,7 +199,6 @@ def _write_shard(
         project = plan.project
         builder = _ProjectJiraBuilder(
             plan,
-            plan.without_estimates,
             rng=random.Random(f"{config.seed}:jira:{project.source_project_key}"),
             profile=replace(
                 profile,
