@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -29,7 +30,9 @@ ANCHOR_DATE = date(2026, 3, 10)
 INCREMENTAL_MODELS = {
     "stg_jira__issues": "staging.stg_jira__issues",
     "stg_jira__worklogs": "staging.stg_jira__worklogs",
+    "stg_jira__status_changes": "staging.stg_jira__status_changes",
     "int_status_changes": "intermediate.int_status_changes",
+    "int_time_entries": "intermediate.int_time_entries",
 }
 SELECTION = " ".join(f"+{model}" for model in INCREMENTAL_MODELS)
 
@@ -43,6 +46,17 @@ class Night:
     full_refresh: dict[str, list[tuple]]
     changes: NightChanges
     connection: psycopg.Connection
+    rerated: RateChange
+
+
+@dataclass
+class RateChange:
+    """A person's rate card row given a new hourly rate, and a Jira project given a new default rate."""
+
+    email: str
+    hourly_rate: Decimal
+    project_code: str
+    default_hourly_rate: Decimal
 
 
 def rows_of(connection: psycopg.Connection) -> dict[str, list[tuple]]:
@@ -53,7 +67,9 @@ def rows_of(connection: psycopg.Connection) -> dict[str, list[tuple]]:
 
 
 def build(url: str, work_dir: Path, *options: str) -> None:
-    invocation = run_dbt(["run", "--select", SELECTION, *options], url, work_dir, run_date=ANCHOR_DATE.isoformat())
+    # `build` without tests, so the seeds the time entries' lookups read are loaded too
+    command = ["build", "--select", SELECTION, "--exclude-resource-type", "test", "unit_test", *options]
+    invocation = run_dbt(command, url, work_dir, run_date=ANCHOR_DATE.isoformat())
     assert invocation.returncode == 0, invocation.output[-5000:]
 
 
@@ -77,12 +93,33 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
             changes = apply_night_changes(
                 1, jira=jira, asana=asana, smartsheet=sheets, now=world.anchor_instant + timedelta(minutes=32)
             )
+            rerated = change_rates(world, sheets, at=world.anchor_instant + timedelta(minutes=33))
             land_from_simulators(url, jira, asana, sheets)
             build(url, work_dir)
             incremental = rows_of(connection)
             build(url, work_dir, "--full-refresh")
-            yield Night(before, incremental, rows_of(connection), changes, connection)
+            yield Night(before, incremental, rows_of(connection), changes, connection, rerated)
     drop_database(url)
+
+
+def change_rates(world, sheets: SmartsheetSimulator, *, at: datetime) -> RateChange:
+    """Raise a Jira project's default rate and the latest rate card row of one of its people: lookups
+    that change the cost of time entries the night did not touch. The project is one where someone
+    without a rate card logs time, so its default rate is in use."""
+    carded = {row.email for row in world.rate_card}
+    project = next(
+        project
+        for project in world.register_projects()
+        if project.tool == "jira" and any(email not in carded for email in project.team_emails)
+    )
+    default_hourly_rate = project.default_hourly_rate + 11
+    sheets.update_register(project.project_code, {"default_hourly_rate": float(default_hourly_rate)}, at=at)
+    rate_card = sheets.account.rate_card_sheet
+    rows = [row for row in rate_card.rows if rate_card.value(row, "email") in project.team_emails]
+    row = max(rows, key=lambda row: str(rate_card.value(row, "effective_from")))
+    hourly_rate = Decimal(str(rate_card.value(row, "hourly_rate"))) + 7
+    sheets.update_cells(rate_card.id, row["id"], {"hourly_rate": float(hourly_rate)}, at=at)
+    return RateChange(rate_card.value(row, "email"), hourly_rate, project.project_code, default_hourly_rate)
 
 
 @pytest.mark.parametrize("model", sorted(INCREMENTAL_MODELS))
@@ -108,3 +145,26 @@ def test_the_night_moved_statuses_and_deleted_issues(night: Night) -> None:
         (night.changes.edited["jira"], ANCHOR_DATE),
     ).fetchone()[0]
     assert moved_to_done > 0, "the night's status moves are among the changes"
+
+
+def test_new_rates_reach_time_entries_the_night_did_not_touch(night: Night) -> None:
+    rerated = night.connection.execute(
+        "select count(*) from intermediate.int_time_entries"
+        " where person_email = %s and rate_source = 'rate_card' and hourly_rate = %s",
+        (night.rerated.email, night.rerated.hourly_rate),
+    ).fetchone()[0]
+    assert rerated > 0, "entries of the re-rated person cost the new rate"
+    defaulted = night.connection.execute(
+        "select count(*) from intermediate.int_time_entries as entries"
+        " inner join intermediate.int_projects_mapped as projects on entries.project_key = projects.project_key"
+        " where projects.project_code = %s and entries.rate_source = 'project_default'",
+        (night.rerated.project_code,),
+    ).fetchone()[0]
+    costed_at_new_default = night.connection.execute(
+        "select count(*) from intermediate.int_time_entries as entries"
+        " inner join intermediate.int_projects_mapped as projects on entries.project_key = projects.project_key"
+        " where projects.project_code = %s and entries.rate_source = 'project_default' and entries.hourly_rate = %s",
+        (night.rerated.project_code, night.rerated.default_hourly_rate),
+    ).fetchone()[0]
+    assert defaulted > 0, "the project has entries at its default rate"
+    assert costed_at_new_default == defaulted

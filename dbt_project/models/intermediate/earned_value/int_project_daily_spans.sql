@@ -1,3 +1,6 @@
+{#- A table: fct_project_daily's pre-hook, the model itself and the tests read it, so it is computed once. -#}
+{{ config(materialized='table') }}
+
 with
 
 projects as (

@@ -1,4 +1,21 @@
-{{ config(materialized='table') }}
+{#-
+    Incremental by entry: a run rebuilds the entries whose worklog or time entry the loader wrote
+    or tombstoned since the last run, and the stored entries whose lookups no longer hold: their
+    item's project, their account's person and email, that project's default rate or that
+    person's rate card (compared by a fingerprint of their periods) changed.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='time_entry_key',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['time_entry_key'], 'unique': True},
+            {'columns': ['work_item_key']},
+        ],
+    )
+}}
 
 with
 
@@ -44,6 +61,57 @@ rate_card_periods as (
 
 ),
 
+rate_card_fingerprints as (
+
+    select
+        rate_card_periods.email,
+        md5(string_agg(
+            {{ surrogate_key([
+                'rate_card_periods.effective_from',
+                'rate_card_periods.effective_to',
+                'rate_card_periods.hourly_rate',
+            ]) }},
+            ',' order by rate_card_periods.effective_from
+        )) as rate_card_fingerprint
+
+    from rate_card_periods
+    group by rate_card_periods.email
+
+),
+
+{% if is_incremental() %}
+stale_entries as (
+
+    -- Stored entries whose lookups changed since they were built.
+    select
+        stored.source_system,
+        stored.source_instance,
+        stored.source_id
+
+    from {{ this }} as stored
+    left join work_items
+        on stored.work_item_key = work_items.work_item_key
+    left join tool_accounts
+        on
+            stored.source_system = tool_accounts.source_system
+            and stored.account_id = tool_accounts.account_id
+    left join people
+        on tool_accounts.person_key = people.person_key
+    left join projects
+        on work_items.project_key = projects.project_key
+    left join rate_card_fingerprints
+        on people.email = rate_card_fingerprints.email
+    where
+        work_items.project_key is distinct from stored.project_key
+        or tool_accounts.person_key is distinct from stored.person_key
+        or people.email is distinct from stored.person_email
+        or projects.default_hourly_rate is distinct from stored.project_default_rate
+        or rate_card_fingerprints.rate_card_fingerprint is distinct from stored.rate_card_fingerprint
+
+),
+
+{% endif %}
+
 jira_time_entries as (
 
     select
@@ -56,9 +124,23 @@ jira_time_entries as (
         -- The calendar date where the work was done: the instant read in the offset it was written in.
         cast((jira_worklogs.started_at at time zone 'UTC') + jira_worklogs.started_utc_offset as date) as entry_date,
         cast(round(jira_worklogs.time_spent_seconds / 3600.0, 2) as numeric(12, 2)) as hours,
-        jira_worklogs.is_deleted
+        jira_worklogs.is_deleted,
+        greatest(jira_worklogs.loaded_at, jira_worklogs.deleted_at) as source_changed_at
 
     from jira_worklogs
+    {% if is_incremental() -%}
+    where
+        greatest(jira_worklogs.loaded_at, jira_worklogs.deleted_at) > (
+            select coalesce(max(built.source_changed_at), '-infinity')
+            from {{ this }} as built
+            where built.source_system = 'jira'
+        )
+        or (jira_worklogs.source_instance, jira_worklogs.worklog_id) in (
+            select stale_entries.source_instance, stale_entries.source_id
+            from stale_entries
+            where stale_entries.source_system = 'jira'
+        )
+    {%- endif %}
 
 ),
 
@@ -73,9 +155,23 @@ asana_entries as (
         cast(null as timestamptz) as started_at,
         asana_time_entries.entered_on as entry_date,
         cast(round(asana_time_entries.duration_minutes / 60.0, 2) as numeric(12, 2)) as hours,
-        asana_time_entries.is_deleted
+        asana_time_entries.is_deleted,
+        greatest(asana_time_entries.loaded_at, asana_time_entries.deleted_at) as source_changed_at
 
     from asana_time_entries
+    {% if is_incremental() -%}
+    where
+        greatest(asana_time_entries.loaded_at, asana_time_entries.deleted_at) > (
+            select coalesce(max(built.source_changed_at), '-infinity')
+            from {{ this }} as built
+            where built.source_system = 'asana'
+        )
+        or (asana_time_entries.source_instance, asana_time_entries.time_entry_gid) in (
+            select stale_entries.source_instance, stale_entries.source_id
+            from stale_entries
+            where stale_entries.source_system = 'asana'
+        )
+    {%- endif %}
 
 ),
 
@@ -101,12 +197,14 @@ resolved as (
         time_entries.source_instance,
         time_entries.source_id,
         time_entries.source_work_item_id,
+        time_entries.account_id,
         tool_accounts.person_key,
         people.email as person_email,
         time_entries.started_at,
         time_entries.entry_date,
         time_entries.hours,
-        time_entries.is_deleted
+        time_entries.is_deleted,
+        time_entries.source_changed_at
 
     from time_entries
     left join tool_accounts
@@ -125,6 +223,8 @@ costed as (
     select
         resolved.*,
         work_items.project_key,
+        projects.default_hourly_rate as project_default_rate,
+        rate_card_fingerprints.rate_card_fingerprint,
         case
             when rate_card_periods.hourly_rate is not null then 'rate_card'
             when projects.default_hourly_rate is not null then 'project_default'
@@ -136,6 +236,8 @@ costed as (
         on resolved.work_item_key = work_items.work_item_key
     left join projects
         on work_items.project_key = projects.project_key
+    left join rate_card_fingerprints
+        on resolved.person_email = rate_card_fingerprints.email
     left join rate_card_periods
         on
             resolved.person_email = rate_card_periods.email
@@ -160,6 +262,10 @@ select
     costed.rate_source,
     cast(costed.hourly_rate as numeric(18, 2)) as hourly_rate,
     cast(round(costed.hours * costed.hourly_rate, 2) as numeric(18, 2)) as cost,
-    costed.is_deleted
+    costed.is_deleted,
+    costed.account_id,
+    costed.project_default_rate,
+    costed.rate_card_fingerprint,
+    costed.source_changed_at
 
 from costed

@@ -9,6 +9,10 @@
         incremental_strategy='delete+insert',
         unique_key='work_item_key',
         on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['status_change_key'], 'unique': True},
+            {'columns': ['work_item_key']},
+        ],
     )
 }}
 
@@ -96,39 +100,49 @@ categories_by_name as (
     select coalesce(max(changed.source_changed_at), '-infinity') from {{ this }} as changed
 {%- endset %}
 
-previous_changes as (
-
-    select * from {{ this }}
-
-),
-
-
 stored_statuses as (
 
+    -- Each status the stored changes name, with the category stored for it, from either side.
     select
-        previous_changes.source_instance,
-        previous_changes.from_status_id as status_id,
-        previous_changes.from_status as status_name,
-        previous_changes.from_category as stored_category
+        sides.source_instance,
+        sides.status_id,
+        sides.status_name,
+        sides.stored_category
 
-    from previous_changes
+    from (
+        select
+            previous_changes.source_instance,
+            previous_changes.from_status_id as status_id,
+            previous_changes.from_status as status_name,
+            previous_changes.from_category as stored_category
 
-    union
+        from {{ this }} as previous_changes
 
-    select
-        previous_changes.source_instance,
-        previous_changes.to_status_id as status_id,
-        previous_changes.to_status as status_name,
-        previous_changes.to_category as stored_category
+        union all
 
-    from previous_changes
+        select
+            previous_changes.source_instance,
+            previous_changes.to_status_id as status_id,
+            previous_changes.to_status as status_name,
+            previous_changes.to_category as stored_category
+
+        from {{ this }} as previous_changes
+    ) as sides
+    group by sides.source_instance, sides.status_id, sides.status_name, sides.stored_category
 
 ),
 
 remapped_statuses as (
 
-    -- Statuses whose category, as the issues holding them now say, is not the one stored.
-    select stored_statuses.*
+    -- Statuses whose category, as the issues holding them now say, is not the one stored; as one
+    -- text per status, so the stored changes are matched by hashing rather than compared pairwise.
+    select
+        {{ surrogate_key([
+            'stored_statuses.source_instance',
+            'stored_statuses.status_id',
+            'stored_statuses.status_name',
+            'stored_statuses.stored_category',
+        ]) }} as status_fingerprint
 
     from stored_statuses
     left join categories_by_id
@@ -169,22 +183,24 @@ changed_issues as (
         previous_changes.source_instance,
         previous_changes.source_work_item_id as issue_id
 
-    from previous_changes
-    inner join remapped_statuses
-        on
-            previous_changes.source_instance = remapped_statuses.source_instance
-            and (
-                (
-                    previous_changes.from_status_id is not distinct from remapped_statuses.status_id
-                    and previous_changes.from_status is not distinct from remapped_statuses.status_name
-                    and previous_changes.from_category is not distinct from remapped_statuses.stored_category
-                )
-                or (
-                    previous_changes.to_status_id is not distinct from remapped_statuses.status_id
-                    and previous_changes.to_status is not distinct from remapped_statuses.status_name
-                    and previous_changes.to_category is not distinct from remapped_statuses.stored_category
-                )
-            )
+    from {{ this }} as previous_changes
+    -- Checked once: with no status remapped (the usual night) the stored changes are not read.
+    where
+        exists (select 1 from remapped_statuses)
+        and (
+            {{ surrogate_key([
+                'previous_changes.source_instance',
+                'previous_changes.from_status_id',
+                'previous_changes.from_status',
+                'previous_changes.from_category',
+            ]) }} in (select remapped_statuses.status_fingerprint from remapped_statuses)
+            or {{ surrogate_key([
+                'previous_changes.source_instance',
+                'previous_changes.to_status_id',
+                'previous_changes.to_status',
+                'previous_changes.to_category',
+            ]) }} in (select remapped_statuses.status_fingerprint from remapped_statuses)
+        )
 
 ),
 
@@ -196,8 +212,7 @@ status_changes as (
 
     from {{ ref('stg_jira__status_changes') }} as all_status_changes
     {% if is_incremental() -%}
-    -- By issue id alone (an array the scan of raw changelogs filters on, before their histories
-    -- are expanded): an issue of the same id on another site is rebuilt too, which changes nothing.
+    -- By issue id alone: an issue of the same id on another site is rebuilt too, which changes nothing.
     where all_status_changes.issue_id = any(array(select changed_issues.issue_id from changed_issues))
     {%- endif %}
 

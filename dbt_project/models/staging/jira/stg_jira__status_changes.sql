@@ -1,8 +1,26 @@
+{#-
+    Incremental by issue: the changelogs the loader wrote or tombstoned since the last build are
+    parsed again, and replace every status change stored for their issues (Jira's histories only
+    grow, so an issue's new rows cover its old ones).
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source_instance', 'issue_id'],
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['source_instance', 'issue_id', 'history_position', 'item_position'], 'unique': True},
+        ],
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('jira', 'issue_changelogs') }}
+    {{ written_since_last_build() }}
 
 ),
 

@@ -1,0 +1,66 @@
+{#-
+    dbt-postgres's create_table_as, except that a contracted table gets its primary key after the
+    insert instead of in the create: PostgreSQL then builds the key's index once, sorted, instead of
+    growing it row by row (a 3.5 million row fact: 13 s instead of 29 s). The key is as enforced:
+    a duplicate or null key fails the build.
+-#}
+{% macro postgres__create_table_as(temporary, relation, sql) -%}
+    {%- set unlogged = config.get('unlogged', default=false) -%}
+    {%- set sql_header = config.get('sql_header', none) -%}
+    {%- set contract_config = config.get('contract') -%}
+    {%- set deferred_keys = [] -%}
+
+    {{ sql_header if sql_header is not none }}
+
+    create {% if temporary -%}
+        temporary
+    {%- elif unlogged -%}
+        unlogged
+    {%- endif %} table {{ relation }}
+    {% if contract_config.enforced %}
+        {{ get_assert_columns_equivalent(sql) }}
+    {% endif -%}
+    {% if contract_config.enforced and (not temporary) -%}
+        {%- set columns = {} -%}
+        {%- for name, column in model['columns'].items() -%}
+            {%- set kept = [] -%}
+            {%- for constraint in column['constraints'] -%}
+                {%- if constraint['type'] == 'primary_key' -%}
+                    {%- do deferred_keys.append([adapter.quote(name) if column.get('quote') else name]) -%}
+                {%- else -%}
+                    {%- do kept.append(constraint) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- set without_key = column.copy() -%}
+            {%- do without_key.update({'constraints': kept}) -%}
+            {%- do columns.update({name: without_key}) -%}
+        {%- endfor -%}
+        {%- set model_constraints = [] -%}
+        {%- for constraint in model['constraints'] -%}
+            {%- if constraint['type'] == 'primary_key' -%}
+                {%- do deferred_keys.append(constraint['columns']) -%}
+            {%- else -%}
+                {%- do model_constraints.append(constraint) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set column_lines = adapter.render_raw_columns_constraints(raw_columns=columns) -%}
+        {%- set constraint_lines = adapter.render_raw_model_constraints(raw_constraints=model_constraints) -%}
+        (
+        {% for line in column_lines + constraint_lines -%}
+            {{ line }}{{ "," if not loop.last }}
+        {% endfor -%}
+        );
+        insert into {{ relation }} (
+            {{ adapter.dispatch('get_column_names', 'dbt')() }}
+        )
+        {%- set sql = get_select_subquery(sql) %}
+    {% else %}
+        as
+    {% endif %}
+    (
+        {{ sql }}
+    );
+    {%- for key_columns in deferred_keys %}
+        alter table {{ relation }} add primary key ({{ key_columns | join(', ') }});
+    {%- endfor %}
+{%- endmacro %}
