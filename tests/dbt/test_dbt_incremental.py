@@ -47,6 +47,8 @@ class Night:
     changes: NightChanges
     connection: psycopg.Connection
     rerated: RateChange
+    url: str
+    work_dir: Path
 
 
 @dataclass
@@ -98,7 +100,7 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
             build(url, work_dir)
             incremental = rows_of(connection)
             build(url, work_dir, "--full-refresh")
-            yield Night(before, incremental, rows_of(connection), changes, connection, rerated)
+            yield Night(before, incremental, rows_of(connection), changes, connection, rerated, url, work_dir)
     drop_database(url)
 
 
@@ -168,3 +170,18 @@ def test_new_rates_reach_time_entries_the_night_did_not_touch(night: Night) -> N
     ).fetchone()[0]
     assert defaulted > 0, "the project has entries at its default rate"
     assert costed_at_new_default == defaulted
+
+
+def test_a_time_entries_table_built_before_it_kept_its_lookups_is_rebuilt_whole(night: Night) -> None:
+    def entries() -> list[dict]:
+        cursor = night.connection.execute("select * from intermediate.int_time_entries")
+        names = [column.name for column in cursor.description]
+        return sorted((dict(zip(names, row, strict=True)) for row in cursor), key=lambda row: row["time_entry_key"])
+
+    full_refresh = entries()
+    night.connection.execute(
+        "alter table intermediate.int_time_entries drop column account_id, drop column project_default_rate,"
+        " drop column rate_card_fingerprint, drop column source_changed_at"
+    )
+    build(night.url, night.work_dir)
+    assert entries() == full_refresh

@@ -143,26 +143,48 @@ account_sightings as (
 
 ),
 
-accounts as (
+distinct_sightings as (
 
+    -- Each distinct sighting once, at its latest: the millions of worklogs a few thousand accounts
+    -- wrote fold here, by hashing, before the ordered aggregates below.
     select
         account_sightings.source_system,
         account_sightings.account_id,
+        account_sightings.display_name,
+        account_sightings.email_address,
+        account_sightings.sighting_rank,
+        max(account_sightings.seen_at) as seen_at
+
+    from account_sightings
+    group by
+        account_sightings.source_system,
+        account_sightings.account_id,
+        account_sightings.display_name,
+        account_sightings.email_address,
+        account_sightings.sighting_rank
+
+),
+
+accounts as (
+
+    select
+        distinct_sightings.source_system,
+        distinct_sightings.account_id,
         (
             array_agg(
-                account_sightings.display_name
-                order by account_sightings.sighting_rank asc, account_sightings.seen_at desc nulls last
-            ) filter (where account_sightings.display_name is not null)
+                distinct_sightings.display_name
+                order by distinct_sightings.sighting_rank asc, distinct_sightings.seen_at desc nulls last
+            ) filter (where distinct_sightings.display_name is not null)
         )[1] as display_name,
         (
             array_agg(
-                lower(account_sightings.email_address)
-                order by account_sightings.sighting_rank asc, account_sightings.seen_at desc nulls last
-            ) filter (where account_sightings.email_address is not null)
+                lower(distinct_sightings.email_address)
+                order by distinct_sightings.sighting_rank asc, distinct_sightings.seen_at desc nulls last
+            ) filter (where distinct_sightings.email_address is not null)
         )[1] as tool_email
 
-    from account_sightings
-    group by account_sightings.source_system, account_sightings.account_id
+    from distinct_sightings
+    group by distinct_sightings.source_system, distinct_sightings.account_id
 
 ),
 

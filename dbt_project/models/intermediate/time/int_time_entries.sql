@@ -17,6 +17,10 @@
     )
 }}
 
+{#- A table built before these models kept their lookups has nothing to compare them with: rebuild it whole. -#}
+{%- set rebuild_by_entry = is_incremental()
+    and 'rate_card_fingerprint' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+
 with
 
 jira_worklogs as (
@@ -79,7 +83,7 @@ rate_card_fingerprints as (
 
 ),
 
-{% if is_incremental() %}
+{% if rebuild_by_entry %}
 stale_entries as (
 
     -- Stored entries whose lookups changed since they were built.
@@ -128,7 +132,7 @@ jira_time_entries as (
         greatest(jira_worklogs.loaded_at, jira_worklogs.deleted_at) as source_changed_at
 
     from jira_worklogs
-    {% if is_incremental() -%}
+    {% if rebuild_by_entry -%}
     where
         greatest(jira_worklogs.loaded_at, jira_worklogs.deleted_at) > (
             select coalesce(max(built.source_changed_at), '-infinity')
@@ -159,7 +163,7 @@ asana_entries as (
         greatest(asana_time_entries.loaded_at, asana_time_entries.deleted_at) as source_changed_at
 
     from asana_time_entries
-    {% if is_incremental() -%}
+    {% if rebuild_by_entry -%}
     where
         greatest(asana_time_entries.loaded_at, asana_time_entries.deleted_at) > (
             select coalesce(max(built.source_changed_at), '-infinity')
