@@ -13,6 +13,7 @@
         indexes=[
             {'columns': ['time_entry_key'], 'unique': True},
             {'columns': ['work_item_key']},
+            {'columns': ['source_system', 'source_changed_at']},
         ],
     )
 }}
