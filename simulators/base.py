@@ -194,7 +194,9 @@ class SimulatorServer:
         return SimResponse(404, {"message": f"No route for {request.method} {request.path}"})
 
     def encode(self, body: Any) -> bytes:
-        """Compact JSON; parts of a body may be `msgspec.Raw`, JSON encoded beforehand."""
+        """Compact JSON; a body, or parts of it (`msgspec.Raw`), may come JSON encoded beforehand."""
+        if isinstance(body, bytes):
+            return body
         with self.lock:
             return b"" if body is None else msgspec.json.encode(body)
 
