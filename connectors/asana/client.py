@@ -264,11 +264,9 @@ class AsanaClient:
     def custom_field_settings_list(self, project: str, fields: Sequence[str]) -> ListRequest:
         return ListRequest(f"/projects/{project}/custom_field_settings", {}, tuple(fields))
 
-    def tasks(
-        self, project: str, fields: Sequence[str], modified_since: str | None = None
-    ) -> Iterator[list[msgspec.Raw]]:
+    def tasks_list(self, project: str, fields: Sequence[str], modified_since: str | None = None) -> ListRequest:
         """The project's member tasks (never subtasks), optionally only those modified since an instant."""
-        return self.encoded_pages("/tasks", fields=fields, project=project, modified_since=modified_since)
+        return ListRequest("/tasks", {"project": project, "modified_since": modified_since}, tuple(fields))
 
     def subtasks_list(self, task: str, fields: Sequence[str]) -> ListRequest:
         return ListRequest(f"/tasks/{task}/subtasks", {}, tuple(fields))

@@ -29,10 +29,12 @@ does not touch its parent's `modified_at`. So each run, per project: the tasks m
 project's watermark minus the overlap window (the first run reads them all); an id census of the
 project's tasks, which also says which ones have subtasks; then the subtasks of every parent,
 recursively, keeping those modified since the same instant or not yet in the warehouse. Ids the
-census did not meet in any project (top-level or subtask) are tombstoned. Watermarks are the
-largest `modified_at` the API returned, kept per project; a project's new watermark is committed
-with the last rows of that project, never before them, so a run that stops halfway resumes from
-the projects it finished and re-reads (never skips) the rest.
+census did not meet in any project (top-level or subtask) are tombstoned. Projects are read in
+groups of `concurrent_requests`, the lists of a group in batches: its task lists, then its subtask
+tree a level at a time. Watermarks are the largest `modified_at` the API returned, kept per
+project; a group's new watermarks are committed with the last rows of that group, never before
+them, so a run that stops halfway resumes from the groups it finished and re-reads (never skips)
+the rest.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -77,6 +79,7 @@ MONTHS_READ_APART = 24
 
 Page = list[Any]
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def _gid(record: Any) -> str | None:
@@ -371,18 +374,28 @@ class AsanaExtractor:
     def _read_lists(
         self, lists: list[ListRequest], *, encoded: bool = True, missing_ok: bool = False
     ) -> Iterator[Page]:
-        """The pages of each list: in batches of up to 10 lists, up to `concurrent_requests` lists in
-        flight (one list a request when it is 1); pages of one batch in any order, batches in order."""
+        """The pages of each list (see `_read_lists_indexed`)."""
+        return (page for _, page in self._read_lists_indexed(lists, encoded=encoded, missing_ok=missing_ok))
+
+    def _read_lists_indexed(
+        self, lists: list[ListRequest], *, encoded: bool = True, missing_ok: bool = False
+    ) -> Iterator[tuple[int, Page]]:
+        """The pages of each list, with the index of their list: in batches of up to 10 lists, up to
+        `concurrent_requests` lists in flight (one list a request when it is 1); the pages of one
+        batch in any order, batches in order."""
         size = min(MAX_BATCH_ACTIONS, self.settings.concurrent_requests)
-        groups = [lists[start : start + size] for start in range(0, len(lists), size)]
 
-        def read(group: list[ListRequest]) -> Iterator[Page]:
+        def read(start: int) -> Iterator[tuple[int, Page]]:
+            group = lists[start : start + size]
             pages = self.client.list_pages(group, encoded=encoded, missing_ok=missing_ok, batch_size=size)
-            return (page for _, page in pages)
+            return ((start + index, page) for index, page in pages)
 
-        return self._concurrently(groups, read, workers=max(1, self.settings.concurrent_requests // size))
+        starts = list(range(0, len(lists), size))
+        return self._concurrently(starts, read, workers=max(1, self.settings.concurrent_requests // size))
 
-    def _concurrently(self, items: list[Item], read: Callable[[Item], Iterator[Page]], workers: int) -> Iterator[Page]:
+    def _concurrently(
+        self, items: list[Item], read: Callable[[Item], Iterator[Result]], workers: int
+    ) -> Iterator[Result]:
         """The pages `read(item)` gives for each item, in the order of the items, read by up to `workers`
         threads at a time; at most twice that many items' pages wait in memory.
 
@@ -397,7 +410,7 @@ class AsanaExtractor:
                 self.settings.concurrent_requests, thread_name_prefix=f"{self.label}-read"
             )
         pool = self._readers
-        waiting: deque[Future[list[Page]]] = deque()
+        waiting: deque[Future[list[Result]]] = deque()
         try:
             for item in items:
                 waiting.append(pool.submit(lambda item=item: list(read(item))))
@@ -546,11 +559,13 @@ class AsanaExtractor:
         try:
             known = writer.live_ids()
             seen: set[str] = set()
-            projects = self.projects()
+            projects = [project["gid"] for project in self.projects()]
+            group_size = self.settings.concurrent_requests
             with PageLoader(writer) as loader:
-                for project in projects:
-                    self._sync_project_tasks(loader, project["gid"], marks, overlap, known, seen)
-            current = {project["gid"] for project in projects}
+                for start in range(0, len(projects), group_size):
+                    group = projects[start : start + group_size]
+                    self._sync_project_tasks(loader, group, marks, overlap, known, seen)
+            current = set(projects)
             marks = {gid: mark for gid, mark in marks.items() if gid in current}
             final_state = _task_state(marks)
             deleted = self._tombstone(writer, known, seen, final_state)
@@ -566,54 +581,50 @@ class AsanaExtractor:
     def _sync_project_tasks(
         self,
         loader: PageLoader,
-        project: str,
+        projects: list[str],
         marks: dict[str, str],
         overlap: timedelta,
         known: set[str],
         seen: set[str],
     ) -> None:
-        """One project's changed tasks and subtasks, its census into `seen`, and its new watermark into `marks`."""
-        newest = parse_asana_instant(marks[project]) if project in marks else None
-        since = newest - overlap if newest else None
+        """A group of projects' changed tasks and subtasks, their census into `seen`, and their new
+        watermarks into `marks`, saved with the group's last rows. The group's lists are read together,
+        in batches: the projects' task lists, then their subtask tree a level at a time."""
         spec = STREAMS["tasks"]
         batcher = _PageBatcher(loader, self.settings.page_size)
-        members: set[str] = set()
-        parents: set[str] = set()
+        walks = [_ProjectWalk.starting(project, marks.get(project), overlap) for project in projects]
 
-        def take(head: _Head | None) -> None:
-            nonlocal newest
-            modified = _modified_at(head)
-            if modified is not None and (newest is None or modified > newest):
-                newest = modified
+        def changed_list(walk: _ProjectWalk) -> ListRequest:
+            since = asana_instant(walk.since) if walk.since else None
+            return self.client.tasks_list(walk.project, TASK_FIELDS, since)
 
-        def census(records: Page, heads: list[_Head | None]) -> None:
-            for record, head in zip(records, heads, strict=True):
-                gid = spec.key_and_cursor(record)[0]
-                if gid:
-                    members.add(gid)
-                    take(head)
-                    if head is not None and head.num_subtasks:
-                        parents.add(gid)
-
-        for page in self.client.tasks(project, TASK_FIELDS, asana_instant(since) if since else None):
+        for index, page in self._read_lists_indexed([changed_list(walk) for walk in walks]):
             records, heads = spec.read(page)
-            census(records, heads)
+            walks[index].census(spec, records, heads)
             batcher.add(records, _task_state(marks))
-        if since is not None:
-            members = set()
-            for page in self.client.tasks(project, TASK_CENSUS_FIELDS):
-                records, heads = spec.read(page)
-                census(records, heads)
-        seen.update(members)
+        incremental = [walk for walk in walks if walk.since is not None]
+        for walk in incremental:
+            walk.members = set()
+        census_lists = [self.client.tasks_list(walk.project, TASK_CENSUS_FIELDS) for walk in incremental]
+        for index, page in self._read_lists_indexed(census_lists):
+            records, heads = spec.read(page)
+            incremental[index].census(spec, records, heads)
+        for walk in walks:
+            seen.update(walk.members)
 
-        # the subtask tree, a level at a time: each parent's subtasks are read concurrently, handled in order
-        level = sorted(parents, key=int)
+        # the subtask tree, a level at a time: (parent gid, the walk of its project)
+        level = sorted(((parent, walk) for walk in walks for parent in walk.parents), key=lambda item: int(item[0]))
         walked: set[str] = set()
         while level:
-            todo = [parent for parent in dict.fromkeys(level) if parent not in walked]
-            walked.update(todo)
+            todo = []
+            for parent, walk in level:
+                if parent not in walked:
+                    walked.add(parent)
+                    todo.append((parent, walk))
             level = []
-            for page in self._read_lists([self.client.subtasks_list(parent, TASK_FIELDS) for parent in todo]):
+            subtask_lists = [self.client.subtasks_list(parent, TASK_FIELDS) for parent, _ in todo]
+            for index, page in self._read_lists_indexed(subtask_lists):
+                walk = todo[index][1]
                 kept: Page = []
                 records, heads = spec.read(page)
                 for record, head in zip(records, heads, strict=True):
@@ -623,15 +634,47 @@ class AsanaExtractor:
                         continue
                     seen.add(gid)
                     if head is not None and head.num_subtasks:
-                        level.append(gid)
+                        level.append((gid, walk))
                     modified = _modified_at(head)
-                    if since is None or gid not in known or modified is None or modified >= since:
+                    if walk.since is None or gid not in known or modified is None or modified >= walk.since:
                         kept.append(record)
-                        take(head)
+                        walk.take(head)
                 batcher.add(kept, _task_state(marks))
-        if newest is not None:
-            marks[project] = asana_instant(newest)
+        for walk in walks:
+            if walk.newest is not None:
+                marks[walk.project] = asana_instant(walk.newest)
         batcher.flush(_task_state(marks))
+
+
+@dataclass
+class _ProjectWalk:
+    """What a run learns of one project's tasks: its members, the parents among them, its newest change."""
+
+    project: str
+    newest: datetime | None
+    since: datetime | None
+    members: set[str] = field(default_factory=set)
+    parents: set[str] = field(default_factory=set)
+
+    @classmethod
+    def starting(cls, project: str, mark: str | None, overlap: timedelta) -> _ProjectWalk:
+        """From the project's watermark (None: read it whole), re-reading the overlap window before it."""
+        newest = parse_asana_instant(mark) if mark else None
+        return cls(project, newest, newest - overlap if newest else None)
+
+    def take(self, head: _Head | None) -> None:
+        modified = _modified_at(head)
+        if modified is not None and (self.newest is None or modified > self.newest):
+            self.newest = modified
+
+    def census(self, spec: StreamSpec, records: Page, heads: list[_Head | None]) -> None:
+        for record, head in zip(records, heads, strict=True):
+            gid = spec.key_and_cursor(record)[0]
+            if gid:
+                self.members.add(gid)
+                self.take(head)
+                if head is not None and head.num_subtasks:
+                    self.parents.add(gid)
 
 
 def _task_state(marks: dict[str, str]) -> dict[str, Any]:

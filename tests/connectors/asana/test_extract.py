@@ -178,6 +178,30 @@ def test_an_incremental_run_picks_up_exactly_the_edits_including_subtask_changes
     assert task_state(raw)["project_watermarks"][root_project(tasks, subtask["gid"])] == "2026-11-30T09:00:00.000Z"
 
 
+@pytest.mark.parametrize("concurrent_requests", [1, 3, 20])
+def test_a_nested_subtask_changed_alone_lands_on_the_next_run(
+    run_asana: Runner,
+    raw: Query,
+    asana: AsanaSimulator,
+    asana_data: AsanaWorkspace,
+    settings: AsanaSettings,
+    concurrent_requests: int,
+) -> None:
+    chosen = dataclasses.replace(settings, concurrent_requests=concurrent_requests)
+    tasks = asana.store.tasks
+    nested = next(task["gid"] for task in asana_data.tasks if task["parent"] and tasks[task["parent"]["gid"]]["parent"])
+    run_asana(["projects", "tasks"], with_settings=chosen)
+
+    asana.update_task(nested, at=AFTER_ANCHOR, name="Renamed deep down")
+    second = run_asana(["projects", "tasks"], with_settings=chosen)
+
+    assert nested in last_batch_ids(raw, "tasks")
+    assert payload(raw, "tasks", nested)["name"] == "Renamed deep down"
+    assert second["tasks"].deleted == 0
+    assert live_ids(raw, "tasks") == set(tasks)
+    assert task_state(raw)["project_watermarks"][root_project(tasks, nested)] == "2026-11-30T09:00:00.000Z"
+
+
 def test_a_task_edited_one_second_before_the_watermark_is_not_missed(
     run_asana: Runner, raw: Query, asana: AsanaSimulator, asana_data: AsanaWorkspace
 ) -> None:
@@ -291,8 +315,10 @@ def test_a_malformed_record_is_rejected_and_the_rest_loads(
 
 
 def test_a_run_stopped_midway_keeps_finished_projects_and_resumes(
-    run_asana: Runner, raw: Query, asana: AsanaSimulator, asana_data: AsanaWorkspace
+    run_asana: Runner, raw: Query, asana: AsanaSimulator, asana_data: AsanaWorkspace, settings: AsanaSettings
 ) -> None:
+    """Projects are read in groups of `concurrent_requests`: with 2, the first group holds the first two."""
+    in_pairs = dataclasses.replace(settings, concurrent_requests=2)
     projects = sorted(asana_data.project_task_gids, key=int)
     blocked_project = projects[2]
     parent = next(
@@ -301,11 +327,11 @@ def test_a_run_stopped_midway_keeps_finished_projects_and_resumes(
     asana.deny_access(rf"/tasks/{parent}/subtasks$")
 
     with pytest.raises(ApiError, match=f"/tasks/{parent}/subtasks"):
-        run_asana(["projects", "tasks"])
+        run_asana(["projects", "tasks"], with_settings=in_pairs)
 
     assert set(task_state(raw)["project_watermarks"]) == set(projects[:2])
     asana.restore_access()
-    run_asana(["projects", "tasks"])
+    run_asana(["projects", "tasks"], with_settings=in_pairs)
     assert live_ids(raw, "tasks") == {task["gid"] for task in asana_data.tasks}
     assert set(task_state(raw)["project_watermarks"]) == set(projects)
 
