@@ -134,7 +134,7 @@ def _query_text(value: Any) -> str:
 
 
 def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(msgspec.json.encode(parts, enc_hook=str)).hexdigest()[:16]
 
 
 def _encode_offset(payload: dict) -> str:

@@ -8,7 +8,6 @@ faults, connections dropped mid-body) is handled here, the same way for every to
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -42,7 +41,7 @@ class SimRequest:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.body or b"null")
+            return msgspec.json.decode(self.body or b"null")
         except ValueError:
             raise SimHttpError(400, {"message": "request body is not valid JSON"}) from None
 
