@@ -406,9 +406,7 @@ class AsanaExtractor:
                 yield from read(item)
             return
         if self._readers is None:
-            self._readers = ThreadPoolExecutor(
-                self.settings.concurrent_requests, thread_name_prefix=f"{self.label}-read"
-            )
+            self._readers = ThreadPoolExecutor(workers, thread_name_prefix=f"{self.label}-read")
         pool = self._readers
         waiting: deque[Future[list[Result]]] = deque()
         try:
