@@ -7,10 +7,10 @@ The lists whose records are landed as they are can be read with `encoded_pages`:
 is decoded, each record stays the JSON text Asana sent (`msgspec.Raw`), which the raw store writes
 as it is.
 
-Many lists (each parent's subtasks, each project's sections, time entries by month) are read with `list_pages`
-through Asana's batch API: `POST /batch` carries up to 10 list requests ("actions") and answers
-each in order, so one round trip reads a page of up to 10 lists. Asana counts every action against
-the rate limit as a request of its own, and so does the request budget.
+Many lists (each parent's subtasks, each project's sections, time entries by month) are read with
+`list_pages` through Asana's batch API: `POST /batch` carries up to 10 list requests ("actions")
+and answers each in order, so one round trip reads a page of up to 10 lists. Asana counts every
+action against the rate limit as a request of its own, and so does the request budget.
 """
 
 from __future__ import annotations

@@ -396,8 +396,8 @@ class AsanaExtractor:
     def _concurrently(
         self, items: list[Item], read: Callable[[Item], Iterator[Result]], workers: int
     ) -> Iterator[Result]:
-        """The pages `read(item)` gives for each item, in the order of the items, read by up to `workers`
-        threads at a time; at most twice that many items' pages wait in memory.
+        """What `read(item)` gives for each item, in the order of the items, read by up to `workers`
+        threads at a time; at most twice that many items' results wait in memory.
 
         The threads live as long as the extractor: starting a pool per list cost more than the
         requests of a small list."""
