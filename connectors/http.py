@@ -60,18 +60,19 @@ class RequestBudget:
         self.updated = time.monotonic()
         self.lock = threading.Lock()
 
-    def acquire(self) -> float:
-        """Take one token, sleeping as needed; returns the seconds slept."""
+    def acquire(self, count: int = 1) -> float:
+        """Take `count` tokens (a request that the vendor counts as several), sleeping as needed; returns the
+        seconds slept."""
         if self.per_second is None:
             return 0.0
         with self.lock:
             now = time.monotonic()
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
             self.updated = now
-            if self.tokens >= 1:
-                self.tokens -= 1
+            if self.tokens >= count:
+                self.tokens -= count
                 return 0.0
-            wait = (1 - self.tokens) / self.per_second
+            wait = (count - self.tokens) / self.per_second
             self.tokens = 0.0
             self.updated = now + wait
         time.sleep(wait)
@@ -182,12 +183,20 @@ class ApiClient:
         return urljoin(self.base_url, path.lstrip("/")) if not path.startswith("http") else path
 
     def request(
-        self, method: str, path: str, *, params: Any = None, json: Any = None, shape: type | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        shape: type | None = None,
+        cost: int = 1,
     ) -> Any:
         """Send one request with retries; returns the decoded JSON body (None for an empty body).
 
         With `shape` (a msgspec type), the body is decoded straight into it: parts declared
         `msgspec.Raw` stay undecoded JSON text. A body of another shape raises `ApiError`.
+        `cost` is what the request takes of the budget (a batch of several requests in one).
         """
         url = self.url(path)
         endpoint = f"{method} {urlsplit(url).path}"
@@ -195,7 +204,7 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
-            self.stats.count(requests=1, wait_seconds=self.budget.acquire())
+            self.stats.count(requests=1, wait_seconds=self.budget.acquire(cost))
             try:
                 response = self.session.request(method, url, params=params, json=json, timeout=self.retry.timeout)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:

@@ -31,6 +31,7 @@ import logging
 import queue
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -100,10 +101,18 @@ create table if not exists {table} (
 """
 
 
+# the connections that have made sure of the control tables (each stream's writer asks again)
+_controlled_connections: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
+
+
 def ensure_control_tables(connection: psycopg.Connection) -> None:
+    """Create the `raw` schema's control tables where missing; once per connection."""
+    if connection in _controlled_connections:
+        return
     with connection.transaction():
         connection.execute("select pg_advisory_xact_lock(hashtext('raw-ddl'))")
         connection.execute(CONTROL_TABLES_DDL)
+    _controlled_connections.add(connection)
 
 
 @dataclass
@@ -238,31 +247,42 @@ class StreamWriter:
 
     # -- batch lifecycle -------------------------------------------------------------------
     def begin(self, watermark_from: str | None = None) -> None:
+        """Make the stream's table where missing and record the batch as running, in two round trips.
+
+        Nothing of this needs to outlive a crash on its own (the batch's rows come later, and the final
+        commit waits for the WAL), so its commit does not wait for the WAL flush."""
         ensure_control_tables(self.connection)
         with self.connection.transaction():
-            self.connection.execute(sql.SQL(STREAM_TABLE_DDL).format(table=self.table))
-            self._default_loaded_at_to_now()
-            self._appending = not self.connection.execute(
-                sql.SQL("select exists (select from {table} where source_instance = %s)").format(table=self.table),
-                (self.source_instance,),
-            ).fetchone()[0]
             self.connection.execute(
-                "insert into raw._load_batches (batch_id, source_system, source_instance, stream, watermark_from)"
-                " values (%s, %s, %s, %s, %s)",
-                (self.batch_id, self.source_system, self.source_instance, self.stream, watermark_from),
+                sql.SQL("select set_config('synchronous_commit', 'off', true); ")
+                + sql.SQL(STREAM_TABLE_DDL).format(table=self.table)
             )
-
-    def _default_loaded_at_to_now(self) -> None:
-        """Tables made before `loaded_at` defaulted to now(): COPY leaves the column out, so it must."""
-        default = self.connection.execute(
-            "select column_default from information_schema.columns"
-            " where table_schema = %s and table_name = %s and column_name = 'loaded_at'",
-            (RAW_SCHEMA, self.table_name),
-        ).fetchone()
-        if default is not None and default[0] is None:
-            self.connection.execute(
-                sql.SQL("alter table {table} alter column loaded_at set default now()").format(table=self.table)
-            )
+            has_rows, lacks_default = self.connection.execute(
+                sql.SQL(
+                    "with batch as (insert into raw._load_batches"
+                    " (batch_id, source_system, source_instance, stream, watermark_from)"
+                    " values (%s, %s, %s, %s, %s))"
+                    " select exists (select from {table} where source_instance = %s),"
+                    " not exists (select from pg_attrdef d join pg_attribute a"
+                    " on a.attrelid = d.adrelid and a.attnum = d.adnum"
+                    " where d.adrelid = %s::regclass and a.attname = 'loaded_at')"
+                ).format(table=self.table),
+                (
+                    self.batch_id,
+                    self.source_system,
+                    self.source_instance,
+                    self.stream,
+                    watermark_from,
+                    self.source_instance,
+                    self.table.as_string(self.connection),
+                ),
+            ).fetchone()
+            if lacks_default:
+                # tables made before `loaded_at` defaulted to now(): COPY leaves the column out, so it must
+                self.connection.execute(
+                    sql.SQL("alter table {table} alter column loaded_at set default now()").format(table=self.table)
+                )
+            self._appending = not has_rows
 
     def read_state(self) -> dict[str, Any]:
         ensure_control_tables(self.connection)

@@ -11,6 +11,13 @@ list unpaged and no `next_page`, as Asana's older endpoints do. Records come in 
 dotted names (`assignee.name`) reach into nested objects, and a nested object asked for without
 sub-fields comes back as its `gid` and `resource_type`.
 
+`POST /batch` runs up to 10 actions (`{"data": {"actions": [{"relative_path", "method", "data",
+"options"}]}}`, a GET's query parameters in `data`, `limit`, `offset` and `fields` in `options`) and
+answers `200` with one `{status_code, headers, body}` per action, in order, whatever each action
+answered. As with Asana, every action counts against the rate limit as a request of its own (the
+batch itself costs nothing) and a batch that would exceed it fails whole with 429; the fault layer
+sees each action under its own path.
+
 `/tasks?project=` lists the tasks that are members of the project, never their subtasks (those are
 only reachable through `/tasks/{gid}/subtasks`), and `modified_since` filters on `modified_at`;
 changing a subtask does not modify its parent.
@@ -49,12 +56,14 @@ from simulators.asana_world import (
     build_asana_data,
     parse_asana_timestamp,
 )
-from simulators.base import Route, SimHttpError, SimRequest, SimResponse, SimulatorServer
+from simulators.base import RequestRecord, Route, SimHttpError, SimRequest, SimResponse, SimulatorServer
 from simulators.faults import FaultPlan
 from simulators.world import World
 
 API_PREFIX = "/api/1.0"
 MAX_PAGE_SIZE = 100
+MAX_BATCH_ACTIONS = 10
+BATCH_PATH = API_PREFIX + "/batch"
 GID_PATTERN = r"(?P<gid>[^/]+)"
 ERRORS_HELP = (
     "For more information on API status codes and how to handle them, "
@@ -115,8 +124,17 @@ def compact_tree(record: dict) -> FieldTree:
     return {name: {} for name in names}
 
 
+def _query_text(value: Any) -> str:
+    """A batch action's `data` value as it would be written in a query string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(map(_query_text, value))
+    return str(value)
+
+
 def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(msgspec.json.encode(parts, enc_hook=str)).hexdigest()[:16]
 
 
 def _encode_offset(payload: dict) -> str:
@@ -259,25 +277,30 @@ class AsanaSimulator(SimulatorServer):
         supplied = request.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(supplied, self._expected_authorization):
             return asana_error(401, "Not Authorized").response()
-        limited = self._over_rate_limit()
-        if limited is not None:
-            return limited
+        if request.path != BATCH_PATH:  # a batch's actions count, not the batch
+            limited = self._over_rate_limit()
+            if limited is not None:
+                return limited
+        return self._denied_response(request)
+
+    def _denied_response(self, request: SimRequest) -> SimResponse | None:
         for pattern, message in self._denied:
             if pattern.search(request.path):
                 return asana_error(403, message).response()
         return None
 
-    def _over_rate_limit(self) -> SimResponse | None:
+    def _over_rate_limit(self, requests: int = 1) -> SimResponse | None:
+        """The 429 to answer when `requests` more would exceed the per-token limit; else counts them."""
         if not self.requests_per_minute:
             return None
         now = time.monotonic()
         with self.lock:
             while self._recent_requests and now - self._recent_requests[0] >= 60:
                 self._recent_requests.popleft()
-            if len(self._recent_requests) >= self.requests_per_minute:
-                wait = math.ceil(60 - (now - self._recent_requests[0]))
+            if len(self._recent_requests) + requests > self.requests_per_minute:
+                wait = math.ceil(60 - (now - self._recent_requests[0])) if self._recent_requests else 60
                 return self.rate_limited_response(max(wait, 1), None)
-            self._recent_requests.append(now)
+            self._recent_requests.extend([now] * requests)
         return None
 
     def rate_limited_response(self, retry_after: float | None, reset_header: str | None) -> SimResponse:
@@ -335,7 +358,11 @@ class AsanaSimulator(SimulatorServer):
             ("/status_updates", self._status_updates),
             (f"/status_updates/{GID_PATTERN}", self._status_update),
         ]
-        return [("GET", re.compile(re.escape(API_PREFIX) + path), self._locked(handler)) for path, handler in table]
+        routes: list[Route] = [
+            ("GET", re.compile(re.escape(API_PREFIX) + path), self._locked(handler)) for path, handler in table
+        ]
+        routes.append(("POST", re.compile(re.escape(BATCH_PATH)), self._batch))
+        return routes
 
     def _locked(self, handler: Callable[..., SimResponse]) -> Callable[..., SimResponse]:
         def locked(request: SimRequest, **params: str) -> SimResponse:
@@ -343,6 +370,78 @@ class AsanaSimulator(SimulatorServer):
                 return handler(request, **params)
 
         return locked
+
+    # -- batch -------------------------------------------------------------------------------------
+
+    def _batch(self, request: SimRequest) -> SimResponse:
+        """`POST /batch`: each action answered as if requested alone, the answers in the actions' order."""
+        body = request.json()
+        envelope = body.get("data") if isinstance(body, dict) else None
+        actions = envelope.get("actions") if isinstance(envelope, dict) else None
+        if not isinstance(actions, list) or not actions:
+            raise asana_error(400, "actions: Missing input")
+        if len(actions) > MAX_BATCH_ACTIONS:
+            raise asana_error(400, f"actions: At most {MAX_BATCH_ACTIONS} actions are allowed in a batch request")
+        limited = self._over_rate_limit(len(actions))
+        if limited is not None:
+            return limited
+        results: list[dict] = []
+        delay = 0.0
+        dropped = False
+        for action in actions:
+            answer = self._batch_action(request, action)
+            if answer.status == 429:  # a rate limit on any action fails the whole batch
+                return answer
+            delay += answer.delay_seconds
+            dropped = dropped or answer.drop_after_bytes is not None
+            answer_body = msgspec.Raw(answer.body) if isinstance(answer.body, bytes) else answer.body
+            results.append({"status_code": answer.status, "headers": dict(answer.headers), "body": answer_body})
+        # encoded here, so that the fault layer's malformed records go into the actions' pages, not this list
+        response = SimResponse(200, self.encode({"data": results}), delay_seconds=delay)
+        if dropped:
+            response.drop_after_bytes = max(1, len(response.body) // 2)
+        return response
+
+    def _batch_action(self, batch: SimRequest, action: Any) -> SimResponse:
+        """One action of a batch, through the fault layer, the access rules and the routes as a request of its own."""
+        try:
+            request = self._action_request(batch, action)
+        except SimHttpError as error:
+            return error.response()
+        response = self.faults.before(request, self) or self._denied_response(request) or self._route(request)
+        if response.status < 300:
+            response = self.faults.after(request, response, self)
+        with self.lock:
+            self.requests.append(RequestRecord(request.method, request.path, request.query, response.status))
+        return response
+
+    @staticmethod
+    def _action_request(batch: SimRequest, action: Any) -> SimRequest:
+        if not isinstance(action, dict):
+            raise asana_error(400, "action: Not an object")
+        path, method = action.get("relative_path"), action.get("method")
+        if not isinstance(path, str) or not path:
+            raise asana_error(400, "relative_path: Missing input")
+        if not isinstance(method, str) or not method:
+            raise asana_error(400, "method: Missing input")
+        if "?" in path:
+            raise asana_error(400, "relative_path: Query parameters are not accepted here; put them in data")
+        if path.rstrip("/") == "/batch":
+            raise asana_error(400, "relative_path: Batch requests cannot be nested")
+        data = action.get("data") or {}
+        options = action.get("options") or {}
+        if not isinstance(data, dict) or not isinstance(options, dict):
+            raise asana_error(400, "data and options must be objects")
+        if {"limit", "offset", "opt_fields"} & set(data):
+            raise asana_error(400, "data: Options and pagination are not accepted here; put them in options")
+        query = {name: [_query_text(value)] for name, value in data.items() if value is not None}
+        for name in ("limit", "offset"):
+            if options.get(name) is not None:
+                query[name] = [str(options[name])]
+        fields = options.get("fields")
+        if fields:
+            query["opt_fields"] = [",".join(fields) if isinstance(fields, list) else str(fields)]
+        return SimRequest(method.upper(), API_PREFIX + path, query, batch.headers, b"")
 
     # -- shared reading rules ----------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ faults, connections dropped mid-body) is handled here, the same way for every to
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -42,7 +41,7 @@ class SimRequest:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.body or b"null")
+            return msgspec.json.decode(self.body or b"null")
         except ValueError:
             raise SimHttpError(400, {"message": "request body is not valid JSON"}) from None
 
@@ -194,7 +193,9 @@ class SimulatorServer:
         return SimResponse(404, {"message": f"No route for {request.method} {request.path}"})
 
     def encode(self, body: Any) -> bytes:
-        """Compact JSON; parts of a body may be `msgspec.Raw`, JSON encoded beforehand."""
+        """Compact JSON; a body, or parts of it (`msgspec.Raw`), may come JSON encoded beforehand."""
+        if isinstance(body, bytes):
+            return body
         with self.lock:
             return b"" if body is None else msgspec.json.encode(body)
 

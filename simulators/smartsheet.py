@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from simulators.base import Route, SimHttpError, SimRequest, SimResponse, SimulatorServer
 from simulators.faults import FaultPlan
 from simulators.smartsheet_world import (
@@ -144,6 +146,8 @@ class SmartsheetSimulator(SimulatorServer):
         self._expected_authorization = f"Bearer {token}"
         self._recent_requests: deque[float] = deque()
         self._rate_lock = threading.Lock()
+        # per (sheet, columns asked for): the sheet version its rows were encoded at, and those rows
+        self._encoded_rows: dict[tuple[int, frozenset[int] | None], tuple[int, list[msgspec.Raw]]] = {}
         self._routes: list[Route] = [
             ("GET", re.compile(rf"{API_PREFIX}/sheets"), self._list_sheets),
             ("GET", re.compile(rf"{API_PREFIX}/sheets/(?P<sheet_id>[^/]+)"), self._get_sheet),
@@ -246,16 +250,16 @@ class SmartsheetSimulator(SimulatorServer):
         wanted_columns = _id_list(request, "columnIds")
         with self.lock:
             sheet = self._sheet_for_request(sheet_id)
-            rows = sheet.rows
+            encoded = self._rows_encoded(sheet, wanted_columns)
+            chosen = range(len(sheet.rows))
             if since is not None:
-                rows = [row for row in rows if parse_smartsheet_timestamp(row["modifiedAt"]) >= since]
+                chosen = [i for i in chosen if parse_smartsheet_timestamp(sheet.rows[i]["modifiedAt"]) >= since]
             if wanted_rows is not None:
-                rows = [row for row in rows if row["id"] in wanted_rows]
-            start, stop, _, _ = _page_window(request, len(rows), paged_by_default=False)
+                chosen = [i for i in chosen if sheet.rows[i]["id"] in wanted_rows]
+            start, stop, _, _ = _page_window(request, len(chosen), paged_by_default=False)
             columns = sheet.columns
             if wanted_columns is not None:
                 columns = [column for column in columns if column["id"] in wanted_columns]
-            kept = {column["id"] for column in columns}
             body = {
                 "id": sheet.id,
                 "name": sheet.name,
@@ -269,12 +273,29 @@ class SmartsheetSimulator(SimulatorServer):
                 "createdAt": smartsheet_timestamp(sheet.created_at),
                 "modifiedAt": smartsheet_timestamp(sheet.modified_at),
                 "columns": [dict(column) for column in columns],
-                "rows": [
-                    {**row, "cells": [dict(cell) for cell in row["cells"] if cell["columnId"] in kept]}
-                    for row in rows[start:stop]
-                ],
+                "rows": [encoded[i] for i in chosen[start:stop]],
             }
         return SimResponse(200, body)
+
+    def _rows_encoded(self, sheet: SmartsheetSheet, wanted_columns: set[int] | None) -> list[msgspec.Raw]:
+        """Each row of the sheet as JSON, its cells narrowed to `wanted_columns`; encoded again only
+        once the sheet changed (every change moves its version)."""
+        key = (sheet.id, frozenset(wanted_columns) if wanted_columns is not None else None)
+        cached = self._encoded_rows.get(key)
+        if cached is not None and cached[0] == sheet.version:
+            return cached[1]
+        rows = [
+            msgspec.Raw(
+                msgspec.json.encode(
+                    row
+                    if wanted_columns is None
+                    else {**row, "cells": [cell for cell in row["cells"] if cell["columnId"] in wanted_columns]}
+                )
+            )
+            for row in sheet.rows
+        ]
+        self._encoded_rows[key] = (sheet.version, rows)
+        return rows
 
     # -- changes between runs (test helpers) -----------------------------------------------------
     def _touch(self, sheet: SmartsheetSheet, at: datetime) -> str:

@@ -149,10 +149,12 @@ class AsanaSettings:
 
     `requests_per_minute` None turns client-side pacing off (Asana allows 150/min on free plans and
     1,500/min on paid ones). Time entries are read across the workspace by date range
-    (`time_entries_from="workspace"`, a few requests) or per task (`"task"`, one request per task)
-    for plans where the workspace-wide endpoint is unavailable. Lists that do not depend on each
-    other (each parent's subtasks, each project's sections) are read `concurrent_requests` at a time
-    (Asana serves at most 50 reads in flight per token).
+    (`time_entries_from="workspace"`, a date range per recent month) or per task (`"task"`, one list
+    per task) for plans where the workspace-wide endpoint is unavailable. Lists that do not depend on
+    each other (each parent's subtasks, each project's sections) are read `concurrent_requests` at a
+    time, through Asana's batch API: batches of up to 10 lists, `concurrent_requests // 10` of them in
+    flight (Asana serves at most 50 reads in flight per token, a batch's actions included); 1 reads
+    one list a request, without batches.
     """
 
     base_url: str
@@ -164,7 +166,7 @@ class AsanaSettings:
     burst: int = 50
     page_size: int = 100
     overlap_minutes: int = 15
-    concurrent_requests: int = 8
+    concurrent_requests: int = 20
     portfolio_owner: str = "me"
     time_entries_from: str = "workspace"
     time_entries_start_date: date = date(2000, 1, 1)

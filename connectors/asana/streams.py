@@ -10,7 +10,7 @@
 | sections              | gid               | none        | re-read per project                        | census  |
 | custom_field_settings | gid               | none        | re-read per project                        | census  |
 | tasks                 | gid               | modified_at | per project, `modified_since`; subtasks    | census  |
-| time_entries          | gid               | entered_on  | re-read by workspace date range (or task)  | census  |
+| time_entries          | gid               | entered_on  | re-read by workspace, by month (or task)   | census  |
 | status_updates        | gid               | modified_at | re-read per project                        | census  |
 
 Users are never tombstoned: people leaving a workspace still explain old assignments and time.
@@ -20,15 +20,21 @@ record the JSON text Asana sent: one decode per page reads only what the stream 
 whether a task has subtasks), and the text is landed as it is. Pages are loaded by a `PageLoader`
 on a thread of its own while the next ones are fetched.
 
+Lists that do not depend on each other (each project's sections, custom field settings and status
+updates, each parent's subtasks, each month's time entries) go through Asana's batch API, a page of
+up to 10 lists per round trip (`AsanaClient.list_pages`).
+
 Tasks. `/tasks?project=` lists a project's member tasks but never subtasks, and a subtask's change
 does not touch its parent's `modified_at`. So each run, per project: the tasks modified since the
 project's watermark minus the overlap window (the first run reads them all); an id census of the
 project's tasks, which also says which ones have subtasks; then the subtasks of every parent,
 recursively, keeping those modified since the same instant or not yet in the warehouse. Ids the
-census did not meet in any project (top-level or subtask) are tombstoned. Watermarks are the
-largest `modified_at` the API returned, kept per project; a project's new watermark is committed
-with the last rows of that project, never before them, so a run that stops halfway resumes from
-the projects it finished and re-reads (never skips) the rest.
+census did not meet in any project (top-level or subtask) are tombstoned. Projects are read in
+groups of `concurrent_requests`, the lists of a group in batches: its task lists, then its subtask
+tree a level at a time. Watermarks are the largest `modified_at` the API returned, kept per
+project; a group's new watermarks are committed with the last rows of that group, never before
+them, so a run that stops halfway resumes from the groups it finished and re-reads (never skips)
+the rest.
 """
 
 from __future__ import annotations
@@ -38,14 +44,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
 import msgspec
 import psycopg
 
-from connectors.asana.client import AsanaClient
+from connectors.asana.client import MAX_BATCH_ACTIONS, AsanaClient, ListRequest
 from connectors.asana.settings import (
     CUSTOM_FIELD_SETTING_FIELDS,
     PORTFOLIO_FIELDS,
@@ -61,7 +67,6 @@ from connectors.asana.settings import (
     WORKSPACE_FIELDS,
     AsanaSettings,
 )
-from connectors.http import ApiError
 from connectors.raw_store import EncodedRecord, PageLoader, StreamWriter, ensure_control_tables, read_encoded_heads
 from connectors.runs import StreamResult, result_from
 
@@ -69,8 +74,12 @@ log = logging.getLogger(__name__)
 
 # How far past today the time entry census reaches: entries can be dated ahead.
 FUTURE_ENTRY_DAYS = 366
+# How many recent months of time entries are read as lists of their own (see `time_entry_windows`).
+MONTHS_READ_APART = 24
 
 Page = list[Any]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def _gid(record: Any) -> str | None:
@@ -172,6 +181,23 @@ def _modified_at(head: _Head | None) -> datetime | None:
         return None
 
 
+def time_entry_windows(start: date, today: date) -> list[tuple[date, date]]:
+    """Disjoint date ranges, first and last day included, that together cover `start` through
+    `FUTURE_ENTRY_DAYS` after `today`, newest first: the days ahead, each of the last
+    `MONTHS_READ_APART` calendar months, then every earlier day. Read as lists of their own, a
+    batch reads a page of up to 10 of them at a time instead of one page of the whole range."""
+    end = today + timedelta(days=FUTURE_ENTRY_DAYS)
+    windows = [(today + timedelta(days=1), end)]
+    month = today.replace(day=1)
+    last = today
+    for _ in range(MONTHS_READ_APART):
+        windows.append((month, last))
+        last = month - timedelta(days=1)
+        month = last.replace(day=1)
+    windows.append((start, last))
+    return [(max(first, start), last) for first, last in windows if max(first, start) <= last]
+
+
 class _PageBatcher:
     """Gathers small pages (a project's sections, a parent's subtasks) into loads of about `size` records.
 
@@ -206,6 +232,7 @@ class AsanaExtractor:
         self._workspace_gid = settings.workspace_gid
         self._projects: list[dict[str, Any]] | None = None
         self._portfolio_walk: tuple[list[Page], list[Page]] | None = None
+        self._readers: ThreadPoolExecutor | None = None
 
     @property
     def label(self) -> str:
@@ -254,11 +281,20 @@ class AsanaExtractor:
         if unknown:
             raise ValueError(f"unknown Asana streams {sorted(unknown)}; known: {list(runners)}")
         results = []
-        for name, runner in runners.items():
-            if streams and name not in streams:
-                continue
-            results.append(self._timed(name, runner, name in refreshed))
+        try:
+            for name, runner in runners.items():
+                if streams and name not in streams:
+                    continue
+                results.append(self._timed(name, runner, name in refreshed))
+        finally:
+            self.close()
         return results
+
+    def close(self) -> None:
+        """Stop the reading threads (they start again if the extractor reads more)."""
+        if self._readers is not None:
+            self._readers.shutdown(cancel_futures=True)
+            self._readers = None
 
     def _timed(self, name: str, runner: Callable[[bool], StreamResult], full_refresh: bool) -> StreamResult:
         before = self.client.api.stats.as_dict()
@@ -332,29 +368,60 @@ class AsanaExtractor:
         gone = known - seen
         return writer.mark_deleted(sorted(gone), state=state) if gone else 0
 
-    def _per_project(self, read: Callable[[str], Iterator[Page]]) -> Iterator[Page]:
-        return self._concurrently([project["gid"] for project in self.projects()], read)
+    def _per_project(self, list_of: Callable[[str], ListRequest], encoded: bool = True) -> Iterator[Page]:
+        return self._read_lists([list_of(project["gid"]) for project in self.projects()], encoded=encoded)
 
-    def _concurrently(self, items: list[str], read: Callable[[str], Iterator[Page]]) -> Iterator[Page]:
-        """The pages `read(item)` gives for each item, in the order of the items, read by up to
-        `concurrent_requests` threads at a time; at most twice that many items' pages wait in memory."""
-        workers = self.settings.concurrent_requests
+    def _read_lists(
+        self, lists: list[ListRequest], *, encoded: bool = True, missing_ok: bool = False
+    ) -> Iterator[Page]:
+        """The pages of each list (see `_read_lists_indexed`)."""
+        return (page for _, page in self._read_lists_indexed(lists, encoded=encoded, missing_ok=missing_ok))
+
+    def _read_lists_indexed(
+        self, lists: list[ListRequest], *, encoded: bool = True, missing_ok: bool = False
+    ) -> Iterator[tuple[int, Page]]:
+        """The pages of each list, with the index of their list: in batches of up to 10 lists, up to
+        `concurrent_requests` lists in flight (one list a request when it is 1); the pages of one
+        batch in any order, batches in order."""
+        size = min(MAX_BATCH_ACTIONS, self.settings.concurrent_requests)
+
+        def read(start: int) -> Iterator[tuple[int, Page]]:
+            group = lists[start : start + size]
+            pages = self.client.list_pages(group, encoded=encoded, missing_ok=missing_ok, batch_size=size)
+            return ((start + index, page) for index, page in pages)
+
+        starts = list(range(0, len(lists), size))
+        return self._concurrently(starts, read, workers=max(1, self.settings.concurrent_requests // size))
+
+    def _concurrently(
+        self, items: list[Item], read: Callable[[Item], Iterator[Result]], workers: int
+    ) -> Iterator[Result]:
+        """What `read(item)` gives for each item, in the order of the items, read by up to `workers`
+        threads at a time; at most twice that many items' results wait in memory.
+
+        The threads live as long as the extractor: starting a pool per list cost more than the
+        requests of a small list."""
         if workers == 1 or len(items) < 2:
             for item in items:
                 yield from read(item)
             return
-        waiting: deque[Future[list[Page]]] = deque()
-        with ThreadPoolExecutor(workers, thread_name_prefix=f"{self.label}-read") as pool:
-            try:
-                for item in items:
-                    waiting.append(pool.submit(lambda item=item: list(read(item))))
-                    if len(waiting) >= 2 * workers:
-                        yield from waiting.popleft().result()
-                while waiting:
+        if self._readers is None:
+            self._readers = ThreadPoolExecutor(workers, thread_name_prefix=f"{self.label}-read")
+        pool = self._readers
+        waiting: deque[Future[list[Result]]] = deque()
+        try:
+            for item in items:
+                waiting.append(pool.submit(lambda item=item: list(read(item))))
+                if len(waiting) >= 2 * workers:
                     yield from waiting.popleft().result()
-            finally:
-                for future in waiting:
-                    future.cancel()
+            while waiting:
+                yield from waiting.popleft().result()
+        finally:
+            for future in waiting:
+                future.cancel()
+            for future in waiting:
+                if not future.cancelled():
+                    future.exception()
 
     def projects(self) -> list[dict[str, Any]]:
         """The workspace's projects, archived or not (read once per run)."""
@@ -420,7 +487,7 @@ class AsanaExtractor:
         return self._snapshot("portfolio_items", self.portfolio_walk()[1])
 
     def sync_sections(self, full_refresh: bool = False) -> StreamResult:
-        pages = self._per_project(lambda project: self.client.sections(project, SECTION_FIELDS))
+        pages = self._per_project(lambda project: self.client.sections_list(project, SECTION_FIELDS))
         return self._snapshot("sections", pages)
 
     def sync_custom_field_settings(self, full_refresh: bool = False) -> StreamResult:
@@ -433,7 +500,7 @@ class AsanaExtractor:
                     with_estimate.add(str((record.get("project") or record.get("parent") or {}).get("gid")))
 
         pages = self._per_project(
-            lambda project: self.client.custom_field_settings(project, CUSTOM_FIELD_SETTING_FIELDS)
+            lambda project: self.client.custom_field_settings_list(project, CUSTOM_FIELD_SETTING_FIELDS), encoded=False
         )
         result = self._snapshot("custom_field_settings", pages, note_estimates)
         lacking = [project["name"] for project in self.projects() if project["gid"] not in with_estimate]
@@ -449,18 +516,20 @@ class AsanaExtractor:
         return result
 
     def sync_status_updates(self, full_refresh: bool = False) -> StreamResult:
-        pages = self._per_project(lambda project: self.client.status_updates(project, STATUS_UPDATE_FIELDS))
+        pages = self._per_project(lambda project: self.client.status_updates_list(project, STATUS_UPDATE_FIELDS))
         return self._snapshot("status_updates", pages)
 
     def sync_time_entries(self, full_refresh: bool = False) -> StreamResult:
         if self.settings.time_entries_from == "workspace":
-            end = datetime.now(UTC).date() + timedelta(days=FUTURE_ENTRY_DAYS)
-            pages = self.client.workspace_time_entries(
-                self.workspace_gid,
-                self.settings.time_entries_start_date.isoformat(),
-                end.isoformat(),
-                TIME_ENTRY_FIELDS,
-            )
+            windows = time_entry_windows(self.settings.time_entries_start_date, datetime.now(UTC).date())
+            lists = [
+                self.client.workspace_time_entries_list(
+                    self.workspace_gid, first.isoformat(), last.isoformat(), TIME_ENTRY_FIELDS
+                )
+                for first, last in windows
+            ]
+            batch_size = min(MAX_BATCH_ACTIONS, self.settings.concurrent_requests)
+            pages = (page for _, page in self.client.list_pages(lists, batch_size=batch_size))
         else:
             pages = self._time_entries_per_task(self._live_task_gids())
         return self._snapshot("time_entries", pages)
@@ -472,16 +541,9 @@ class AsanaExtractor:
         return sorted(self.writer("tasks").live_ids(), key=int)
 
     def _time_entries_per_task(self, tasks: list[str]) -> Iterator[Page]:
-        def entries(task: str) -> list[Page]:
-            try:
-                return list(self.client.task_time_entries(task, TIME_ENTRY_FIELDS))
-            except ApiError as error:
-                if error.status != 404:
-                    raise
-                log.info("%s: task %s was deleted since the tasks stream ran; no time entries", self.label, task)
-                return []
-
-        return self._concurrently(tasks, entries)
+        """Each task's time entries; a task deleted since the tasks stream ran has none (its list answers 404)."""
+        lists = [self.client.task_time_entries_list(task, TIME_ENTRY_FIELDS) for task in tasks]
+        return self._read_lists(lists, missing_ok=True)
 
     # -- tasks -------------------------------------------------------------------------------------
 
@@ -495,11 +557,13 @@ class AsanaExtractor:
         try:
             known = writer.live_ids()
             seen: set[str] = set()
-            projects = self.projects()
+            projects = [project["gid"] for project in self.projects()]
+            group_size = self.settings.concurrent_requests
             with PageLoader(writer) as loader:
-                for project in projects:
-                    self._sync_project_tasks(loader, project["gid"], marks, overlap, known, seen)
-            current = {project["gid"] for project in projects}
+                for start in range(0, len(projects), group_size):
+                    group = projects[start : start + group_size]
+                    self._sync_project_tasks(loader, group, marks, overlap, known, seen)
+            current = set(projects)
             marks = {gid: mark for gid, mark in marks.items() if gid in current}
             final_state = _task_state(marks)
             deleted = self._tombstone(writer, known, seen, final_state)
@@ -515,54 +579,50 @@ class AsanaExtractor:
     def _sync_project_tasks(
         self,
         loader: PageLoader,
-        project: str,
+        projects: list[str],
         marks: dict[str, str],
         overlap: timedelta,
         known: set[str],
         seen: set[str],
     ) -> None:
-        """One project's changed tasks and subtasks, its census into `seen`, and its new watermark into `marks`."""
-        newest = parse_asana_instant(marks[project]) if project in marks else None
-        since = newest - overlap if newest else None
+        """A group of projects' changed tasks and subtasks, their census into `seen`, and their new
+        watermarks into `marks`, saved with the group's last rows. The group's lists are read together,
+        in batches: the projects' task lists, then their subtask tree a level at a time."""
         spec = STREAMS["tasks"]
         batcher = _PageBatcher(loader, self.settings.page_size)
-        members: set[str] = set()
-        parents: set[str] = set()
+        walks = [_ProjectWalk.starting(project, marks.get(project), overlap) for project in projects]
 
-        def take(head: _Head | None) -> None:
-            nonlocal newest
-            modified = _modified_at(head)
-            if modified is not None and (newest is None or modified > newest):
-                newest = modified
+        def changed_list(walk: _ProjectWalk) -> ListRequest:
+            since = asana_instant(walk.since) if walk.since else None
+            return self.client.tasks_list(walk.project, TASK_FIELDS, since)
 
-        def census(records: Page, heads: list[_Head | None]) -> None:
-            for record, head in zip(records, heads, strict=True):
-                gid = spec.key_and_cursor(record)[0]
-                if gid:
-                    members.add(gid)
-                    take(head)
-                    if head is not None and head.num_subtasks:
-                        parents.add(gid)
-
-        for page in self.client.tasks(project, TASK_FIELDS, asana_instant(since) if since else None):
+        for index, page in self._read_lists_indexed([changed_list(walk) for walk in walks]):
             records, heads = spec.read(page)
-            census(records, heads)
+            walks[index].census(spec, records, heads)
             batcher.add(records, _task_state(marks))
-        if since is not None:
-            members = set()
-            for page in self.client.tasks(project, TASK_CENSUS_FIELDS):
-                records, heads = spec.read(page)
-                census(records, heads)
-        seen.update(members)
+        incremental = [walk for walk in walks if walk.since is not None]
+        for walk in incremental:
+            walk.members = set()
+        census_lists = [self.client.tasks_list(walk.project, TASK_CENSUS_FIELDS) for walk in incremental]
+        for index, page in self._read_lists_indexed(census_lists):
+            records, heads = spec.read(page)
+            incremental[index].census(spec, records, heads)
+        for walk in walks:
+            seen.update(walk.members)
 
-        # the subtask tree, a level at a time: each parent's subtasks are read concurrently, handled in order
-        level = sorted(parents, key=int)
+        # the subtask tree, a level at a time: (parent gid, the walk of its project)
+        level = sorted(((parent, walk) for walk in walks for parent in walk.parents), key=lambda item: int(item[0]))
         walked: set[str] = set()
         while level:
-            todo = [parent for parent in dict.fromkeys(level) if parent not in walked]
-            walked.update(todo)
+            todo = []
+            for parent, walk in level:
+                if parent not in walked:
+                    walked.add(parent)
+                    todo.append((parent, walk))
             level = []
-            for page in self._concurrently(todo, lambda parent: self.client.subtasks(parent, TASK_FIELDS)):
+            subtask_lists = [self.client.subtasks_list(parent, TASK_FIELDS) for parent, _ in todo]
+            for index, page in self._read_lists_indexed(subtask_lists):
+                walk = todo[index][1]
                 kept: Page = []
                 records, heads = spec.read(page)
                 for record, head in zip(records, heads, strict=True):
@@ -572,15 +632,47 @@ class AsanaExtractor:
                         continue
                     seen.add(gid)
                     if head is not None and head.num_subtasks:
-                        level.append(gid)
+                        level.append((gid, walk))
                     modified = _modified_at(head)
-                    if since is None or gid not in known or modified is None or modified >= since:
+                    if walk.since is None or gid not in known or modified is None or modified >= walk.since:
                         kept.append(record)
-                        take(head)
+                        walk.take(head)
                 batcher.add(kept, _task_state(marks))
-        if newest is not None:
-            marks[project] = asana_instant(newest)
+        for walk in walks:
+            if walk.newest is not None:
+                marks[walk.project] = asana_instant(walk.newest)
         batcher.flush(_task_state(marks))
+
+
+@dataclass
+class _ProjectWalk:
+    """What a run learns of one project's tasks: its members, the parents among them, its newest change."""
+
+    project: str
+    newest: datetime | None
+    since: datetime | None
+    members: set[str] = field(default_factory=set)
+    parents: set[str] = field(default_factory=set)
+
+    @classmethod
+    def starting(cls, project: str, mark: str | None, overlap: timedelta) -> _ProjectWalk:
+        """From the project's watermark (None: read it whole), re-reading the overlap window before it."""
+        newest = parse_asana_instant(mark) if mark else None
+        return cls(project, newest, newest - overlap if newest else None)
+
+    def take(self, head: _Head | None) -> None:
+        modified = _modified_at(head)
+        if modified is not None and (self.newest is None or modified > self.newest):
+            self.newest = modified
+
+    def census(self, spec: StreamSpec, records: Page, heads: list[_Head | None]) -> None:
+        for record, head in zip(records, heads, strict=True):
+            gid = spec.key_and_cursor(record)[0]
+            if gid:
+                self.members.add(gid)
+                self.take(head)
+                if head is not None and head.num_subtasks:
+                    self.parents.add(gid)
 
 
 def _task_state(marks: dict[str, str]) -> dict[str, Any]:

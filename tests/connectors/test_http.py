@@ -118,6 +118,13 @@ def test_budget_spaces_requests_beyond_the_burst():
     assert all(wait > 0.05 for wait in waits[2:])
 
 
+def test_a_request_the_vendor_counts_as_several_takes_as_many_tokens():
+    budget = RequestBudget(per_minute=600, burst=10)
+    assert budget.acquire(10) == 0.0
+    wait = budget.acquire(5)  # 5 tokens at 10 a second
+    assert 0.4 < wait < 0.6
+
+
 def test_secret_never_shows_in_repr_or_logs(caplog, server):
     token = Secret("tok-123-very-secret")
     session = requests.Session()

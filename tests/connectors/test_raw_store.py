@@ -175,3 +175,40 @@ def test_the_page_loader_tombstones_in_order_with_the_pages_around_them(warehous
         assert [(r[0], r[2]) for r in rows(connection)] == [("1", False), ("2", True), ("3", False)]
         assert (counts.loaded, counts.deleted, counts.pages) == (4, 2, 2)
         assert make_writer(connection).read_state() == {"watermark": "w4"}
+
+
+def test_a_table_made_before_loaded_at_defaulted_to_now_gets_the_default(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        make_writer(connection, stream="old_things").begin()
+        connection.execute("alter table raw.tool_old_things alter column loaded_at drop default")
+
+        writer = make_writer(connection, stream="old_things")
+        writer.begin()
+        writer.write_page([{"id": 1, "updated": "t1"}])
+        writer.finish()
+
+        default = connection.execute(
+            "select column_default from information_schema.columns"
+            " where table_schema = 'raw' and table_name = 'tool_old_things' and column_name = 'loaded_at'"
+        ).fetchone()[0]
+        assert default == "now()"
+        assert connection.execute(
+            "select count(*) from raw.tool_old_things where loaded_at is not null"
+        ).fetchone() == (1,)
+
+
+def test_each_batch_is_recorded_and_the_table_made_once_per_stream(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        first, second = make_writer(connection, stream="twice"), make_writer(connection, stream="twice")
+        first.begin()
+        first.write_page([{"id": 1}])
+        first.finish()
+        second.begin()
+        second.write_page([{"id": 1}, {"id": 2}])
+        second.finish()
+
+        batches = connection.execute(
+            "select status, records_loaded from raw._load_batches where stream = 'twice' order by started_at"
+        ).fetchall()
+        assert batches == [("succeeded", 1), ("succeeded", 2)]
+        assert [row[0] for row in rows(connection, "raw.tool_twice")] == ["1", "2"]

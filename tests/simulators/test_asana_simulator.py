@@ -432,6 +432,93 @@ def test_the_optional_per_token_rate_limit(world: World, asana_data: AsanaWorksp
     assert int(statuses[-1].headers["Retry-After"]) >= 1
 
 
+def batch(http: requests.Session, simulator: AsanaSimulator, *actions: dict) -> requests.Response:
+    return http.post(simulator.api_url + "/batch", json={"data": {"actions": list(actions)}}, timeout=10)
+
+
+def list_action(path: str, offset: str | None = None, **data: Any) -> dict:
+    options: dict[str, Any] = {"limit": 2, "fields": ["name", "modified_at"]}
+    if offset:
+        options["offset"] = offset
+    return {"method": "get", "relative_path": path, "data": data, "options": options}
+
+
+def test_a_batch_answers_each_action_as_if_requested_alone_in_order(
+    http: requests.Session, asana: AsanaSimulator, asana_data: AsanaWorkspace
+) -> None:
+    project = busiest_project(asana_data)
+    parent = next(task["parent"]["gid"] for task in asana_data.tasks if task["parent"])
+    actions = [
+        list_action(f"/tasks/{parent}/subtasks"),
+        list_action("/tasks", project=project),
+        list_action("/status_updates", parent=project),
+        list_action("/tasks/0/subtasks"),
+    ]
+
+    response = batch(http, asana, *actions)
+
+    assert response.status_code == 200
+    results = response.json()["data"]
+    assert [result["status_code"] for result in results] == [200, 200, 200, 404]
+    alone = [
+        get(http, asana, f"/tasks/{parent}/subtasks", limit=2, opt_fields="name,modified_at").json(),
+        get(http, asana, "/tasks", project=project, limit=2, opt_fields="name,modified_at").json(),
+        get(http, asana, "/status_updates", parent=project, limit=2, opt_fields="name,modified_at").json(),
+    ]
+    assert [result["body"] for result in results[:3]] == alone
+    assert results[3]["body"]["errors"]
+
+    offset = results[1]["body"]["next_page"]["offset"]
+    second = batch(http, asana, list_action("/tasks", offset, project=project)).json()["data"][0]["body"]
+    expected = get(http, asana, "/tasks", project=project, limit=2, opt_fields="name,modified_at", offset=offset)
+    assert second == expected.json()
+
+
+def test_a_batch_needs_one_to_ten_well_formed_actions(http: requests.Session, asana: AsanaSimulator) -> None:
+    workspaces = list_action("/workspaces")
+
+    assert batch(http, asana).status_code == 400
+    assert batch(http, asana, *[workspaces] * 11).status_code == 400
+    assert batch(http, asana, *[workspaces] * 10).status_code == 200
+    results = batch(
+        http,
+        asana,
+        {**workspaces, "relative_path": "/workspaces?limit=2"},
+        {**workspaces, "data": {"limit": 2}},
+        {**workspaces, "relative_path": "/batch"},
+    ).json()["data"]
+    assert [result["status_code"] for result in results] == [400, 400, 400]
+
+
+def test_each_action_of_a_batch_counts_against_the_rate_limit(
+    world: World, asana_data: AsanaWorkspace, http: requests.Session
+) -> None:
+    workspaces = list_action("/workspaces")
+    with AsanaSimulator(world, data=asana_data, requests_per_minute=5) as simulator:
+        first = batch(http, simulator, *[workspaces] * 3)
+        refused = batch(http, simulator, *[workspaces] * 3)  # 6 would exceed 5: the whole batch fails
+        last = batch(http, simulator, *[workspaces] * 2)
+
+    assert first.status_code == 200
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert last.status_code == 200
+
+
+def test_faults_hit_a_batch_per_action(http: requests.Session, fresh_asana: AsanaSimulator) -> None:
+    workspaces, users = list_action("/workspaces"), list_action("/users", workspace=workspace_gid(fresh_asana))
+    fresh_asana.faults.add("unavailable", path="/users$")
+    fresh_asana.faults.add("malformed", path="/workspaces$")
+
+    results = batch(http, fresh_asana, workspaces, users).json()["data"]
+
+    assert results[0]["status_code"] == 200
+    assert results[0]["body"]["data"][-2:] == ["not an object", {"name": "a record without its id"}]
+    assert results[1]["status_code"] == 503 and results[1]["body"]["errors"]
+    fresh_asana.faults.add("rate_limit", path="/users$", retry_after=2)
+    limited = batch(http, fresh_asana, workspaces, users)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
+
+
 def test_a_fresh_simulator_builds_quickly_from_prebuilt_data(world: World, asana_data: AsanaWorkspace) -> None:
     started = time.perf_counter()
     with AsanaSimulator(world, data=asana_data, faults=FaultPlan()) as simulator:

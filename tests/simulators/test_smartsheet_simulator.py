@@ -239,6 +239,32 @@ def test_update_cells_writes_typed_values_and_moves_modified_at_to_the_second(
     assert account.sheet(sheet.id).row(row["id"]) != served, "the simulator changes its own copy only"
 
 
+def test_a_sheet_read_before_a_change_shows_it_when_read_again(
+    fresh_smartsheet: SmartsheetSimulator, http: requests.Session
+) -> None:
+    sheet = _largest_plan(fresh_smartsheet.account)
+    row = sheet.rows[0]
+    primary = next(column["id"] for column in sheet.columns if column.get("primary"))
+    url = f"{fresh_smartsheet.base_url}/sheets/{sheet.id}"
+    narrow = {"columnIds": str(primary)}
+    before, before_narrow = http.get(url).json(), http.get(url, params=narrow).json()
+
+    fresh_smartsheet.update_cells(sheet.id, row["id"], {"Task Name": "Renamed in Smartsheet"}, at=datetime.now(UTC))
+    added = fresh_smartsheet.add_row(sheet.id, {"Task Name": "A new row"}, at=datetime.now(UTC))
+    after, after_narrow = http.get(url).json(), http.get(url, params=narrow).json()
+
+    def names(body: dict) -> dict[int, object]:
+        return {
+            r["id"]: next((c.get("value") for c in r["cells"] if c["columnId"] == primary), None) for r in body["rows"]
+        }
+
+    assert names(before)[row["id"]] != "Renamed in Smartsheet"
+    assert names(after)[row["id"]] == names(after_narrow)[row["id"]] == "Renamed in Smartsheet"
+    assert names(after)[added] == names(after_narrow)[added] == "A new row"
+    assert len(after["rows"]) == len(before["rows"]) + 1
+    assert all(len(r["cells"]) == 1 for r in before_narrow["rows"] + after_narrow["rows"])
+
+
 def test_add_and_delete_rows(fresh_smartsheet: SmartsheetSimulator, http: requests.Session) -> None:
     sheet = _largest_plan(fresh_smartsheet.account)
     before = len(sheet.rows)
