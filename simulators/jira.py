@@ -662,15 +662,14 @@ class JiraSimulator(SimulatorServer):
         max_results = max(1, min(max_results, limit))
         page = issues[offset : offset + max_results]
         if self.store.on_disk and selection.only_identifiers and not expand:
-            # an id census: nothing to read from disk, and nothing worth encoding an issue at a time
+            # an id census: nothing to read from disk, and each issue is spelled out as `_render_issue` renders it
+            encode = msgspec.json.encode
+            head = b'{"expand":' + encode(ISSUE_EXPAND) + b',"id":'
             encoded = [
-                {
-                    "expand": ISSUE_EXPAND,
-                    "id": issue.id,
-                    "self": f"{self.url}/rest/api/3/issue/{issue.id}",
-                    "key": issue.key,
-                    "fields": {},
-                }
+                msgspec.Raw(
+                    b'%s%s,"self":%s,"key":%s,"fields":{}}'
+                    % (head, encode(issue.id), encode(f"{self.url}/rest/api/3/issue/{issue.id}"), encode(issue.key))
+                )
                 for issue in page
             ]
         elif self.store.on_disk:

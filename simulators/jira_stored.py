@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 from array import array
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -421,14 +421,36 @@ class StoredWorklog:
 _ISSUE_COLUMNS = "id, key, project_key, created_ms, updated_ms"
 # the JQL sort fields the shards can order by, and their columns
 _ORDER_COLUMNS = {"created": "created_ms", "updated": "updated_ms", "id": "id"}
+_ROW_POSITIONS = {"id": 0, "created": 3, "updated": 4}
 
 
-def _order_value(issue: Any, field: str) -> int:
+def _order_value(item: Any, field: str) -> int:
+    """An issue's (or a row's of the shards) value of a sort field the shards can order by."""
+    if isinstance(item, tuple):
+        return item[_ROW_POSITIONS[field]]
     if field == "id":
-        return int(issue.id)
-    if isinstance(issue, StoredIssue):
-        return issue.created_ms if field == "created" else issue.updated_ms
-    return epoch_millis(issue.created_at if field == "created" else issue.updated_at)
+        return int(item.id)
+    return epoch_millis(item.created_at if field == "created" else item.updated_at)
+
+
+class QueryResult(Sequence[Any]):
+    """A query's issues in order, rows of the shards (`_ISSUE_COLUMNS`) and changed issues, each row made a
+    `StoredIssue` only when a page shows it: a census lists every issue of the site."""
+
+    def __init__(self, shards: _Shards, items: list[Any]) -> None:
+        self._shards = shards
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _issue(self, item: Any) -> Any:
+        return StoredIssue(self._shards, *item) if isinstance(item, tuple) else item
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._issue(item) for item in self._items[index]]
+        return self._issue(self._items[index])
 
 
 class _OverlaidTable(MutableMapping[str, Any]):
@@ -535,7 +557,7 @@ class StoredIssues(_OverlaidTable):
 
     def matching(
         self, condition: str, params: list[object], order: tuple[OrderTerm, ...], matches: Callable[[Any], bool]
-    ) -> list[Any]:
+    ) -> Sequence[Any]:
         """The issues a JQL query selects, in its order: those on disk through `condition` (SQL, from
         `compile_sql`) and the shards' indexes, the changed ones through `matches`."""
         skip = {int(issue_id) for issue_id in self.removed | self.changed.keys()}
@@ -547,20 +569,22 @@ class StoredIssues(_OverlaidTable):
             order_sql = ", ".join([*sort_terms, "id"])
         query = f"select {_ISSUE_COLUMNS} from issues where {condition} order by {order_sql}"
         on_disk = [
-            [StoredIssue(self._shards, *row) for row in connection.execute(query, params) if row[0] not in skip]
+            [row for row in connection.execute(query, params) if row[0] not in skip]
+            if skip
+            else connection.execute(query, params).fetchall()
             for connection in self._shards.each()
         ]
         if not by_columns:
-            return order_issues(itertools.chain(*on_disk, changed), order)
+            issues = [StoredIssue(self._shards, *row) for row in itertools.chain(*on_disk)]
+            return order_issues([*issues, *changed], order)
 
-        def merge_key(issue: Any) -> tuple[int, ...]:
+        def merge_key(item: Any) -> tuple[int, ...]:
             values = [
-                -_order_value(issue, term.field) if term.descending else _order_value(issue, term.field)
-                for term in order
+                -_order_value(item, term.field) if term.descending else _order_value(item, term.field) for term in order
             ]
-            return (*values, int(issue.id))
+            return (*values, int(item[0]) if isinstance(item, tuple) else int(item.id))
 
-        return list(heapq.merge(*on_disk, changed, key=merge_key))
+        return QueryResult(self._shards, list(heapq.merge(*on_disk, changed, key=merge_key)))
 
     def columns_of(self, issue_ids: list[str], column: str) -> dict[str, object]:
         """`column` (payload or changelog), decoded, of those of `issue_ids` that exist: one query per shard."""
