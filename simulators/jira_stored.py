@@ -61,6 +61,8 @@ ISSUES_PER_PROJECT = 100_000
 WORKLOGS_PER_PROJECT = 1_000_000
 HISTORIES_PER_PROJECT = 1_000_000
 SPRINTS_PER_PROJECT = 1_000
+# query results whose rows the shards keep (the census, a watermark query, ...)
+QUERIES_KEPT = 4
 # one project in this many (of those the rule allows) keeps no estimates, as one demo project does
 NO_ESTIMATE_EVERY = 40
 
@@ -320,6 +322,7 @@ class _Shards:
         self.local = threading.local()
         self.index_lock = threading.Lock()
         self._worklog_feed_index: list[tuple[array, array]] | None = None
+        self._query_rows: dict[tuple[str, tuple], list[tuple]] = {}
 
     def connection(self, shard: int) -> sqlite3.Connection:
         connections = getattr(self.local, "connections", None)
@@ -335,6 +338,21 @@ class _Shards:
 
     def one(self, query: str, shard: int, *params: object) -> tuple | None:
         return self.connection(shard).execute(query, params).fetchone()
+
+    def ordered_rows(self, query: str, params: list[object], key: Callable[[tuple], Any]) -> list[tuple]:
+        """The rows `query` reads from every shard, merged in `key` order. The files never change, so the rows of
+        the latest few queries are kept: a night's census reads the same 460,000 rows as the night before."""
+        with self.index_lock:
+            cache_key = (query, tuple(params))
+            rows = self._query_rows.pop(cache_key, None)
+            if rows is None:
+                rows = list(
+                    heapq.merge(*(connection.execute(query, params).fetchall() for connection in self.each()), key=key)
+                )
+            self._query_rows[cache_key] = rows
+            while len(self._query_rows) > QUERIES_KEPT:
+                del self._query_rows[next(iter(self._query_rows))]
+            return rows
 
     def worklog_feed_index(self) -> list[tuple[array, array]]:
         """Per shard, the updated epoch ms and the ids of its worklogs in feed order, as two arrays of integers:
@@ -568,14 +586,11 @@ class StoredIssues(_OverlaidTable):
             sort_terms = [f"{_ORDER_COLUMNS[term.field]} {'desc' if term.descending else 'asc'}" for term in order]
             order_sql = ", ".join([*sort_terms, "id"])
         query = f"select {_ISSUE_COLUMNS} from issues where {condition} order by {order_sql}"
-        on_disk = [
-            [row for row in connection.execute(query, params) if row[0] not in skip]
-            if skip
-            else connection.execute(query, params).fetchall()
-            for connection in self._shards.each()
-        ]
         if not by_columns:
-            issues = [StoredIssue(self._shards, *row) for row in itertools.chain(*on_disk)]
+            rows = itertools.chain.from_iterable(
+                connection.execute(query, params) for connection in self._shards.each()
+            )
+            issues = [StoredIssue(self._shards, *row) for row in rows if row[0] not in skip]
             return order_issues([*issues, *changed], order)
 
         def merge_key(item: Any) -> tuple[int, ...]:
@@ -584,7 +599,10 @@ class StoredIssues(_OverlaidTable):
             ]
             return (*values, int(item[0]) if isinstance(item, tuple) else int(item.id))
 
-        return QueryResult(self._shards, list(heapq.merge(*on_disk, changed, key=merge_key)))
+        rows = self._shards.ordered_rows(query, params, merge_key)
+        if skip:
+            rows = [row for row in rows if row[0] not in skip]
+        return QueryResult(self._shards, list(heapq.merge(rows, changed, key=merge_key)) if changed else rows)
 
     def columns_of(self, issue_ids: list[str], column: str) -> dict[str, object]:
         """`column` (payload or changelog), decoded, of those of `issue_ids` that exist: one query per shard."""
