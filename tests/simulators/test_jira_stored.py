@@ -259,6 +259,8 @@ def test_searches_and_the_worklog_feed_of_a_stored_site_answer_as_in_memory(stor
         (f"project in ({projects}) ORDER BY key", ["summary"]),
         (f'updated > "{watermark}" AND id not in (10001, 10002) ORDER BY created DESC, updated', ["id"]),
     ]
+    updated = sorted(world.epoch_millis(worklog.updated_at) for worklog in stored_world.jira.worklogs.values())
+    feed_boundaries = updated[-1002:-997]
     answers = []
     with JiraSimulator(stored_world) as stored, JiraSimulator(memory_world) as memory:
         for simulator in (stored, memory):
@@ -275,6 +277,11 @@ def test_searches_and_the_worklog_feed_of_a_stored_site_answer_as_in_memory(stor
                         [json.dumps(issue, sort_keys=True).replace(simulator.url, "") for issue in found]
                     )
                 answers[-1].append(_feed(http, simulator.url, 0))
+                # pages that hold exactly the last 1000 entries, one more, or one fewer
+                for since in feed_boundaries:
+                    feed_url = f"{simulator.url}/rest/api/3/worklog/updated"
+                    page = http.get(feed_url, params={"since": since}, timeout=30).json()
+                    answers[-1].append([len(page["values"]), page["lastPage"], page["until"]])
     stored_answers, memory_answers = answers
     assert [len(answer) for answer in stored_answers] == [len(answer) for answer in memory_answers]
     assert all(len(answer) > 0 for answer in stored_answers)
