@@ -557,8 +557,7 @@ class StreamWriter:
             if not ids:
                 continue
             with self.connection.cursor().copy("copy _census_ids (record_id) from stdin") as copy:
-                for record_id in ids:
-                    copy.write_row((record_id,))
+                copy.write(b"\n".join(_copy_field(record_id) for record_id in ids) + b"\n")
             listed += len(ids)
         self.connection.commit()
         if not listed:

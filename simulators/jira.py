@@ -34,12 +34,13 @@ import msgspec
 
 from simulators.base import RequestRecord, Route, SimHttpError, SimRequest, SimResponse, SimulatorServer
 from simulators.faults import FaultPlan
-from simulators.jira_stored import StoredJiraSite
+from simulators.jira_stored import StoredJiraSite, WorklogFeed
 from simulators.jql import (
     UNBOUNDED_MESSAGE,
     JqlError,
     SearchContext,
     compile_query,
+    compile_sql,
     order_issues,
     parse_jql,
 )
@@ -536,7 +537,7 @@ class JiraSimulator(SimulatorServer):
         )
 
     def _board_sprints(self, request: SimRequest, board: str) -> SimResponse:
-        found = next((item for item in self.store.boards if str(item["id"]) == board), None)
+        found = self.store.cached("boards-by-id", self._boards_by_id).get(board)
         if found is None:
             raise JiraApiError(404, f"The requested board cannot be viewed because it either does not exist: {board}")
         if found["type"] != "scrum":
@@ -544,11 +545,21 @@ class JiraSimulator(SimulatorServer):
         states = {part for value in request.query.get("state", []) for part in value.split(",") if part}
         sprints = [
             {"self": f"{self.url}/rest/agile/1.0/sprint/{sprint['id']}", "originBoardId": sprint["boardId"], **sprint}
-            for sprint in self.store.sprints
-            if str(sprint["boardId"]) == board and (not states or sprint["state"] in states)
+            for sprint in self.store.cached("sprints-by-board", self._sprints_by_board).get(board, [])
+            if not states or sprint["state"] in states
         ]
         path = f"/rest/agile/1.0/board/{board}/sprint"
         return SimResponse(200, self._offset_page(request, sprints, path=path, max_page=50, default_page=50))
+
+    def _boards_by_id(self) -> dict[str, dict]:
+        return {str(board["id"]): board for board in self.store.boards}
+
+    def _sprints_by_board(self) -> dict[str, list[dict]]:
+        """Each board's sprints, in the order the site lists them."""
+        by_board: dict[str, list[dict]] = {}
+        for sprint in self.store.sprints:
+            by_board.setdefault(str(sprint["boardId"]), []).append(sprint)
+        return by_board
 
     def _project_search(self, request: SimRequest) -> SimResponse:
         expand = {part.strip() for value in request.query.get("expand", []) for part in value.split(",")}
@@ -607,6 +618,9 @@ class JiraSimulator(SimulatorServer):
         )
 
         def evaluate() -> list[JiraIssue]:
+            if self.store.on_disk:
+                condition, params = compile_sql(query, context)
+                return self.store.issues.matching(condition, params, query.order, matches)  # type: ignore[attr-defined]
             return order_issues((issue for issue in self.store.issues.values() if matches(issue)), query.order)
 
         # every page of a paged query reads the same result: evaluate it once per store revision,
@@ -647,7 +661,18 @@ class JiraSimulator(SimulatorServer):
         max_results = _int_param(raw_max, "maxResults", SEARCH_DEFAULT_PAGE)
         max_results = max(1, min(max_results, limit))
         page = issues[offset : offset + max_results]
-        if self.store.on_disk:
+        if self.store.on_disk and selection.only_identifiers and not expand:
+            # an id census: nothing to read from disk, and each issue is spelled out as `_render_issue` renders it
+            encode = msgspec.json.encode
+            head = b'{"expand":' + encode(ISSUE_EXPAND) + b',"id":'
+            encoded = [
+                msgspec.Raw(
+                    b'%s%s,"self":%s,"key":%s,"fields":{}}'
+                    % (head, encode(issue.id), encode(f"{self.url}/rest/api/3/issue/{issue.id}"), encode(issue.key))
+                )
+                for issue in page
+            ]
+        elif self.store.on_disk:
             # a page's payloads in one read instead of one an issue
             if selection.only_identifiers:
                 payloads = {issue.id: {"fields": {}} for issue in page}
@@ -851,14 +876,19 @@ class JiraSimulator(SimulatorServer):
             },
         )
 
-    def _worklog_feed(self, request: SimRequest, path: str, changes: list[tuple[int, int]]) -> SimResponse:
+    def _worklog_feed(
+        self, request: SimRequest, path: str, changes: list[tuple[int, int]] | WorklogFeed
+    ) -> SimResponse:
         """A page of a feed; `changes` are (epoch millis, worklog id) in time order."""
         since = _int_param(request.param("since"), "since", 0)
         settled_before = epoch_millis(self.now() - WORKLOG_FEED_SETTLE)
-        first = bisect.bisect_left(changes, (since,))
-        end = bisect.bisect_right(changes, (settled_before, float("inf")))
-        page = changes[first : min(end, first + WORKLOG_FEED_PAGE)]
-        last_page = end - first <= WORKLOG_FEED_PAGE
+        if isinstance(changes, WorklogFeed):
+            page, last_page = changes.page(since, settled_before, WORKLOG_FEED_PAGE)
+        else:
+            first = bisect.bisect_left(changes, (since,))
+            end = bisect.bisect_right(changes, (settled_before, float("inf")))
+            page = changes[first : min(end, first + WORKLOG_FEED_PAGE)]
+            last_page = end - first <= WORKLOG_FEED_PAGE
         until = page[-1][0] if page else since
         body: dict[str, Any] = {
             "values": [

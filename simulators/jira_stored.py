@@ -19,13 +19,17 @@ reused when it is complete (a `complete` marker written last); `SIMULATOR_STORE_
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import logging
 import os
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, MutableMapping
+from array import array
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -34,6 +38,7 @@ from typing import Any
 
 import msgspec
 
+from simulators.jql import OrderTerm, order_issues
 from simulators.world import (
     JiraDeletedWorklog,
     JiraIdBases,
@@ -56,6 +61,8 @@ ISSUES_PER_PROJECT = 100_000
 WORKLOGS_PER_PROJECT = 1_000_000
 HISTORIES_PER_PROJECT = 1_000_000
 SPRINTS_PER_PROJECT = 1_000
+# query results whose rows the shards keep (the census, a watermark query, ...)
+QUERIES_KEPT = 4
 # one project in this many (of those the rule allows) keeps no estimates, as one demo project does
 NO_ESTIMATE_EVERY = 40
 
@@ -313,6 +320,9 @@ class _Shards:
     def __init__(self, directory: Path) -> None:
         self.paths = [directory / f"shard-{shard}.sqlite" for shard in range(SHARDS)]
         self.local = threading.local()
+        self.index_lock = threading.Lock()
+        self._worklog_feed_index: list[tuple[array, array]] | None = None
+        self._query_rows: dict[tuple[str, tuple], list[tuple]] = {}
 
     def connection(self, shard: int) -> sqlite3.Connection:
         connections = getattr(self.local, "connections", None)
@@ -329,6 +339,39 @@ class _Shards:
     def one(self, query: str, shard: int, *params: object) -> tuple | None:
         return self.connection(shard).execute(query, params).fetchone()
 
+    def ordered_rows(self, query: str, params: list[object], key: Callable[[tuple], Any]) -> list[tuple]:
+        """The rows `query` reads from every shard, merged in `key` order. The files never change, so the rows of
+        the latest few queries are kept: a night's census reads the same 460,000 rows as the night before."""
+        with self.index_lock:
+            cache_key = (query, tuple(params))
+            rows = self._query_rows.pop(cache_key, None)
+            if rows is None:
+                rows = list(
+                    heapq.merge(*(connection.execute(query, params).fetchall() for connection in self.each()), key=key)
+                )
+            self._query_rows[cache_key] = rows
+            while len(self._query_rows) > QUERIES_KEPT:
+                del self._query_rows[next(iter(self._query_rows))]
+            return rows
+
+    def worklog_feed_index(self) -> list[tuple[array, array]]:
+        """Per shard, the updated epoch ms and the ids of its worklogs in feed order, as two arrays of integers:
+        read on first use and kept, since the files never change (32 bytes a worklog, against a few hundred as
+        Python tuples)."""
+        with self.index_lock:
+            if self._worklog_feed_index is None:
+                indexes = []
+                for connection in self.each():
+                    updated, ids = array("q"), array("q")
+                    for updated_ms, worklog_id in connection.execute(
+                        "select updated_ms, id from worklogs order by updated_ms, id"
+                    ):
+                        updated.append(updated_ms)
+                        ids.append(worklog_id)
+                    indexes.append((updated, ids))
+                self._worklog_feed_index = indexes
+            return self._worklog_feed_index
+
 
 def _issue_shard(issue_id: int) -> int:
     return ((issue_id - 10000) // ISSUES_PER_PROJECT) % SHARDS
@@ -341,7 +384,7 @@ def _worklog_shard(worklog_id: int) -> int:
 class StoredIssue:
     """A Jira issue whose identifiers and timestamps are at hand and whose payload and changelog are read on use."""
 
-    __slots__ = ("_shards", "created_at", "id", "key", "project_key", "updated_at")
+    __slots__ = ("_shards", "created_ms", "id", "key", "project_key", "updated_ms")
 
     def __init__(
         self, shards: _Shards, issue_id: int, key: str, project_key: str, created_ms: int, updated_ms: int
@@ -350,8 +393,16 @@ class StoredIssue:
         self.id = str(issue_id)
         self.key = key
         self.project_key = project_key
-        self.created_at = _millis_to_datetime(created_ms)
-        self.updated_at = _millis_to_datetime(updated_ms)
+        self.created_ms = created_ms
+        self.updated_ms = updated_ms
+
+    @property
+    def created_at(self) -> datetime:
+        return _millis_to_datetime(self.created_ms)
+
+    @property
+    def updated_at(self) -> datetime:
+        return _millis_to_datetime(self.updated_ms)
 
     def _column(self, column: str) -> object:
         issue_id = int(self.id)
@@ -386,6 +437,38 @@ class StoredWorklog:
 
 
 _ISSUE_COLUMNS = "id, key, project_key, created_ms, updated_ms"
+# the JQL sort fields the shards can order by, and their columns
+_ORDER_COLUMNS = {"created": "created_ms", "updated": "updated_ms", "id": "id"}
+_ROW_POSITIONS = {"id": 0, "created": 3, "updated": 4}
+
+
+def _order_value(item: Any, field: str) -> int:
+    """An issue's (or a row's of the shards) value of a sort field the shards can order by."""
+    if isinstance(item, tuple):
+        return item[_ROW_POSITIONS[field]]
+    if field == "id":
+        return int(item.id)
+    return epoch_millis(item.created_at if field == "created" else item.updated_at)
+
+
+class QueryResult(Sequence[Any]):
+    """A query's issues in order, rows of the shards (`_ISSUE_COLUMNS`) and changed issues, each row made a
+    `StoredIssue` only when a page shows it: a census lists every issue of the site."""
+
+    def __init__(self, shards: _Shards, items: list[Any]) -> None:
+        self._shards = shards
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _issue(self, item: Any) -> Any:
+        return StoredIssue(self._shards, *item) if isinstance(item, tuple) else item
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._issue(item) for item in self._items[index]]
+        return self._issue(self._items[index])
 
 
 class _OverlaidTable(MutableMapping[str, Any]):
@@ -490,6 +573,37 @@ class StoredIssues(_OverlaidTable):
                 for row in rows:
                     yield StoredIssue(self._shards, *row)
 
+    def matching(
+        self, condition: str, params: list[object], order: tuple[OrderTerm, ...], matches: Callable[[Any], bool]
+    ) -> Sequence[Any]:
+        """The issues a JQL query selects, in its order: those on disk through `condition` (SQL, from
+        `compile_sql`) and the shards' indexes, the changed ones through `matches`."""
+        skip = {int(issue_id) for issue_id in self.removed | self.changed.keys()}
+        changed = order_issues((issue for issue in self.changed.values() if matches(issue)), order)
+        by_columns = all(term.field in _ORDER_COLUMNS for term in order)
+        order_sql = "id"
+        if by_columns:
+            sort_terms = [f"{_ORDER_COLUMNS[term.field]} {'desc' if term.descending else 'asc'}" for term in order]
+            order_sql = ", ".join([*sort_terms, "id"])
+        query = f"select {_ISSUE_COLUMNS} from issues where {condition} order by {order_sql}"
+        if not by_columns:
+            rows = itertools.chain.from_iterable(
+                connection.execute(query, params) for connection in self._shards.each()
+            )
+            issues = [StoredIssue(self._shards, *row) for row in rows if row[0] not in skip]
+            return order_issues([*issues, *changed], order)
+
+        def merge_key(item: Any) -> tuple[int, ...]:
+            values = [
+                -_order_value(item, term.field) if term.descending else _order_value(item, term.field) for term in order
+            ]
+            return (*values, int(item[0]) if isinstance(item, tuple) else int(item.id))
+
+        rows = self._shards.ordered_rows(query, params, merge_key)
+        if skip:
+            rows = [row for row in rows if row[0] not in skip]
+        return QueryResult(self._shards, list(heapq.merge(rows, changed, key=merge_key)) if changed else rows)
+
     def columns_of(self, issue_ids: list[str], column: str) -> dict[str, object]:
         """`column` (payload or changelog), decoded, of those of `issue_ids` that exist: one query per shard."""
         found: dict[str, object] = {
@@ -563,18 +677,42 @@ class StoredWorklogs(_OverlaidTable):
                 )
         return sorted(rows)
 
-    def updated_feed(self) -> list[tuple[int, int]]:
-        """(updated epoch ms, id) of every live worklog, in feed order."""
-        skip = self.removed | self.changed.keys()
-        return sorted(
-            [
-                (updated_ms, worklog_id)
-                for connection in self._shards.each()
-                for worklog_id, updated_ms in connection.execute("select id, updated_ms from worklogs")
-                if str(worklog_id) not in skip
-            ]
-            + [(epoch_millis(worklog.updated_at), int(worklog.id)) for worklog in self.changed.values()]
+    def updated_feed(self) -> WorklogFeed:
+        """(updated epoch ms, id) of every live worklog, in feed order: the files' index with this view's changes."""
+        return WorklogFeed(
+            self._shards.worklog_feed_index(),
+            skip={int(worklog_id) for worklog_id in self.removed | self.changed.keys()},
+            changed=sorted((epoch_millis(worklog.updated_at), int(worklog.id)) for worklog in self.changed.values()),
         )
+
+
+class WorklogFeed:
+    """The worklog/updated feed of a stored site: the (updated ms, id) index of each shard, read once, merged at
+    each page with the worklogs changed since the store was opened (`skip` hides their version on disk)."""
+
+    def __init__(
+        self, shard_indexes: list[tuple[array, array]], skip: set[int], changed: list[tuple[int, int]]
+    ) -> None:
+        self._shard_indexes = shard_indexes
+        self._skip = skip
+        self._changed = changed
+
+    def _from_shard(self, updated: array, ids: array, since: int) -> Iterator[tuple[int, int]]:
+        skip = self._skip
+        for position in range(bisect.bisect_left(updated, since), len(updated)):
+            worklog_id = ids[position]
+            if worklog_id not in skip:
+                yield updated[position], worklog_id
+
+    def page(self, since: int, settled_before: int, size: int) -> tuple[list[tuple[int, int]], bool]:
+        """The first `size` entries from `since` up to `settled_before` (inclusive), and whether they are the last."""
+        merged = heapq.merge(
+            *(self._from_shard(updated, ids, since) for updated, ids in self._shard_indexes),
+            self._changed[bisect.bisect_left(self._changed, (since,)) :],
+        )
+        settled = itertools.takewhile(lambda entry: entry[0] <= settled_before, merged)
+        entries = list(itertools.islice(settled, size + 1))
+        return entries[:size], len(entries) <= size
 
 
 class StoredWorklogIdsByIssue(MutableMapping[str, list[str]]):

@@ -51,6 +51,7 @@ _FIELD_ALIASES = {
 }
 _DATE_FIELDS = frozenset({"created", "updated"})
 _DEFAULT_DESCENDING = frozenset({"created", "updated"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class JqlError(ValueError):
@@ -320,6 +321,44 @@ def _compile_clause(clause: Clause, context: SearchContext) -> Callable[[JiraIss
             raise JqlError(f"The issue id '{value}' for field 'id' is invalid.")
         ids.add(str(int(value)))
     return lambda issue: (issue.id in ids) != negate
+
+
+def compile_sql(query: JqlQuery, context: SearchContext) -> tuple[str, list[object]]:
+    """The query's clauses as one SQL condition on a stored site's issue columns (`id`, `key`, `project_key`,
+    `created_ms`, `updated_ms`: epoch milliseconds), with its parameters: what `compile_query` tests, for a site
+    kept on disk, whose index on `updated_ms` then answers a watermark query. Validate with `compile_query` first."""
+    conditions: list[str] = []
+    params: list[object] = []
+    for clause in query.clauses:
+        field, operator, values = clause.field, clause.operator, clause.values
+        if field in _DATE_FIELDS:
+            instant = parse_date_literal(values[0], field, context.zone, context.now)
+            floor_ms, sub_ms = divmod((instant - _EPOCH) // timedelta(microseconds=1), 1000)
+            ceil_ms = floor_ms + (sub_ms > 0)
+            column = f"{field}_ms"
+            if operator in ("=", "!="):
+                if sub_ms:
+                    conditions.append("0" if operator == "=" else "1")
+                    continue
+                conditions.append(f"{column} {operator} ?")
+                params.append(floor_ms)
+            else:
+                conditions.append(f"{column} {operator} ?")
+                params.append(ceil_ms if operator in (">=", "<") else floor_ms)
+            continue
+        if field == "project":
+            wanted: list[object] = sorted({context.project_keys_by_alias[value.lower()] for value in values})
+            column = "project_key"
+        elif field == "key":
+            wanted = sorted({value.upper() for value in values})
+            column = "key"
+        else:
+            wanted = sorted({int(value) for value in values})
+            column = "id"
+        negate = "not " if operator in ("!=", "not in") else ""
+        conditions.append(f"{column} {negate}in ({', '.join('?' * len(wanted))})")
+        params.extend(wanted)
+    return " and ".join(conditions) or "1", params
 
 
 def order_issues(issues: Iterable[JiraIssue], order: tuple[OrderTerm, ...]) -> list[JiraIssue]:

@@ -36,6 +36,23 @@ class EncodedSearchPage(msgspec.Struct):
     isLast: bool | None = None
 
 
+class IssueIdHead(msgspec.Struct):
+    """What a census reads of an issue: its id."""
+
+    id: str | int | None = None
+
+
+_ISSUE_ID_PAGE = msgspec.json.Decoder(list[IssueIdHead])
+_ISSUE_ID = msgspec.json.Decoder(IssueIdHead)
+
+
+def _issue_id_head(raw: msgspec.Raw) -> IssueIdHead | None:
+    try:
+        return _ISSUE_ID.decode(raw)
+    except msgspec.ValidationError:
+        return None
+
+
 class IssueChangelog(msgspec.Struct):
     issueId: str | int
     changeHistories: list[msgspec.Raw] = []
@@ -119,6 +136,17 @@ class JiraClient:
     ) -> Iterator[list[msgspec.Raw]]:
         """As `search_issues`, each issue left as the JSON text Jira sent."""
         return self._search(jql, fields, page_size, expand, EncodedSearchPage)
+
+    def search_issue_ids(self, jql: str, page_size: int) -> Iterator[list[str]]:
+        """The ids of the issues `jql` finds (`fields=id`, the census's large pages), a page at a time.
+
+        A page's ids are read in one typed decode; a record that is not an object with an id is skipped."""
+        for raws in self._search(jql, ["id"], page_size, None, EncodedSearchPage):
+            try:
+                heads = _ISSUE_ID_PAGE.decode(b"[" + b",".join(raws) + b"]")
+            except msgspec.ValidationError:
+                heads = [_issue_id_head(raw) for raw in raws]
+            yield [str(head.id) for head in heads if head is not None and head.id is not None]
 
     def _search(
         self,

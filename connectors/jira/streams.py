@@ -41,6 +41,7 @@ from connectors.runs import StreamResult, result_from
 log = logging.getLogger(__name__)
 
 EPOCH_JQL = "1970-01-01 00:00"
+SNAPSHOT_PAGES_WAITING = 32
 
 
 class _IssueFieldsHead(msgspec.Struct):
@@ -164,9 +165,13 @@ class JiraExtractor:
         result = StreamResult(stream)
         seen: set[str] = set()
         try:
-            for page in pages:
-                writer.write_page(page)
-                seen.update(str(record_id(record)) for record in page if isinstance(record, dict) and record_id(record))
+            # small pages (a board's sprints) are written a few dozen to a transaction
+            with PageLoader(writer, max_pending=SNAPSHOT_PAGES_WAITING) as loader:
+                for page in pages:
+                    loader.submit(page)
+                    seen.update(
+                        str(record_id(record)) for record in page if isinstance(record, dict) and record_id(record)
+                    )
             if census:
                 gone = writer.live_ids() - seen
                 if gone:
@@ -247,11 +252,7 @@ class JiraExtractor:
     def _issue_census(self, writer: StreamWriter) -> int:
         """Jira has no delete feed for issues: list every id the token can see and tombstone the rest."""
         jql = f'created >= "{EPOCH_JQL}" ORDER BY created ASC'
-        pages = (
-            [str(record["id"]) for record in page if isinstance(record, dict) and "id" in record]
-            for page in self.client.search_issues(jql, ["id"], self.settings.census_page_size)
-        )
-        _, deleted = writer.tombstone_missing(pages)
+        _, deleted = writer.tombstone_missing(self.client.search_issue_ids(jql, self.settings.census_page_size))
         return deleted
 
     def sync_issue_changelogs(self, full_refresh: bool = False) -> StreamResult:

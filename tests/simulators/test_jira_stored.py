@@ -7,7 +7,8 @@ whose generation takes minutes; the code is the same.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+import json
+from dataclasses import fields, replace
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -203,3 +204,85 @@ def test_worklogs_listed_from_disk_read_as_rendered_from_memory(stored_world: wo
         expected = [jira._render_worklog(site.worklogs[str(worklog_id)]) for worklog_id in sorted(wanted[:-1])]
     assert response.status_code == 200
     assert response.json() == expected
+
+
+def _in_memory_copy(site: StoredJiraSite) -> world.JiraSite:
+    """The stored site read whole into memory, as the simulator serves the smaller scales."""
+    issues = [
+        world.JiraIssue(issue.id, issue.key, issue.project_key, issue.created_at, issue.updated_at, None, None)
+        for issue in site.issues.values()
+    ]
+    for issue in issues:
+        stored = site.issues[issue.id]
+        issue.payload, issue.changelog = stored.payload, stored.changelog
+    worklogs = [
+        world.JiraWorklog(worklog.id, worklog.issue_id, worklog.updated_at, worklog.payload)
+        for worklog in site.worklogs.values()
+    ]
+    kept = {field.name: getattr(site, field.name) for field in fields(world.JiraSite)}
+    return world.JiraSite(**{**kept, "issues": issues, "worklogs": worklogs})
+
+
+def _all_pages(http: requests.Session, url: str, jql: str, fields: list[str], page_size: int) -> list[dict]:
+    issues, token = [], None
+    while True:
+        body = {"jql": jql, "fields": fields, "maxResults": page_size, **({"nextPageToken": token} if token else {})}
+        page = http.post(f"{url}/rest/api/3/search/jql", json=body, timeout=30).json()
+        issues += page["issues"]
+        token = page.get("nextPageToken")
+        if not token:
+            return issues
+
+
+def _feed(http: requests.Session, url: str, since: int) -> list[tuple[int, int, bool]]:
+    entries = []
+    while True:
+        page = http.get(f"{url}/rest/api/3/worklog/updated", params={"since": since}, timeout=30).json()
+        entries += [(value["updatedTime"], value["worklogId"], page["lastPage"]) for value in page["values"]]
+        if page["lastPage"]:
+            return entries
+        since = page["until"]
+
+
+def test_searches_and_the_worklog_feed_of_a_stored_site_answer_as_in_memory(stored_world: world.World) -> None:
+    """The stored site answers JQL from its shards' indexes and the worklog feed from an index read once: the
+    answers, before and after a night's changes (edits, deletes, new worklogs), are those of the same site in
+    memory."""
+    memory_world = replace(stored_world, jira=_in_memory_copy(stored_world.jira))
+    night = stored_world.anchor_instant + timedelta(days=1)
+    watermark = (stored_world.anchor_instant - timedelta(days=20)).strftime("%Y-%m-%d %H:%M")
+    projects = ", ".join(project["key"] for project in stored_world.jira.projects[:2])
+    queries = [
+        (f'updated >= "{watermark}" ORDER BY updated ASC', ["summary", "updated", "status"]),
+        ('created >= "1970-01-01 00:00" ORDER BY created ASC', ["id"]),
+        (f'updated < "{watermark}" ORDER BY updated DESC', ["id", "key"]),
+        (f"project in ({projects}) ORDER BY key", ["summary"]),
+        (f'updated > "{watermark}" AND id not in (10001, 10002) ORDER BY created DESC, updated', ["id"]),
+    ]
+    updated = sorted(world.epoch_millis(worklog.updated_at) for worklog in stored_world.jira.worklogs.values())
+    feed_boundaries = updated[-1002:-997]
+    answers = []
+    with JiraSimulator(stored_world) as stored, JiraSimulator(memory_world) as memory:
+        for simulator in (stored, memory):
+            http = requests.Session()
+            http.auth = (simulator.email, "sim-token")
+            simulator.clock = lambda: night + timedelta(minutes=10)
+            answers.append([])
+            for changes_applied in (False, True):
+                if changes_applied:
+                    apply_night_changes(1, jira=simulator, now=night)
+                for jql, fields in queries:
+                    found = _all_pages(http, simulator.url, jql, fields, 37 if fields != ["id"] else 211)
+                    answers[-1].append(
+                        [json.dumps(issue, sort_keys=True).replace(simulator.url, "") for issue in found]
+                    )
+                answers[-1].append(_feed(http, simulator.url, 0))
+                # pages that hold exactly the last 1000 entries, one more, or one fewer
+                for since in feed_boundaries:
+                    feed_url = f"{simulator.url}/rest/api/3/worklog/updated"
+                    page = http.get(feed_url, params={"since": since}, timeout=30).json()
+                    answers[-1].append([len(page["values"]), page["lastPage"], page["until"]])
+    stored_answers, memory_answers = answers
+    assert [len(answer) for answer in stored_answers] == [len(answer) for answer in memory_answers]
+    assert all(len(answer) > 0 for answer in stored_answers)
+    assert stored_answers == memory_answers

@@ -268,3 +268,12 @@ def test_boards_and_sprints_of_every_scrum_board_land(simulator, world, warehous
     assert set(sprints) == {str(sprint["id"]) for sprint in world.jira.sprints}
     assert {payload["state"] for _, payload in sprints.values()} >= {"closed", "active"}
     assert results["sprints"]["records"] == len(world.jira.sprints)
+
+
+def test_the_census_lists_every_issue_id_when_a_page_holds_malformed_records(world):
+    plan = FaultPlan()
+    plan.add("malformed", path=r"/search/jql", times=100)
+    with JiraSimulator(world, api_token=TOKEN, faults=plan) as simulator:
+        pages = list(JiraClient(settings_for(simulator)).search_issue_ids('created >= "1970-01-01 00:00"', 100))
+    assert plan.fired("malformed") == len(pages) > 1
+    assert sorted(issue_id for page in pages for issue_id in page) == sorted(issue.id for issue in world.jira.issues)
