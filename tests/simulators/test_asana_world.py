@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -34,12 +33,9 @@ def _estimate(task: dict) -> tuple[bool, float | None]:
     return False, None
 
 
-def test_the_same_world_gives_the_same_workspace_well_under_a_second(world: World, asana_data: AsanaWorkspace) -> None:
-    started = time.perf_counter()
+def test_the_same_world_gives_the_same_workspace(world: World, asana_data: AsanaWorkspace) -> None:
     again = build_asana_data(world)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 0.5
     assert again.tasks == asana_data.tasks
     assert again.time_entries == asana_data.time_entries
     assert again.portfolios == asana_data.portfolios

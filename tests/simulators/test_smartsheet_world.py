@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,12 +33,9 @@ def _expected_cell_value(value: object) -> object:
     return value
 
 
-def test_the_same_world_gives_the_same_account_quickly(world: World, account: SmartsheetAccount) -> None:
-    started = time.perf_counter()
+def test_the_same_world_gives_the_same_account(world: World, account: SmartsheetAccount) -> None:
     again = build_smartsheet_data(world)
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 1.0
     assert [(s.id, s.name, s.columns, s.rows) for s in again.sheets] == [
         (s.id, s.name, s.columns, s.rows) for s in account.sheets
     ]
