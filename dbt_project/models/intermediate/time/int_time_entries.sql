@@ -134,17 +134,12 @@ jira_time_entries as (
 
     from jira_worklogs
     {% if rebuild_by_entry -%}
-    where
-        greatest(jira_worklogs.loaded_at, jira_worklogs.deleted_at) > (
-            select coalesce(max(built.source_changed_at), '-infinity')
-            from {{ this }} as built
-            where built.source_system = 'jira'
-        )
-        or (jira_worklogs.source_instance, jira_worklogs.worklog_id) in (
-            select stale_entries.source_instance, stale_entries.source_id
-            from stale_entries
-            where stale_entries.source_system = 'jira'
-        )
+        {{ time_entries_to_rebuild(
+            'jira',
+            'greatest(jira_worklogs.loaded_at, jira_worklogs.deleted_at)',
+            'jira_worklogs.source_instance',
+            'jira_worklogs.worklog_id',
+        ) }}
     {%- endif %}
 
 ),
@@ -165,17 +160,12 @@ asana_entries as (
 
     from asana_time_entries
     {% if rebuild_by_entry -%}
-    where
-        greatest(asana_time_entries.loaded_at, asana_time_entries.deleted_at) > (
-            select coalesce(max(built.source_changed_at), '-infinity')
-            from {{ this }} as built
-            where built.source_system = 'asana'
-        )
-        or (asana_time_entries.source_instance, asana_time_entries.time_entry_gid) in (
-            select stale_entries.source_instance, stale_entries.source_id
-            from stale_entries
-            where stale_entries.source_system = 'asana'
-        )
+        {{ time_entries_to_rebuild(
+            'asana',
+            'greatest(asana_time_entries.loaded_at, asana_time_entries.deleted_at)',
+            'asana_time_entries.source_instance',
+            'asana_time_entries.time_entry_gid',
+        ) }}
     {%- endif %}
 
 ),
