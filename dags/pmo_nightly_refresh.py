@@ -8,8 +8,9 @@ build schema, and publishes the marts only when every model and test passed.
 - **extract_<tool>_<instance>**: one task per instance listed in the sources config
   (`PMO_SOURCES_CONFIG`, default `config/sources.yml`): Jira sites, Asana workspaces and
   Smartsheet accounts, each landing its streams in `raw` incrementally.
-- **prepare_marts_build**: an empty build schema `marts_build`, holding a copy of the published
-  incremental marts (so a normal night rebuilds only their recent days).
+- **prepare_marts_build**: the build schema `marts_build`: the marts the last publish retired,
+  emptied but for their incremental marts (or, without them, a copy of the published ones), so a
+  normal night rebuilds only what changed in those.
 - **dbt_build**: the dbt project in `dbt_project/`, through Cosmos, against the Airflow
   connection `pmo_warehouse`; the marts go to `marts_build` and each model's tests run there,
   then `cross_model_tests` runs the relationship and singular tests once every model is built.
@@ -188,7 +189,7 @@ def pmo_nightly_refresh():
 
     @task
     def prepare_marts_build(params: dict | None = None, **context) -> dict[str, int]:
-        from warehouse.publish import mart_models, prepare_build_schema
+        from warehouse.publish import mart_columns, prepare_build_schema
         from warehouse.runtime import task_warehouse_url, validate_backfill_from
 
         params = params or {}
@@ -196,7 +197,7 @@ def pmo_nightly_refresh():
         validate_backfill_from(params.get("backfill_from"), run_after)
         return prepare_build_schema(
             task_warehouse_url(WAREHOUSE_CONN_ID),
-            carry_over=mart_models(DBT_MANIFEST, materialized="incremental"),
+            carry_over=mart_columns(DBT_MANIFEST, materialized="incremental"),
             full_refresh=bool(params.get("full_refresh", False)),
         )
 

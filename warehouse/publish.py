@@ -7,8 +7,13 @@ half-built or failing table. A build that failed is never published, so the prev
 readable; what failed is in `audit.build_failures` (written by dbt's on-run-end hook) and every
 publish is recorded in `audit.publications`.
 
-Incremental marts (`fct_project_daily`) are carried into the build schema before the build, so a
-normal night rebuilds only its recent days; a full refresh starts them empty.
+Incremental marts (`fct_project_daily`, `fct_time_entries`) start the night from what an earlier
+build left, so a normal night rebuilds only what changed; a full refresh starts them empty. The
+swap keeps the marts it retires (`marts_retired`, the publication before the current one), and the
+next night builds in that schema: its incremental tables catch up two nights of changes in place
+instead of being copied from `marts`, and everything else in it is dropped first. When there is no
+retired schema (the first night, or after a night that failed), the incremental marts are copied
+from `marts`.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -81,44 +87,91 @@ class Publication:
 
 def mart_models(manifest_path: Path, *, materialized: str | None = None) -> list[str]:
     """Names of the dbt models the manifest puts in the marts (all, or those of one materialization)."""
+    return sorted(mart_columns(manifest_path, materialized=materialized))
+
+
+def mart_columns(manifest_path: Path, *, materialized: str | None = None) -> dict[str, list[str]]:
+    """The columns each mart model of the manifest declares in its enforced contract, in order, by
+    model name (none for a model without one)."""
     try:
         manifest = json.loads(Path(manifest_path).read_text())
     except FileNotFoundError:
         raise PublishError(f"dbt manifest not found at {manifest_path}: run `dbt parse` in the dbt project") from None
-    names = []
+    models: dict[str, list[str]] = {}
     for node in manifest["nodes"].values():
         config = node.get("config", {})
         if node["resource_type"] != "model" or config.get("schema") != PUBLISHED_SCHEMA:
             continue
         if config.get("enabled", True) and (materialized is None or config.get("materialized") == materialized):
-            names.append(node["name"])
-    return sorted(names)
+            # without an enforced contract, the documented columns need not be all of them
+            enforced = (config.get("contract") or {}).get("enforced", False)
+            models[node["name"]] = [column["name"] for column in node.get("columns", {}).values()] if enforced else []
+    return models
 
 
 def ensure_audit_tables(connection: psycopg.Connection) -> None:
     connection.execute(AUDIT_TABLES_DDL)
 
 
-def prepare_build_schema(url: str, *, carry_over: list[str], full_refresh: bool = False) -> dict[str, int]:
-    """An empty build schema, holding a copy of each published incremental mart unless `full_refresh`.
+def prepare_build_schema(
+    url: str, *, carry_over: Mapping[str, Sequence[str]] | Sequence[str], full_refresh: bool = False
+) -> dict[str, int]:
+    """The build schema, holding each incremental mart of `carry_over` as an earlier build left it,
+    unless `full_refresh` (then it starts empty).
 
-    Returns the rows carried over per table.
+    The retired marts become the build schema when the published ones exist, with every relation
+    but the incremental marts dropped; an incremental mart they lack is copied from `marts`. When
+    `carry_over` maps a mart to the columns its model declares and the table's columns differ (a
+    release changed them), the mart is left out, so that dbt builds it from scratch.
+    Returns the rows each incremental mart starts the build with.
     """
+    if not isinstance(carry_over, Mapping):
+        carry_over = dict.fromkeys(carry_over, ())
     carried: dict[str, int] = {}
+    build = sql.Identifier(BUILD_SCHEMA)
     with psycopg.connect(url) as connection:
         ensure_audit_tables(connection)
-        connection.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(BUILD_SCHEMA)))
-        connection.execute(sql.SQL("create schema {}").format(sql.Identifier(BUILD_SCHEMA)))
+        connection.execute(sql.SQL("drop schema if exists {} cascade").format(build))
         if full_refresh:
+            connection.execute(sql.SQL("create schema {}").format(build))
             log.info("full refresh: the build schema %s starts empty", BUILD_SCHEMA)
             return carried
-        published = _tables(connection, PUBLISHED_SCHEMA)
-        for table in carry_over:
+        published = _tables(connection, PUBLISHED_SCHEMA) if _schema_exists(connection, PUBLISHED_SCHEMA) else set()
+        reused: set[str] = set()
+        if published and _schema_exists(connection, RETIRED_SCHEMA):
+            connection.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(RETIRED_SCHEMA), build))
+            for name, kind in _relations(connection, BUILD_SCHEMA):
+                if name in carry_over and kind == "table":
+                    reused.add(name)
+                    continue
+                drop = sql.SQL(
+                    "drop view if exists {} cascade" if kind == "view" else "drop table if exists {} cascade"
+                )
+                connection.execute(drop.format(sql.Identifier(BUILD_SCHEMA, name)))
+        else:
+            connection.execute(sql.SQL("create schema {}").format(build))
+        for table, declared in carry_over.items():
+            target = sql.Identifier(BUILD_SCHEMA, table)
+            if table in reused and declared and _columns(connection, BUILD_SCHEMA, table) != list(declared):
+                log.info("%s.%s has other columns than its model: it is built from scratch", BUILD_SCHEMA, table)
+                connection.execute(sql.SQL("drop table {} cascade").format(target))
+                continue
+            if table in reused:
+                carried[table] = connection.execute(sql.SQL("select count(*) from {}").format(target)).fetchone()[0]
+                log.info(
+                    "%s.%s starts from the marts retired at the last publish (%s rows)",
+                    BUILD_SCHEMA,
+                    table,
+                    f"{carried[table]:,}",
+                )
+                continue
             if table not in published:
                 log.info("%s.%s does not exist yet: it is built from scratch", PUBLISHED_SCHEMA, table)
                 continue
+            if declared and _columns(connection, PUBLISHED_SCHEMA, table) != list(declared):
+                log.info("%s.%s has other columns than its model: it is built from scratch", PUBLISHED_SCHEMA, table)
+                continue
             source = sql.Identifier(PUBLISHED_SCHEMA, table)
-            target = sql.Identifier(BUILD_SCHEMA, table)
             connection.execute(sql.SQL("create table {} (like {} including all)").format(target, source))
             cursor = connection.execute(sql.SQL("insert into {} select * from {}").format(target, source))
             carried[table] = cursor.rowcount
@@ -171,8 +224,9 @@ def publish_build(
         published_exists = connection.execute(
             "select exists (select from pg_namespace where nspname = %s)", (PUBLISHED_SCHEMA,)
         ).fetchone()[0]
+        # The marts retired here are kept: the next night builds in them (see `prepare_build_schema`).
+        connection.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(RETIRED_SCHEMA)))
         if published_exists:
-            connection.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(RETIRED_SCHEMA)))
             connection.execute(
                 sql.SQL("alter schema {} rename to {}").format(
                     sql.Identifier(PUBLISHED_SCHEMA), sql.Identifier(RETIRED_SCHEMA)
@@ -183,8 +237,6 @@ def publish_build(
                 sql.Identifier(BUILD_SCHEMA), sql.Identifier(PUBLISHED_SCHEMA)
             )
         )
-        if published_exists:
-            connection.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(RETIRED_SCHEMA)))
         _grant_read(connection, reader_role)
         ensure_audit_tables(connection)
         published_at = connection.execute(
@@ -207,6 +259,30 @@ def last_publication(url: str) -> Publication | None:
     return Publication(*row) if row else None
 
 
+def _schema_exists(connection: psycopg.Connection, schema: str) -> bool:
+    return connection.execute("select exists (select from pg_namespace where nspname = %s)", (schema,)).fetchone()[0]
+
+
+def _columns(connection: psycopg.Connection, schema: str, table: str) -> list[str]:
+    rows = connection.execute(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
+        " order by ordinal_position",
+        (schema, table),
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def _relations(connection: psycopg.Connection, schema: str) -> list[tuple[str, str]]:
+    """The tables and views of a schema, as (name, 'table' or 'view')."""
+    rows = connection.execute(
+        "select c.relname, case when c.relkind in ('v', 'm') then 'view' else 'table' end"
+        " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm')",
+        (schema,),
+    ).fetchall()
+    return [(name, kind) for name, kind in rows]
+
+
 def _tables(connection: psycopg.Connection, schema: str) -> set[str]:
     rows = connection.execute(
         "select table_name from information_schema.tables where table_schema = %s", (schema,)
@@ -222,3 +298,5 @@ def _grant_read(connection: psycopg.Connection, role: str) -> None:
     schema, grantee = sql.Identifier(PUBLISHED_SCHEMA), sql.Identifier(role)
     connection.execute(sql.SQL("grant usage on schema {} to {}").format(schema, grantee))
     connection.execute(sql.SQL("grant select on all tables in schema {} to {}").format(schema, grantee))
+    if _schema_exists(connection, RETIRED_SCHEMA):
+        connection.execute(sql.SQL("revoke usage on schema {} from {}").format(sql.Identifier(RETIRED_SCHEMA), grantee))

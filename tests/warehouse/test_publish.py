@@ -14,6 +14,7 @@ from warehouse.publish import (
     PublishError,
     build_failures,
     last_publication,
+    mart_columns,
     mart_models,
     prepare_build_schema,
     publish_build,
@@ -109,10 +110,80 @@ def test_publish_swaps_the_build_into_marts_and_grants_the_reader(warehouse):
     )
     assert (publication.tables, publication.total_rows) == (2, 4)
     assert rows(warehouse, "select thing from marts.dim_thing") == [("new",)]
-    assert rows(warehouse, "select nspname from pg_namespace where nspname like 'marts%' order by 1") == [("marts",)]
+    assert rows(warehouse, "select nspname from pg_namespace where nspname like 'marts%' order by 1") == [
+        ("marts",),
+        ("marts_retired",),
+    ]
+    assert rows(warehouse, "select thing from marts_retired.dim_thing") == [("old",)]
     assert last_publication(warehouse).build_id == "night-2"
     reader_url = psycopg.conninfo.make_conninfo(warehouse, user=READER, password="reader")
     assert rows(reader_url, "select count(*) from marts.fct_daily") == [(3,)]
+    # Readers read the published marts only, never the ones kept for the next build.
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        rows(reader_url, "select count(*) from marts_retired.fct_daily")
+
+
+def publish_night(url: str, build_id: str, day: str, thing: str) -> None:
+    """One night: prepare, add a day to the incremental mart, rebuild the dimension, publish."""
+    prepare_build_schema(url, carry_over=["fct_daily"])
+    execute(
+        url,
+        f"insert into marts_build.fct_daily values ('{day}', 9);"
+        " create table marts_build.dim_thing (thing text primary key);"
+        f" insert into marts_build.dim_thing values ('{thing}')",
+    )
+    publish_build(url, build_id=build_id, run_date=date.fromisoformat(day), expected_tables=["fct_daily", "dim_thing"])
+
+
+def test_the_next_night_builds_in_the_retired_marts_instead_of_copying_the_published_ones(warehouse):
+    publish_night(warehouse, "night-2", "2026-11-03", "second")
+    publish_night(warehouse, "night-3", "2026-11-04", "third")
+    # marts: nights 1-3; marts_retired: the marts night 3 replaced (nights 1-2)
+    execute(
+        warehouse, "create table marts_retired.model_since_removed (x int); create view marts_retired.v as select 1"
+    )
+    carried = prepare_build_schema(warehouse, carry_over=["fct_daily", "fct_only_published"])
+    assert carried == {"fct_daily": 3}
+    # the incremental mart as the retired marts hold it, two nights behind: its own watermark catches up
+    assert rows(warehouse, "select max(day)::text from marts_build.fct_daily") == [("2026-11-03",)]
+    # everything else in the retired marts is gone: dbt rebuilds it, and a removed model is not published again
+    assert rows(warehouse, "select table_name from information_schema.tables where table_schema = 'marts_build'") == [
+        ("fct_daily",)
+    ]
+    assert rows(warehouse, "select nspname from pg_namespace where nspname like 'marts%' order by 1") == [
+        ("marts",),
+        ("marts_build",),
+    ]
+    assert rows(warehouse, "select thing from marts.dim_thing") == [("third",)]
+
+
+def test_an_incremental_mart_the_retired_marts_lack_is_copied_from_the_published_ones(warehouse):
+    publish_night(warehouse, "night-2", "2026-11-03", "second")
+    execute(warehouse, "create table marts.fct_new (x int); insert into marts.fct_new values (1), (2)")
+    carried = prepare_build_schema(warehouse, carry_over=["fct_daily", "fct_new"])
+    assert carried == {"fct_daily": 2, "fct_new": 2}
+    assert rows(warehouse, "select max(day)::text from marts_build.fct_daily") == [("2026-11-02",)]
+
+
+def test_an_incremental_mart_whose_columns_changed_is_built_from_scratch(warehouse):
+    declared = {"fct_daily": ["day", "value", "built_at"]}
+    assert prepare_build_schema(warehouse, carry_over=declared) == {}
+    assert rows(warehouse, "select count(*) from information_schema.tables where table_schema = 'marts_build'") == [
+        (0,)
+    ]
+    publish_night(warehouse, "night-2", "2026-11-03", "second")
+    assert prepare_build_schema(warehouse, carry_over=declared) == {}
+    assert rows(warehouse, "select count(*) from information_schema.tables where table_schema = 'marts_build'") == [
+        (0,)
+    ]
+    assert prepare_build_schema(warehouse, carry_over={"fct_daily": ["day", "value"]}) == {"fct_daily": 3}
+
+
+def test_after_a_failed_night_the_incremental_marts_are_copied_from_the_published_ones(warehouse):
+    publish_night(warehouse, "night-2", "2026-11-03", "second")
+    prepare_build_schema(warehouse, carry_over=["fct_daily"])  # the failed night used the retired marts up
+    assert prepare_build_schema(warehouse, carry_over=["fct_daily"]) == {"fct_daily": 3}
+    assert rows(warehouse, "select max(day)::text from marts_build.fct_daily") == [("2026-11-03",)]
 
 
 def test_a_build_with_a_failed_test_is_not_published(warehouse):
@@ -151,7 +222,11 @@ def test_mart_models_reads_the_marts_of_the_manifest(tmp_path):
         json.dumps(
             {
                 "nodes": {
-                    "model.p.fct_daily": node("fct_daily", "marts", "incremental"),
+                    "model.p.fct_daily": {
+                        **node("fct_daily", "marts", "incremental"),
+                        "config": {"schema": "marts", "materialized": "incremental", "contract": {"enforced": True}},
+                        "columns": {"day": {"name": "day"}, "value": {"name": "value"}},
+                    },
                     "model.p.dim_thing": node("dim_thing", "marts", "table"),
                     "model.p.stg_thing": node("stg_thing", "staging", "view"),
                     "test.p.unique_x": {"name": "unique_x", "resource_type": "test", "config": {"schema": "marts"}},
@@ -160,6 +235,8 @@ def test_mart_models_reads_the_marts_of_the_manifest(tmp_path):
         )
     )
     assert mart_models(manifest) == ["dim_thing", "fct_daily"]
+    assert mart_columns(manifest, materialized="incremental") == {"fct_daily": ["day", "value"]}
+    assert mart_columns(manifest)["dim_thing"] == [], "no contract: its columns are not checked"
     assert mart_models(manifest, materialized="incremental") == ["fct_daily"]
     with pytest.raises(PublishError, match="dbt parse"):
         mart_models(tmp_path / "missing.json")
