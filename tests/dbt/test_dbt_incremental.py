@@ -33,7 +33,11 @@ INCREMENTAL_MODELS = {
     "stg_jira__status_changes": "staging.stg_jira__status_changes",
     "int_status_changes": "intermediate.int_status_changes",
     "int_time_entries": "intermediate.int_time_entries",
+    "fct_time_entries": "marts.fct_time_entries",
+    "fct_status_changes": "marts.fct_status_changes",
 }
+# When a run wrote the row: an incremental run and a full refresh write the same rows at different times.
+WRITTEN_AT_COLUMNS = {"built_at"}
 SELECTION = " ".join(f"+{model}" for model in INCREMENTAL_MODELS)
 
 
@@ -47,6 +51,7 @@ class Night:
     changes: NightChanges
     connection: psycopg.Connection
     rerated: RateChange
+    remapped: Remap
     url: str
     work_dir: Path
 
@@ -61,11 +66,29 @@ class RateChange:
     default_hourly_rate: Decimal
 
 
+@dataclass
+class Remap:
+    """A register row pointed at a Jira project no row named: the issues of both move project."""
+
+    project_code: str
+    jira_project_key: str
+
+
 def rows_of(connection: psycopg.Connection) -> dict[str, list[tuple]]:
     return {
-        model: sorted(connection.execute(f"select * from {relation}").fetchall(), key=repr)
+        model: sorted((tuple(row.values()) for row in records(connection, relation)), key=repr)
         for model, relation in INCREMENTAL_MODELS.items()
     }
+
+
+def records(connection: psycopg.Connection, relation: str) -> list[dict]:
+    """A relation's rows as dicts, without the columns saying when a run wrote them."""
+    cursor = connection.execute(f"select * from {relation}")
+    names = [column.name for column in cursor.description]
+    return [
+        {name: value for name, value in zip(names, row, strict=True) if name not in WRITTEN_AT_COLUMNS}
+        for row in cursor
+    ]
 
 
 def build(url: str, work_dir: Path, *options: str) -> None:
@@ -96,11 +119,12 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
                 1, jira=jira, asana=asana, smartsheet=sheets, now=world.anchor_instant + timedelta(minutes=32)
             )
             rerated = change_rates(world, sheets, at=world.anchor_instant + timedelta(minutes=33))
+            remapped = remap_project(world, sheets, rerated, at=world.anchor_instant + timedelta(minutes=34))
             land_from_simulators(url, jira, asana, sheets)
             build(url, work_dir)
             incremental = rows_of(connection)
             build(url, work_dir, "--full-refresh")
-            yield Night(before, incremental, rows_of(connection), changes, connection, rerated, url, work_dir)
+            yield Night(before, incremental, rows_of(connection), changes, connection, rerated, remapped, url, work_dir)
     drop_database(url)
 
 
@@ -122,6 +146,19 @@ def change_rates(world, sheets: SmartsheetSimulator, *, at: datetime) -> RateCha
     hourly_rate = Decimal(str(rate_card.value(row, "hourly_rate"))) + 7
     sheets.update_cells(rate_card.id, row["id"], {"hourly_rate": float(hourly_rate)}, at=at)
     return RateChange(rate_card.value(row, "email"), hourly_rate, project.project_code, default_hourly_rate)
+
+
+def remap_project(world, sheets: SmartsheetSimulator, rerated: RateChange, *, at: datetime) -> Remap:
+    """Point a Jira project's register row (not the re-rated one's) at a Jira project no row names:
+    no issue changes, but the issues of both projects now belong to other projects."""
+    unregistered = next(project for project in world.projects if project.tool == "jira" and not project.in_register)
+    registered = next(
+        project
+        for project in reversed(world.register_projects())
+        if project.tool == "jira" and project.project_code != rerated.project_code
+    )
+    sheets.update_register(registered.project_code, {"source_project_key": unregistered.source_project_key}, at=at)
+    return Remap(registered.project_code, unregistered.source_project_key)
 
 
 @pytest.mark.parametrize("model", sorted(INCREMENTAL_MODELS))
@@ -174,14 +211,27 @@ def test_new_rates_reach_time_entries_the_night_did_not_touch(night: Night) -> N
 
 def test_a_time_entries_table_built_before_it_kept_its_lookups_is_rebuilt_whole(night: Night) -> None:
     def entries() -> list[dict]:
-        cursor = night.connection.execute("select * from intermediate.int_time_entries")
-        names = [column.name for column in cursor.description]
-        return sorted((dict(zip(names, row, strict=True)) for row in cursor), key=lambda row: row["time_entry_key"])
+        return sorted(records(night.connection, "intermediate.int_time_entries"), key=lambda row: row["time_entry_key"])
 
     full_refresh = entries()
     night.connection.execute(
         "alter table intermediate.int_time_entries drop column account_id, drop column project_default_rate,"
-        " drop column rate_card_fingerprint, drop column source_changed_at"
+        " drop column rate_card_fingerprint, drop column source_changed_at, drop column work_item_is_live,"
+        " drop column built_at"
     )
     build(night.url, night.work_dir)
     assert entries() == full_refresh
+
+
+def test_the_night_remapped_a_project_whose_issues_did_not_change(night: Night) -> None:
+    """The remap the incremental marts must follow (compared with a full refresh above) took effect."""
+    moved, changes = night.connection.execute(
+        "select count(*) filter (where projects.project_code = %s), count(*) from marts.fct_status_changes as changes"
+        " inner join intermediate.int_projects_mapped as projects on changes.project_key = projects.project_key"
+        " inner join staging.stg_jira__issues as issues"
+        " on changes.work_item_key = md5(concat_ws('|', 'jira', issues.source_instance, issues.issue_id))"
+        " where issues.project_key = %s",
+        (night.remapped.project_code, night.remapped.jira_project_key),
+    ).fetchone()
+    assert changes > 0, "the newly registered project's issues have status changes"
+    assert moved == changes, "every one of them now belongs to the register row naming the project"

@@ -1,8 +1,9 @@
 {#-
     Incremental by entry: a run rebuilds the entries whose worklog or time entry the loader wrote
     or tombstoned since the last run, and the stored entries whose lookups no longer hold: their
-    item's project, their account's person and email, that project's default rate or that
-    person's rate card (compared by a fingerprint of their periods) changed.
+    item's project or whether that item is live (loaded and not deleted), their account's person
+    and email, that project's default rate or that person's rate card (compared by a fingerprint of
+    their periods) changed. `built_at` marks the rows a run wrote, so `fct_time_entries` can follow.
 -#}
 {{
     config(
@@ -14,13 +15,14 @@
             {'columns': ['time_entry_key'], 'unique': True},
             {'columns': ['work_item_key']},
             {'columns': ['source_system', 'source_changed_at']},
+            {'columns': ['built_at']},
         ],
     )
 }}
 
 {#- A table built before these models kept their lookups has nothing to compare them with: rebuild it whole. -#}
 {%- set rebuild_by_entry = is_incremental()
-    and 'rate_card_fingerprint' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+    and 'built_at' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
 
 with
 
@@ -108,6 +110,7 @@ stale_entries as (
         on people.email = rate_card_fingerprints.email
     where
         work_items.project_key is distinct from stored.project_key
+        or coalesce(not work_items.is_deleted, false) is distinct from stored.work_item_is_live
         or tool_accounts.person_key is distinct from stored.person_key
         or people.email is distinct from stored.person_email
         or projects.default_hourly_rate is distinct from stored.project_default_rate
@@ -136,6 +139,7 @@ jira_time_entries as (
     {% if rebuild_by_entry -%}
         {{ time_entries_to_rebuild(
             'jira',
+            'jira_worklogs',
             'greatest(jira_worklogs.loaded_at, jira_worklogs.deleted_at)',
             'jira_worklogs.source_instance',
             'jira_worklogs.worklog_id',
@@ -162,6 +166,7 @@ asana_entries as (
     {% if rebuild_by_entry -%}
         {{ time_entries_to_rebuild(
             'asana',
+            'asana_time_entries',
             'greatest(asana_time_entries.loaded_at, asana_time_entries.deleted_at)',
             'asana_time_entries.source_instance',
             'asana_time_entries.time_entry_gid',
@@ -218,6 +223,7 @@ costed as (
     select
         resolved.*,
         work_items.project_key,
+        coalesce(not work_items.is_deleted, false) as work_item_is_live,
         projects.default_hourly_rate as project_default_rate,
         rate_card_fingerprints.rate_card_fingerprint,
         case
@@ -261,6 +267,8 @@ select
     costed.account_id,
     costed.project_default_rate,
     costed.rate_card_fingerprint,
-    costed.source_changed_at
+    costed.source_changed_at,
+    costed.work_item_is_live,
+    now() as built_at
 
 from costed

@@ -1,7 +1,8 @@
 {#
     Incremental by issue: a run rebuilds every change of the issues whose changelog or issue row the
     loader wrote or tombstoned since the last run (`source_changed_at`), and of the issues whose
-    stored categories no longer match what the issues holding each status say now.
+    stored categories no longer match what the issues holding each status say now. `built_at` marks
+    the rows a run wrote, so `fct_status_changes` can follow.
 #}
 {{
     config(
@@ -12,9 +13,15 @@
         indexes=[
             {'columns': ['status_change_key'], 'unique': True},
             {'columns': ['work_item_key']},
+            {'columns': ['source_changed_at']},
+            {'columns': ['built_at']},
         ],
     )
 }}
+
+{#- A table built before rows kept when they were written is rebuilt whole. -#}
+{%- set rebuild_by_issue = is_incremental()
+    and 'built_at' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
 
 with
 
@@ -95,7 +102,7 @@ categories_by_name as (
 
 ),
 
-{% if is_incremental() %}
+{% if rebuild_by_issue %}
 {%- set changed_through -%}
     select coalesce(max(changed.source_changed_at), '-infinity') from {{ this }} as changed
 {%- endset %}
@@ -211,7 +218,7 @@ status_changes as (
     select all_status_changes.*
 
     from {{ ref('stg_jira__status_changes') }} as all_status_changes
-    {% if is_incremental() -%}
+    {% if rebuild_by_issue -%}
     -- By issue id alone: an issue of the same id on another site is rebuilt too, which changes nothing.
     where all_status_changes.issue_id = any(array(select changed_issues.issue_id from changed_issues))
     {%- endif %}
@@ -313,6 +320,7 @@ select
         2
     ) as numeric(12, 2)) as hours_in_from_status,
     categorised.is_deleted or coalesce(categorised.is_issue_deleted, false) as is_deleted,
-    greatest(categorised.changelog_changed_at, categorised.issue_changed_at) as source_changed_at
+    greatest(categorised.changelog_changed_at, categorised.issue_changed_at) as source_changed_at,
+    now() as built_at
 
 from categorised

@@ -1,21 +1,30 @@
+{#-
+    Incremental: a run takes the entries `int_time_entries` wrote since the newest `built_at` this
+    table holds (each replaces its row by key). Entries it wrote that are now deleted, or whose item
+    is gone, are deleted first, by the pre-hook.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='time_entry_key',
+        on_schema_change='fail',
+        pre_hook="{{ delete_retired_time_entries(ref('int_time_entries')) }}",
+    )
+}}
+
 with
 
 time_entries as (
 
     select * from {{ ref('int_time_entries') }}
 
-),
-
-work_items as (
-
-    select * from {{ ref('int_work_items_unioned') }}
-
 )
 
 select
     time_entries.time_entry_key,
     time_entries.work_item_key,
-    work_items.project_key,
+    time_entries.project_key,
     time_entries.person_key,
     time_entries.entry_date,
     time_entries.hours,
@@ -25,11 +34,13 @@ select
     time_entries.source_system,
     time_entries.source_instance,
     time_entries.source_id,
-    time_entries.started_at
+    time_entries.started_at,
+    time_entries.built_at
 
 from time_entries
-inner join work_items
-    on time_entries.work_item_key = work_items.work_item_key
 where
     not time_entries.is_deleted
-    and not work_items.is_deleted
+    and time_entries.work_item_is_live
+{% if is_incremental() -%}
+    and time_entries.built_at > {{ newest_built_at() }}
+{%- endif %}
