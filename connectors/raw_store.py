@@ -4,7 +4,9 @@ Each stream has a current-state table `raw.<system>_<stream>` with one row per
 (source_instance, record_id): the record's JSON payload, its cursor value and the load
 metadata (batch id, loaded_at, tombstone). A page of records is COPYed into a temporary
 table and upserted set-wise, and the stream's state (its watermark) is written in the same
-transaction, so a crash never leaves a watermark ahead of the rows it covers. Records that
+transaction, so a crash never leaves a watermark ahead of the rows it covers. A record read again
+exactly as it is stored (a snapshot stream re-reads every record) keeps its row and `loaded_at`,
+so the incremental models downstream rebuild only what changed. Records that
 are not JSON objects or lack their id are kept in `raw._rejected_records` with the reason.
 
 Speed, for streams of millions of records:
@@ -504,6 +506,9 @@ class StreamWriter:
                 " cursor_value = excluded.cursor_value, batch_id = excluded.batch_id,"
                 " loaded_at = excluded.loaded_at, is_deleted = false, deleted_at = null,"
                 " payload = excluded.payload"
+                # a record read again as it was keeps its row, loaded_at included: incremental
+                # models downstream rebuild only what changed, not everything a snapshot re-reads
+                " where t.is_deleted or t.payload is distinct from excluded.payload"
             ).format(table=self.table)
         )
 
