@@ -204,7 +204,9 @@ def test_changelogs_arrive_whole_and_only_for_issues_that_changed(simulator, wor
 
     simulator.update_issue(longest.key, at=datetime.now(UTC) - timedelta(minutes=3), status="Done")
     second = by_stream(extract_jira(settings, warehouse_url))
-    assert second["issue_changelogs"]["records"] == second["issues"]["records"] < 300
+    # the overlap window re-reads a few issues; only the one that changed was rewritten, so only its changelog is read
+    assert 1 <= second["issues"]["records"] < 300
+    assert second["issue_changelogs"]["records"] == 1
     landed = raw_rows(warehouse_url, "jira_issue_changelogs")[longest.id][1]
     assert landed["histories"][-1]["items"][0]["toString"] == "Done"
 
