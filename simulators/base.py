@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,8 @@ import msgspec
 from simulators.faults import FaultPlan
 
 logger = logging.getLogger(__name__)
+# a request answered slower than this is logged (clients time out reading after 60 s)
+SLOW_REQUEST_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._respond("DELETE")
 
     def _respond(self, method: str) -> None:
+        started = time.monotonic()
+        try:
+            self._answer(method)
+        finally:
+            seconds = time.monotonic() - started
+            if seconds >= SLOW_REQUEST_SECONDS:
+                logger.warning(
+                    "%s simulator: %s %s took %.1f s", self.server.simulator.name, method, self.path[:120], seconds
+                )  # type: ignore[attr-defined]
+
+    def _answer(self, method: str) -> None:
         simulator: SimulatorServer = self.server.simulator  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
