@@ -230,9 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             seconds = time.monotonic() - started
             if seconds >= SLOW_REQUEST_SECONDS:
-                logger.warning(
-                    "%s simulator: %s %s took %.1f s", self.server.simulator.name, method, self.path[:120], seconds
-                )  # type: ignore[attr-defined]
+                name = self.server.simulator.name  # type: ignore[attr-defined]
+                logger.warning("%s simulator: %s %s took %.1f s", name, method, self.path[:120], seconds)
 
     def _answer(self, method: str) -> None:
         simulator: SimulatorServer = self.server.simulator  # type: ignore[attr-defined]

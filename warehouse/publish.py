@@ -7,7 +7,7 @@ half-built or failing table. A build that failed is never published, so the prev
 readable; what failed is in `audit.build_failures` (written by dbt's on-run-end hook) and every
 publish is recorded in `audit.publications`.
 
-Incremental marts (`fct_project_daily`, `fct_time_entries`) start the night from what an earlier
+Incremental marts (`fct_project_daily`, `fct_time_entries`, `fct_status_changes`) start the night from what an earlier
 build left, so a normal night rebuilds only what changed; a full refresh starts them empty. The
 swap keeps the marts it retires (`marts_retired`, the publication before the current one), and the
 next night builds in that schema: its incremental tables catch up two nights of changes in place
@@ -152,9 +152,14 @@ def prepare_build_schema(
             connection.execute(sql.SQL("create schema {}").format(build))
         for table, declared in carry_over.items():
             target = sql.Identifier(BUILD_SCHEMA, table)
-            if table in reused and declared and _columns(connection, BUILD_SCHEMA, table) != list(declared):
-                log.info("%s.%s has other columns than its model: it is built from scratch", BUILD_SCHEMA, table)
-                connection.execute(sql.SQL("drop table {} cascade").format(target))
+            schema = BUILD_SCHEMA if table in reused else PUBLISHED_SCHEMA
+            if schema == PUBLISHED_SCHEMA and table not in published:
+                log.info("%s.%s does not exist yet: it is built from scratch", PUBLISHED_SCHEMA, table)
+                continue
+            if declared and _columns(connection, schema, table) != list(declared):
+                log.info("%s.%s has other columns than its model: it is built from scratch", schema, table)
+                if table in reused:
+                    connection.execute(sql.SQL("drop table {} cascade").format(target))
                 continue
             if table in reused:
                 carried[table] = connection.execute(sql.SQL("select count(*) from {}").format(target)).fetchone()[0]
@@ -164,12 +169,6 @@ def prepare_build_schema(
                     table,
                     f"{carried[table]:,}",
                 )
-                continue
-            if table not in published:
-                log.info("%s.%s does not exist yet: it is built from scratch", PUBLISHED_SCHEMA, table)
-                continue
-            if declared and _columns(connection, PUBLISHED_SCHEMA, table) != list(declared):
-                log.info("%s.%s has other columns than its model: it is built from scratch", PUBLISHED_SCHEMA, table)
                 continue
             source = sql.Identifier(PUBLISHED_SCHEMA, table)
             connection.execute(sql.SQL("create table {} (like {} including all)").format(target, source))
@@ -221,9 +220,7 @@ def publish_build(
             total_rows += connection.execute(query).fetchone()[0]
         # Readers' open queries finish on the old marts; the swap waits for them, and new queries wait for the swap.
         connection.execute("set local lock_timeout = '10min'")
-        published_exists = connection.execute(
-            "select exists (select from pg_namespace where nspname = %s)", (PUBLISHED_SCHEMA,)
-        ).fetchone()[0]
+        published_exists = _schema_exists(connection, PUBLISHED_SCHEMA)
         # The marts retired here are kept: the next night builds in them (see `prepare_build_schema`).
         connection.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(RETIRED_SCHEMA)))
         if published_exists:

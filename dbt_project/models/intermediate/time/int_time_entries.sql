@@ -21,8 +21,7 @@
 }}
 
 {#- A table built before these models kept their lookups has nothing to compare them with: rebuild it whole. -#}
-{%- set rebuild_by_entry = is_incremental()
-    and 'built_at' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+{%- set rebuild_by_entry = is_incremental_with_column('built_at') -%}
 
 with
 

@@ -20,8 +20,7 @@
 }}
 
 {#- A table built before rows kept when they were written is rebuilt whole. -#}
-{%- set rebuild_by_issue = is_incremental()
-    and 'built_at' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+{%- set rebuild_by_issue = is_incremental_with_column('built_at') -%}
 
 with
 

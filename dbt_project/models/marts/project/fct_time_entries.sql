@@ -41,6 +41,4 @@ from time_entries
 where
     not time_entries.is_deleted
     and time_entries.work_item_is_live
-{% if is_incremental() -%}
     and time_entries.built_at > {{ newest_built_at() }}
-{%- endif %}
