@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import fields, replace
 from datetime import date, timedelta
 from itertools import pairwise
@@ -92,6 +93,16 @@ def test_the_store_holds_what_the_scale_asks_for(stored_world: world.World) -> N
     some_worklog = next(iter(site.worklogs.values()))
     assert some_worklog.payload["issueId"] == some_worklog.issue_id
     assert some_worklog.issue_id in site.issues
+
+
+def test_opening_the_store_reads_its_files_through(stored_world: world.World, caplog: pytest.LogCaptureFixture) -> None:
+    site = stored_world.jira
+    assert isinstance(site, StoredJiraSite)
+    size = sum(path.stat().st_size for path in site.shards.paths)
+    assert site.shards.warm() == size > 0
+    with caplog.at_level(logging.INFO, logger="simulators.jira_stored"):
+        StoredJiraSite(site.directory, [])
+    assert f"read the Jira store ({size // 2**20} MiB)" in caplog.text
 
 
 def test_the_store_does_not_depend_on_the_number_of_processes(stored_world: world.World, tmp_path: Path) -> None:
