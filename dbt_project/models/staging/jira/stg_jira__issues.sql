@@ -5,7 +5,10 @@
         incremental_strategy='delete+insert',
         unique_key=['source_instance', 'issue_id'],
         on_schema_change='sync_all_columns',
-        indexes=[{'columns': ['source_instance', 'issue_id'], 'unique': True}],
+        indexes=[
+            {'columns': ['source_instance', 'issue_id'], 'unique': True},
+            {'columns': ['(greatest(loaded_at, deleted_at))']},
+        ],
     )
 }}
 

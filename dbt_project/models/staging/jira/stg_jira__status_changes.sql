@@ -11,6 +11,7 @@
         on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['source_instance', 'issue_id', 'history_position', 'item_position'], 'unique': True},
+            {'columns': ['(greatest(loaded_at, deleted_at))']},
         ],
     )
 }}

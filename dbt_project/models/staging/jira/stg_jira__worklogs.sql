@@ -5,7 +5,10 @@
         incremental_strategy='delete+insert',
         unique_key=['source_instance', 'worklog_id'],
         on_schema_change='sync_all_columns',
-        indexes=[{'columns': ['source_instance', 'worklog_id'], 'unique': True}],
+        indexes=[
+            {'columns': ['source_instance', 'worklog_id'], 'unique': True},
+            {'columns': ['(greatest(loaded_at, deleted_at))']},
+        ],
     )
 }}
 
