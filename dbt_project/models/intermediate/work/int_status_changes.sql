@@ -1,7 +1,8 @@
 {#
-    Incremental by issue: a run rebuilds every change of the issues whose changelog or issue row the
-    loader wrote or tombstoned since the last run (`source_changed_at`), and of the issues whose
-    stored categories no longer match what the issues holding each status say now. `built_at` marks
+    Incremental by issue: a run rebuilds every change of the issues whose changelog the loader wrote
+    or tombstoned since the last run (`source_changed_at`), of those whose issue row it wrote since
+    and that are deleted, came back or have no live change stored, and of the issues whose stored
+    categories no longer match what the issues holding each status say now. `built_at` marks
     the rows a run wrote, so `fct_status_changes` can follow.
 #}
 {{
@@ -176,12 +177,27 @@ changed_issues as (
 
     union
 
+    -- An issue row written again (a worklog moves its time spent and update time) changes its
+    -- status changes only when the issue was deleted, came back, or has none stored yet: its
+    -- status moves arrive through its changelog.
     select
         jira_issues.source_instance,
         jira_issues.issue_id
 
     from jira_issues
-    where greatest(jira_issues.loaded_at, jira_issues.deleted_at) > ({{ changed_through }})
+    where
+        greatest(jira_issues.loaded_at, jira_issues.deleted_at) > ({{ changed_through }})
+        and (
+            jira_issues.is_deleted
+            or not exists (
+                select
+                from {{ this }} as stored_changes
+                where
+                    stored_changes.work_item_key
+                    = {{ surrogate_key(["'jira'", 'jira_issues.source_instance', 'jira_issues.issue_id']) }}
+                    and not stored_changes.is_deleted
+            )
+        )
 
     union
 
@@ -319,7 +335,10 @@ select
         2
     ) as numeric(12, 2)) as hours_in_from_status,
     categorised.is_deleted or coalesce(categorised.is_issue_deleted, false) as is_deleted,
-    greatest(categorised.changelog_changed_at, categorised.issue_changed_at) as source_changed_at,
+    greatest(
+        categorised.changelog_changed_at,
+        case when categorised.is_issue_deleted then categorised.issue_changed_at end
+    ) as source_changed_at,
     now() as built_at
 
 from categorised
