@@ -54,6 +54,8 @@ class Night:
     remapped: Remap
     url: str
     work_dir: Path
+    status_changes_rebuilt: set[str]
+    issues_rewritten: set[str]
 
 
 @dataclass
@@ -120,12 +122,37 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
             )
             rerated = change_rates(world, sheets, at=world.anchor_instant + timedelta(minutes=33))
             remapped = remap_project(world, sheets, rerated, at=world.anchor_instant + timedelta(minutes=34))
+            landed_before = connection.execute("select max(loaded_at) from raw.jira_issues").fetchone()[0]
             land_from_simulators(url, jira, asana, sheets)
             build(url, work_dir)
             incremental = rows_of(connection)
+            rebuilt = issue_ids(
+                connection,
+                "select source_work_item_id from intermediate.int_status_changes"
+                " where built_at = (select max(built_at) from intermediate.int_status_changes)",
+            )
+            rewritten = issue_ids(
+                connection, "select record_id from raw.jira_issues where loaded_at > %s", landed_before
+            )
             build(url, work_dir, "--full-refresh")
-            yield Night(before, incremental, rows_of(connection), changes, connection, rerated, remapped, url, work_dir)
+            yield Night(
+                before,
+                incremental,
+                rows_of(connection),
+                changes,
+                connection,
+                rerated,
+                remapped,
+                url,
+                work_dir,
+                rebuilt,
+                rewritten,
+            )
     drop_database(url)
+
+
+def issue_ids(connection: psycopg.Connection, query: str, *params: object) -> set[str]:
+    return {row[0] for row in connection.execute(query, params)}
 
 
 def change_rates(world, sheets: SmartsheetSimulator, *, at: datetime) -> RateChange:
@@ -184,6 +211,50 @@ def test_the_night_moved_statuses_and_deleted_issues(night: Night) -> None:
         (night.changes.edited["jira"], ANCHOR_DATE),
     ).fetchone()[0]
     assert moved_to_done > 0, "the night's status moves are among the changes"
+
+
+def test_status_changes_are_rebuilt_for_moved_and_deleted_issues_not_for_every_issue_written(night: Night) -> None:
+    """A worklog rewrites its issue's row (time spent, update time) but not its changelog: such an
+    issue's status changes are kept as they were."""
+    worklog_issues = issue_ids(
+        night.connection,
+        "select issue_id from staging.stg_jira__worklogs where worklog_id = any(%s)",
+        night.changes.added["jira_worklogs"],
+    )
+    with_changes = issue_ids(night.connection, "select source_work_item_id from intermediate.int_status_changes")
+    only_logged = (worklog_issues & night.issues_rewritten & with_changes) - set(night.changes.edited["jira"])
+    assert only_logged, "some issues were rewritten by a new worklog alone"
+    assert not only_logged & night.status_changes_rebuilt
+    assert set(night.changes.deleted["jira"]) & with_changes <= night.status_changes_rebuilt
+    assert set(night.changes.edited["jira"]) & night.status_changes_rebuilt, "edited issues were rebuilt"
+
+
+def test_a_test_of_an_incremental_model_reads_the_rows_its_latest_run_wrote(night: Night) -> None:
+    """`where: __built_last__`: a bad value fails the test in a row the latest run wrote, and is not
+    read again in a row an earlier run wrote."""
+    table = "intermediate.int_status_changes"
+    key = night.connection.execute(f"select status_change_key from {table} limit 1").fetchone()[0]
+
+    def source_system_test_passes() -> bool:
+        test = "accepted_values_int_status_changes_source_system__jira"
+        invocation = run_dbt(["test", "--select", test], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat())
+        assert "Nothing to do" not in invocation.output
+        return invocation.returncode == 0
+
+    try:
+        assert source_system_test_passes()
+        night.connection.execute(f"update {table} set source_system = 'bogus' where status_change_key = %s", (key,))
+        assert not source_system_test_passes(), "a bad value in a row the latest run wrote fails"
+        night.connection.execute(
+            f"update {table} set built_at = built_at - interval '1 day' where status_change_key = %s", (key,)
+        )
+        assert source_system_test_passes(), "an earlier run's row is not read again"
+    finally:
+        night.connection.execute(
+            f"update {table} set source_system = 'jira', built_at = (select max(built_at) from {table})"
+            " where status_change_key = %s",
+            (key,),
+        )
 
 
 def test_new_rates_reach_time_entries_the_night_did_not_touch(night: Night) -> None:

@@ -6,7 +6,7 @@ select
     null_cells.null_column,
     tested.*
 
-from {{ model }} as tested
+from (select * from {{ model }}) as tested
 cross join lateral (
     values
     {%- for column in columns %}

@@ -1,7 +1,7 @@
 {%- set story_points_field = var('jira_story_points_field') | replace("'", "''") -%}
 {%- set milestone_issue_type = var('jira_milestone_issue_type') | replace("'", "''") -%}
 
-{{ config(materialized='table') }}
+{{ config(materialized='table', indexes=[{'columns': ['work_item_key'], 'unique': True}]) }}
 
 with recursive
 

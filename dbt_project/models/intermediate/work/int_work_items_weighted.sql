@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(materialized='table', indexes=[{'columns': ['work_item_key'], 'unique': True}]) }}
 
 with
 

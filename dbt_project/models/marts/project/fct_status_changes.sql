@@ -12,6 +12,7 @@
         on_schema_change='fail',
         indexes=[
             {'columns': ['work_item_key', 'project_key']},
+            {'columns': ['built_at']},
         ],
     )
 }}

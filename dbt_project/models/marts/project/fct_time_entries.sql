@@ -9,6 +9,7 @@
         incremental_strategy='delete+insert',
         unique_key='time_entry_key',
         on_schema_change='fail',
+        indexes=[{'columns': ['built_at']}],
         pre_hook="{{ delete_retired_time_entries(ref('int_time_entries')) }}",
     )
 }}
