@@ -99,9 +99,7 @@ create table if not exists {table} (
     deleted_at timestamptz,
     payload jsonb not null,
     primary key (source_instance, record_id)
-);
--- the incremental staging models read the rows written or tombstoned since their last build by this
-create index if not exists {written_at_index} on {table} ((greatest(loaded_at, deleted_at)))
+)
 """
 
 
@@ -259,9 +257,7 @@ class StreamWriter:
         with self.connection.transaction():
             self.connection.execute(
                 sql.SQL("select set_config('synchronous_commit', 'off', true); ")
-                + sql.SQL(STREAM_TABLE_DDL).format(
-                    table=self.table, written_at_index=sql.Identifier(f"{self.table_name}_written_at")
-                )
+                + sql.SQL(STREAM_TABLE_DDL).format(table=self.table)
             )
             has_rows, lacks_default = self.connection.execute(
                 sql.SQL(

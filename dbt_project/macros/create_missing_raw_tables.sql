@@ -61,10 +61,6 @@ create table if not exists {{ adapter.quote(source.schema) }}.{{ adapter.quote(s
     primary key (source_instance, record_id)
                 {%- endif %}
 );
-                {%- if shape not in ('load_batches', 'stream_state', 'rejected_records') %}
-create index if not exists {{ adapter.quote(source.identifier ~ '_written_at') }}
-    on {{ adapter.quote(source.schema) }}.{{ adapter.quote(source.identifier) }} ((greatest(loaded_at, deleted_at)));
-                {%- endif %}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}

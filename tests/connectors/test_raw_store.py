@@ -230,26 +230,6 @@ def test_a_table_made_before_loaded_at_defaulted_to_now_gets_the_default(warehou
         ).fetchone() == (1,)
 
 
-def test_rows_written_since_a_moment_are_found_by_index_also_in_a_table_made_before_the_index(warehouse_url):
-    written_since = (
-        "select record_id from raw.tool_indexed_things"
-        " where greatest(loaded_at, deleted_at) > now() - interval '1 hour'"
-    )
-    with psycopg.connect(warehouse_url, autocommit=True) as connection:
-        make_writer(connection, stream="indexed_things").begin()
-        connection.execute("drop index raw.tool_indexed_things_written_at")
-
-        writer = make_writer(connection, stream="indexed_things")
-        writer.begin()
-        writer.write_page([{"id": 1}, {"id": 2}])
-        writer.finish()
-
-        connection.execute("set enable_seqscan = off")
-        plan = "\n".join(row[0] for row in connection.execute("explain " + written_since))
-        assert "tool_indexed_things_written_at" in plan
-        assert sorted(row[0] for row in connection.execute(written_since)) == ["1", "2"]
-
-
 def test_each_batch_is_recorded_and_the_table_made_once_per_stream(warehouse_url):
     with psycopg.connect(warehouse_url, autocommit=True) as connection:
         first, second = make_writer(connection, stream="twice"), make_writer(connection, stream="twice")
