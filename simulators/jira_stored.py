@@ -327,7 +327,7 @@ class _Shards:
 
     def warm(self) -> int:
         """Read every shard file once, in order, into the page cache. A query answered from a cold cache reads
-        its rows' pages one at a time at random: the first search of an extract then took 30 to 90 s (longer
+        its rows' pages one at a time at random: the first search of an extract then took 28 to 88 s (longer
         than a client waits), where reading the files through first takes a few seconds. Returns the bytes read."""
         started = time.perf_counter()
         size = 0
