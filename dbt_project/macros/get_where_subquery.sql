@@ -11,7 +11,8 @@
     {%- if where -%}
         {%- if '__built_last__' in where -%}
             {%- set newest = none -%}
-            {%- if execute -%}
+            {#- not yet built (`dbt compile`, `dbt docs generate` on an empty warehouse): nothing to read -#}
+            {%- if execute and load_relation(relation) is not none -%}
                 {%- set newest = run_query('select max(built_at)::text from ' ~ relation).columns[0].values()[0] -%}
             {%- endif -%}
             {%- set built_last = 'true' if newest is none else 'built_at = ' ~ sql_text_literal(newest) ~ '::timestamptz' -%}
