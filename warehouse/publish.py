@@ -114,19 +114,18 @@ def ensure_audit_tables(connection: psycopg.Connection) -> None:
 
 
 def prepare_build_schema(
-    url: str, *, carry_over: Mapping[str, Sequence[str]] | Sequence[str], full_refresh: bool = False
+    url: str, *, carry_over: Mapping[str, Sequence[str]], full_refresh: bool = False
 ) -> dict[str, int]:
     """The build schema, holding each incremental mart of `carry_over` as an earlier build left it,
     unless `full_refresh` (then it starts empty).
 
     The retired marts become the build schema when the published ones exist, with every relation
     but the incremental marts dropped; an incremental mart they lack is copied from `marts`. When
-    `carry_over` maps a mart to the columns its model declares and the table's columns differ (a
-    release changed them), the mart is left out, so that dbt builds it from scratch.
+    the columns `carry_over` gives a mart (those its model declares; none: not checked) differ
+    from the table's (a release changed them), the mart is left out, so that dbt builds it from
+    scratch.
     Returns the rows each incremental mart starts the build with.
     """
-    if not isinstance(carry_over, Mapping):
-        carry_over = dict.fromkeys(carry_over, ())
     carried: dict[str, int] = {}
     build = sql.Identifier(BUILD_SCHEMA)
     with psycopg.connect(url) as connection:
@@ -136,7 +135,7 @@ def prepare_build_schema(
             connection.execute(sql.SQL("create schema {}").format(build))
             log.info("full refresh: the build schema %s starts empty", BUILD_SCHEMA)
             return carried
-        published = _tables(connection, PUBLISHED_SCHEMA) if _schema_exists(connection, PUBLISHED_SCHEMA) else set()
+        published = _tables(connection, PUBLISHED_SCHEMA)
         reused: set[str] = set()
         if published and _schema_exists(connection, RETIRED_SCHEMA):
             connection.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(RETIRED_SCHEMA), build))

@@ -3,20 +3,14 @@
     placeholder: `__built_last__` stands for the rows the model's latest run wrote (its newest
     `built_at`). An incremental model's test then reads the rows a night rebuilt, not the millions
     checked on the nights before; a full build writes every row, so it is checked whole. The newest
-    `built_at` is read first and written in as a literal: a run's rows share one `built_at`, so the
-    planner, given a subquery, would expect a run's share of the table and scan all of it.
+    `built_at` is written in as a literal (`newest_built_at`): a run's rows share one `built_at`, so
+    the planner, given a subquery, would expect a run's share of the table and scan all of it.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where -%}
         {%- if '__built_last__' in where -%}
-            {%- set newest = none -%}
-            {#- not yet built (`dbt compile`, `dbt docs generate` on an empty warehouse): nothing to read -#}
-            {%- if execute and load_relation(relation) is not none -%}
-                {%- set newest = run_query('select max(built_at)::text from ' ~ relation).columns[0].values()[0] -%}
-            {%- endif -%}
-            {%- set built_last = 'true' if newest is none else 'built_at = ' ~ sql_text_literal(newest) ~ '::timestamptz' -%}
-            {%- set where = where | replace('__built_last__', built_last) -%}
+            {%- set where = where | replace('__built_last__', 'built_at = ' ~ (newest_built_at(relation) | trim)) -%}
         {%- endif -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
     {%- else -%}
