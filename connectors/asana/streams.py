@@ -41,12 +41,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import psycopg
@@ -67,6 +65,7 @@ from connectors.asana.settings import (
     WORKSPACE_FIELDS,
     AsanaSettings,
 )
+from connectors.ordered_reads import OrderedReader
 from connectors.raw_store import EncodedRecord, PageLoader, StreamWriter, ensure_control_tables, read_encoded_heads
 from connectors.runs import StreamResult, result_from
 
@@ -78,8 +77,6 @@ FUTURE_ENTRY_DAYS = 366
 MONTHS_READ_APART = 24
 
 Page = list[Any]
-Item = TypeVar("Item")
-Result = TypeVar("Result")
 
 
 def _gid(record: Any) -> str | None:
@@ -232,7 +229,10 @@ class AsanaExtractor:
         self._workspace_gid = settings.workspace_gid
         self._projects: list[dict[str, Any]] | None = None
         self._portfolio_walk: tuple[list[Page], list[Page]] | None = None
-        self._readers: ThreadPoolExecutor | None = None
+        batch_size = min(MAX_BATCH_ACTIONS, settings.concurrent_requests)
+        self._readers: OrderedReader[int, tuple[int, Page]] = OrderedReader(
+            settings.concurrent_requests // batch_size, name=self.label
+        )
 
     @property
     def label(self) -> str:
@@ -292,9 +292,7 @@ class AsanaExtractor:
 
     def close(self) -> None:
         """Stop the reading threads (they start again if the extractor reads more)."""
-        if self._readers is not None:
-            self._readers.shutdown(cancel_futures=True)
-            self._readers = None
+        self._readers.close()
 
     def _timed(self, name: str, runner: Callable[[bool], StreamResult], full_refresh: bool) -> StreamResult:
         before = self.client.api.stats.as_dict()
@@ -391,37 +389,7 @@ class AsanaExtractor:
             return ((start + index, page) for index, page in pages)
 
         starts = list(range(0, len(lists), size))
-        return self._concurrently(starts, read, workers=max(1, self.settings.concurrent_requests // size))
-
-    def _concurrently(
-        self, items: list[Item], read: Callable[[Item], Iterator[Result]], workers: int
-    ) -> Iterator[Result]:
-        """What `read(item)` gives for each item, in the order of the items, read by up to `workers`
-        threads at a time; at most twice that many items' results wait in memory.
-
-        The threads live as long as the extractor: starting a pool per list cost more than the
-        requests of a small list."""
-        if workers == 1 or len(items) < 2:
-            for item in items:
-                yield from read(item)
-            return
-        if self._readers is None:
-            self._readers = ThreadPoolExecutor(workers, thread_name_prefix=f"{self.label}-read")
-        pool = self._readers
-        waiting: deque[Future[list[Result]]] = deque()
-        try:
-            for item in items:
-                waiting.append(pool.submit(lambda item=item: list(read(item))))
-                if len(waiting) >= 2 * workers:
-                    yield from waiting.popleft().result()
-            while waiting:
-                yield from waiting.popleft().result()
-        finally:
-            for future in waiting:
-                future.cancel()
-            for future in waiting:
-                if not future.cancelled():
-                    future.exception()
+        return self._readers.read(starts, read)
 
     def projects(self) -> list[dict[str, Any]]:
         """The workspace's projects, archived or not (read once per run)."""

@@ -18,6 +18,8 @@ from connectors.http import Secret
 
 SOURCE_SYSTEM = "smartsheet"
 DEFAULT_BASE_URL = "https://api.smartsheet.com/2.0"
+# Sheets read at once; the request budget paces them all the same.
+MAX_CONCURRENT_REQUESTS = 16
 
 REGISTER_FIELDS = (
     "project_code",
@@ -102,7 +104,9 @@ def _rate(value: Any) -> float | None:
 @dataclass(frozen=True, kw_only=True)
 class SmartsheetSettings:
     """One Smartsheet account. `plan_sheet_ids` None reads the plans the register names (its rows whose
-    source_system is smartsheet); `requests_per_minute` None turns the client's own budget off."""
+    source_system is smartsheet); `requests_per_minute` None turns the client's own budget off.
+    `concurrent_requests` sheets are read at once (their rows loaded in the order of the sheets), all
+    within the same request budget (Smartsheet allows 300 requests a minute per token)."""
 
     base_url: str
     token: Secret
@@ -116,6 +120,7 @@ class SmartsheetSettings:
     page_size: int = 500
     census_page_size: int = 5000
     overlap_minutes: int = 15
+    concurrent_requests: int = 4
 
     def __post_init__(self) -> None:
         if not isinstance(self.token, Secret):
@@ -125,6 +130,10 @@ class SmartsheetSettings:
             object.__setattr__(self, "plan_sheet_ids", tuple(int(sheet_id) for sheet_id in self.plan_sheet_ids))
         if self.page_size < 1 or self.census_page_size < 1:
             raise ValueError("page sizes must be positive")
+        if not 1 <= self.concurrent_requests <= MAX_CONCURRENT_REQUESTS:
+            raise ValueError(
+                f"concurrent_requests must be between 1 and {MAX_CONCURRENT_REQUESTS}, not {self.concurrent_requests}"
+            )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> SmartsheetSettings:
@@ -154,7 +163,7 @@ class SmartsheetSettings:
             options["instance"] = str(values["instance"])
         if "requests_per_minute" in values:
             options["requests_per_minute"] = _rate(values["requests_per_minute"])
-        for name in ("burst", "page_size", "census_page_size", "overlap_minutes"):
+        for name in ("burst", "page_size", "census_page_size", "overlap_minutes", "concurrent_requests"):
             if values.get(name) not in (None, ""):
                 options[name] = int(values[name])
         return cls(**options)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +38,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.http import RetryPolicy
+from connectors.ordered_reads import OrderedReader
 from connectors.raw_store import PageLoader, StreamWriter
 from connectors.runs import StreamResult, result_from
 from connectors.smartsheet.client import SmartsheetClient
@@ -115,6 +116,19 @@ class SheetLayout:
         }
 
 
+@dataclass(frozen=True)
+class _SheetRead:
+    """What was read of one sheet before any of it is loaded: its row pages and, on an incremental
+    read, its census (row id -> modifiedAt)."""
+
+    sheet_id: int
+    watermark: datetime | None
+    since: datetime | None
+    layout: SheetLayout
+    bodies: list[dict[str, Any]]
+    census: dict[str, str | None] | None
+
+
 def _sheet_id_from_register(value: Any) -> int | None:
     """A register's source_project_key as a sheet id: Smartsheet hands digits back as a number."""
     if isinstance(value, bool) or value is None:
@@ -138,6 +152,7 @@ class SmartsheetExtractor:
         self.client = client or SmartsheetClient(settings)
         self.label = f"smartsheet[{settings.instance}]"
         self._plan_sheet_ids: tuple[int, ...] | None = settings.plan_sheet_ids
+        self._readers: OrderedReader[int, _SheetRead] = OrderedReader(settings.concurrent_requests, name=self.label)
 
     def writer(self, stream: str) -> StreamWriter:
         return StreamWriter(
@@ -160,7 +175,10 @@ class SmartsheetExtractor:
             "rate_card_rows": self.sync_rate_card_rows,
             "plan_rows": self.sync_plan_rows,
         }
-        return [self._timed(name, runners[name], full_refresh) for name in STREAMS if name in wanted]
+        try:
+            return [self._timed(name, runners[name], full_refresh) for name in STREAMS if name in wanted]
+        finally:
+            self._readers.close()
 
     def _timed(self, name: str, runner: Callable[..., StreamResult], full_refresh: bool) -> StreamResult:
         before = self.client.api.stats.as_dict()
@@ -278,13 +296,20 @@ class SmartsheetExtractor:
         known = [instant for instant in watermarks if instant is not None]
         writer.begin(watermark_from=_isoformat(min(known)) if known else None)
         try:
-            ids = list(sheet_ids())
+            ids = list(dict.fromkeys(sheet_ids()))
             stored = self._stored_rows(writer)
+            previous = {
+                sheet_id: parse_instant((sheet_states.get(str(sheet_id)) or {}).get("watermark")) for sheet_id in ids
+            }
+
+            def read(sheet_id: int) -> Iterator[_SheetRead]:
+                yield self._read_sheet(stream, sheet_id, previous[sheet_id])
+
             # a sheet is a page or two: let many wait, so that the loader writes several in one transaction
             with PageLoader(writer, max_pending=32) as loader:
-                for sheet_id in ids:
-                    sheet_states[str(sheet_id)] = self._sync_sheet(
-                        loader, stream, sheet_id, sheet_states, stored.get(str(sheet_id), {})
+                for sheet in self._readers.read(ids, read):
+                    sheet_states[str(sheet.sheet_id)] = self._sync_sheet(
+                        loader, stream, sheet, sheet_states, stored.get(str(sheet.sheet_id), {})
                     )
             newest = [parse_instant(entry.get("watermark")) for entry in sheet_states.values()]
             watermark = _isoformat(max((instant for instant in newest if instant), default=None))
@@ -296,11 +321,25 @@ class SmartsheetExtractor:
         result.watermark = watermark
         return result
 
+    def _read_sheet(self, stream: str, sheet_id: int, watermark: datetime | None) -> _SheetRead:
+        """A sheet's pages of rows modified since its watermark less the overlap window (all of them
+        without one) and, on an incremental read, its census; touches no database, so several sheets
+        are read at once."""
+        since = watermark - timedelta(minutes=self.settings.overlap_minutes) if watermark else None
+        field_titles = self.settings.column_map[ROW_STREAM_KINDS[stream]]
+        context = f"{self.label} {stream}"
+        bodies = list(self.client.sheet_pages(sheet_id, self.settings.page_size, rows_modified_since=since))
+        if not bodies:
+            raise RuntimeError(f"{context}: GET /sheets/{sheet_id} returned no page at all")
+        layout = SheetLayout.from_body(bodies[0], field_titles, sheet_id=sheet_id, context=context)
+        census = None if since is None else self._census(sheet_id, layout.primary_column_id)
+        return _SheetRead(sheet_id, watermark, since, layout, bodies, census)
+
     def _sync_sheet(
         self,
         loader: PageLoader,
         stream: str,
-        sheet_id: int,
+        sheet: _SheetRead,
         sheet_states: dict[str, dict[str, Any]],
         stored: dict[str, tuple[str | None, bool]],
     ) -> dict[str, Any]:
@@ -308,17 +347,13 @@ class SmartsheetExtractor:
 
         `stored` is what the warehouse held of the sheet before this run: record id -> (cursor, is_deleted).
         """
-        field_titles = self.settings.column_map[ROW_STREAM_KINDS[stream]]
         context = f"{self.label} {stream}"
-        previous = parse_instant((sheet_states.get(str(sheet_id)) or {}).get("watermark"))
-        since = previous - timedelta(minutes=self.settings.overlap_minutes) if previous else None
-        newest = previous
-        layout: SheetLayout | None = None
+        layout = sheet.layout
+        newest = sheet.watermark
         read_ids: set[str] = set()
 
         def load(body: Mapping[str, Any]) -> None:
-            nonlocal layout, newest
-            layout = layout or SheetLayout.from_body(body, field_titles, sheet_id=sheet_id, context=context)
+            nonlocal newest
             records = [layout.record(row) for row in body.get("rows") or []]
             for record in records:
                 if isinstance(record, dict) and record.get("id") is not None:
@@ -329,43 +364,40 @@ class SmartsheetExtractor:
             # the sheet's saved state keeps its old watermark until every row of this run is in
             loader.submit(records, state={"sheets": dict(sheet_states)})
 
-        for body in self.client.sheet_pages(sheet_id, self.settings.page_size, rows_modified_since=since):
+        for body in sheet.bodies:
             load(body)
-        if layout is None:
-            raise RuntimeError(f"{context}: GET /sheets/{sheet_id} returned no page at all")
-        if since is None:
+        if sheet.census is None:
             live_ids = read_ids
         else:
-            census = self._census(sheet_id, layout.primary_column_id)
-            live_ids = set(census)
+            live_ids = set(sheet.census)
             missed = [
                 row_id
-                for row_id, modified in census.items()
+                for row_id, modified in sheet.census.items()
                 if row_id not in read_ids and _newer(modified, stored.get(row_id))
             ]
             if missed:
                 log.warning(
                     "%s: sheet %s: %d changed rows were not in the incremental pages; reading them by id",
                     context,
-                    sheet_id,
+                    sheet.sheet_id,
                     len(missed),
                 )
                 for start in range(0, len(missed), ROW_IDS_PER_REQUEST):
                     chunk = missed[start : start + ROW_IDS_PER_REQUEST]
-                    for body in self.client.sheet_pages(sheet_id, self.settings.page_size, row_ids=chunk):
+                    for body in self.client.sheet_pages(sheet.sheet_id, self.settings.page_size, row_ids=chunk):
                         load(body)
         # the rows read in this run are live in the warehouse now, whatever it held before
         held = {row_id for row_id, (_, is_deleted) in stored.items() if not is_deleted} | read_ids
         gone = held - live_ids
         sheet_state = {"watermark": _isoformat(newest), "name": layout.name}
-        loader.mark_deleted(sorted(gone), state={"sheets": {**sheet_states, str(sheet_id): sheet_state}})
+        loader.mark_deleted(sorted(gone), state={"sheets": {**sheet_states, str(sheet.sheet_id): sheet_state}})
         log.info(
             "%s: sheet %s (%s): %d rows read since %s, %d tombstoned, watermark %s",
             context,
-            sheet_id,
+            sheet.sheet_id,
             layout.name,
             len(read_ids),
-            _isoformat(since) or "the beginning",
+            _isoformat(sheet.since) or "the beginning",
             len(gone),
             sheet_state["watermark"],
         )

@@ -6,6 +6,8 @@ import dataclasses
 import json
 import logging
 import math
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,9 +16,15 @@ import psycopg
 import pytest
 
 from connectors.http import ApiError, RetryPolicy, Secret
+from connectors.runs import StreamResult
 from connectors.smartsheet.client import SmartsheetClient
 from connectors.smartsheet.settings import SmartsheetSettings
-from connectors.smartsheet.streams import SheetColumnsError, extract_smartsheet, parse_instant
+from connectors.smartsheet.streams import (
+    SheetColumnsError,
+    SmartsheetExtractor,
+    extract_smartsheet,
+    parse_instant,
+)
 from simulators.faults import Fault
 from simulators.smartsheet import SmartsheetSimulator
 from simulators.smartsheet_world import SmartsheetAccount, SmartsheetSheet
@@ -317,6 +325,66 @@ def test_each_fault_is_recovered_with_nothing_lost_or_duplicated(
         assert set(raw_rows(warehouse_url, stream)) == row_ids(*sheets)
         assert results[stream]["records"] == len(row_ids(*sheets)), "no page was loaded twice"
         assert results[stream]["rejected"] == 0
+
+
+class InFlight:
+    """Counts the requests a client has in flight at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def wrap(self, request: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            try:
+                return request(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.now -= 1
+
+        return counted
+
+
+@pytest.mark.parametrize("concurrent_requests", [1, 3])
+def test_plan_sheets_are_read_several_at_once_and_land_as_read_one_by_one(
+    simulator, settings_for, warehouse_url, account: SmartsheetAccount, concurrent_requests: int
+):
+    settings = settings_for(simulator, concurrent_requests=concurrent_requests, page_size=20)
+    # every plan sheet answers late, so that sheets read at once are in flight together
+    simulator.faults.faults.append(Fault("slow", path=SHEET_PATH, times=10_000, delay=0.05))
+    in_flight = InFlight()
+    client = SmartsheetClient(settings, retry=FAST_RETRY)
+    client.api.request = in_flight.wrap(client.api.request)
+
+    def plan_rows_run() -> StreamResult:
+        with psycopg.connect(warehouse_url, autocommit=True) as connection:
+            return SmartsheetExtractor(settings, connection, client).run(streams=["plan_rows"])[0]
+
+    plan_rows_run()
+    assert in_flight.most == concurrent_requests
+    assert set(raw_rows(warehouse_url, "plan_rows")) == row_ids(*account.plan_sheets)
+    first = stream_state(warehouse_url, "plan_rows")["sheets"]
+    assert set(first) == {str(sheet.id) for sheet in account.plan_sheets}
+
+    sheet = account.plan_sheets[-1]
+    row = leaf_rows(sheet)[0]
+    gone = leaf_rows(account.plan_sheets[0])[0]
+    simulator.update_cells(sheet.id, row["id"], {"Comments": "read at once"}, at=AFTER_ANCHOR)
+    simulator.delete_row(account.plan_sheets[0].id, gone["id"], at=AFTER_ANCHOR)
+    second = plan_rows_run()
+
+    landed = raw_rows(warehouse_url, "plan_rows")
+    assert landed[str(row["id"])]["payload"]["cells_by_title"]["Comments"] == "read at once"
+    assert landed[str(gone["id"])]["is_deleted"] and second.deleted == 1
+    sheets = stream_state(warehouse_url, "plan_rows")["sheets"]
+    assert sheets[str(sheet.id)]["watermark"] == "2026-11-30T10:00:00Z"
+    untouched = {sheet_id: state for sheet_id, state in first.items() if sheet_id != str(sheet.id)}
+    assert {sheet_id: state for sheet_id, state in sheets.items() if sheet_id != str(sheet.id)} == untouched
+    assert last_batch(warehouse_url, "plan_rows") == ("succeeded", None)
 
 
 def test_a_revoked_sheet_fails_loudly_naming_the_endpoint(

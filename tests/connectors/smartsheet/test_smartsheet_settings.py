@@ -60,6 +60,8 @@ def test_from_mapping_parses_lists_json_and_a_zero_rate() -> None:
         ({**REQUIRED, "column_map": {"plans": {}}}, "unknown sheet kind 'plans'"),
         ({**REQUIRED, "column_map": {"plan": {"percent": "%"}}}, r"unknown fields \['percent'\]"),
         ({**REQUIRED, "column_map": {"plan": {"status": " "}}}, "must be a column title"),
+        ({**REQUIRED, "concurrent_requests": "0"}, "concurrent_requests must be between 1 and 16, not 0"),
+        ({**REQUIRED, "concurrent_requests": 17}, "concurrent_requests must be between 1 and 16, not 17"),
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(values: dict, message: str) -> None:
