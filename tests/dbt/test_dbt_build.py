@@ -127,8 +127,13 @@ def test_people_resolve_by_email_and_hidden_emails_stay_tool_scoped(marts: psyco
 
 
 def test_story_points_come_from_the_field_named_story_points(marts: psycopg.Connection) -> None:
-    # ALP-2 holds 5 in the field named "Story Points" and 3 in "Story point estimate".
-    assert work_items_by_key(marts, "story_points")["ALP-2"] == Decimal("5.00")
+    story_points = work_items_by_key(marts, "story_points")
+    # ALP-2 holds 5 in the field named "Story Points", 3 in "Story point estimate" and 8 in a second
+    # field named "story points": of the fields so named, the lowest id that has a value wins.
+    assert story_points["ALP-2"] == Decimal("5.00")
+    # ALP-3 has no value in the first field so named, 2 in the second.
+    assert story_points["ALP-3"] == Decimal("2.00")
+    assert story_points["ALP-4"] is None
 
 
 def test_completion_overdue_and_lead_time(marts: psycopg.Connection) -> None:
@@ -231,7 +236,7 @@ def test_source_freshness_reports_each_stream_landed(marts: psycopg.Connection) 
     }
     assert freshness == {
         "projects": (4, 1, 0, "succeeded", False),
-        "fields": (4, 0, 0, "succeeded", False),
+        "fields": (5, 0, 0, "succeeded", False),
         "users": (4, 0, 0, "succeeded", False),
         "issues": (18, 2, 0, "succeeded", False),
         "worklogs": (8, 1, 1, "succeeded", False),

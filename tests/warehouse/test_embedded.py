@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import free_port
 from warehouse import settings
-from warehouse.embedded import EmbeddedWarehouse, WarehouseError
+from warehouse.embedded import SERVER_SETTINGS, EmbeddedWarehouse, WarehouseError
 
 
 def test_start_is_idempotent_and_serves_tcp(tmp_path):
@@ -45,6 +45,30 @@ def test_data_survives_a_restart(tmp_path):
         server.stop()
         with psycopg.connect(server.start()) as connection:
             assert connection.execute("select id from kept").fetchone() == (7,)
+    finally:
+        server.stop()
+
+
+def test_the_server_runs_with_the_analytics_settings(tmp_path):
+    server = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
+    try:
+        with psycopg.connect(server.start()) as connection:
+            running = {name: connection.execute(f"show {name}").fetchone()[0] for name in SERVER_SETTINGS}
+    finally:
+        server.stop()
+    assert running == SERVER_SETTINGS
+
+
+def test_a_table_built_by_one_statement_survives_a_crash(tmp_path):
+    """With `wal_level = minimal` such a table skips the write-ahead log: its commit must make it durable."""
+    server = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
+    try:
+        with psycopg.connect(server.start(), autocommit=True) as connection:
+            connection.execute("create table built as select generate_series(1, 50000) as id")
+        crashed = server._pg_ctl("stop", "-w", "-m", "immediate", "-D", str(server.pgdata))
+        assert crashed.returncode == 0, crashed.stderr
+        with psycopg.connect(server.start()) as connection:
+            assert connection.execute("select count(*), sum(id) from built").fetchone() == (50000, 1250025000)
     finally:
         server.stop()
 

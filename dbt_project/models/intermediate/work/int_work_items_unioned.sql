@@ -5,7 +5,8 @@
 
 with recursive
 
-jira_issues as (
+-- Not materialized: read more than once, each reading is planned with the columns and filters it needs.
+jira_issues as not materialized (
 
     select * from {{ ref('stg_jira__issues') }}
 
@@ -23,13 +24,13 @@ jira_status_changes as (
 
 ),
 
-asana_tasks as (
+asana_tasks as not materialized (
 
     select * from {{ ref('stg_asana__tasks') }}
 
 ),
 
-smartsheet_plan_rows as (
+smartsheet_plan_rows as not materialized (
 
     select * from {{ ref('stg_smartsheet__plan_rows') }}
 
@@ -47,7 +48,8 @@ tool_accounts as (
 
 ),
 
-jira_story_points_fields as (
+-- Materialized: a handful of rows, read once for every issue.
+jira_story_points_fields as materialized (
 
     select
         jira_fields.source_instance,
@@ -57,38 +59,6 @@ jira_story_points_fields as (
     where
         lower(jira_fields.field_name) = lower('{{ story_points_field }}')
         and not jira_fields.is_deleted
-
-),
-
-jira_story_points_values as (
-
-    select
-        jira_issues.source_instance,
-        jira_issues.issue_id,
-        jira_story_points_fields.field_id,
-        {{ jsonb_number("jira_issues.issue_fields -> jira_story_points_fields.field_id") }} as story_points
-
-    from jira_issues
-    inner join jira_story_points_fields
-        on jira_issues.source_instance = jira_story_points_fields.source_instance
-
-),
-
-jira_story_points as (
-
-    -- A site can hold several fields with the same name: the lowest field id that has a value wins.
-    select
-        jira_story_points_values.source_instance,
-        jira_story_points_values.issue_id,
-        (
-            array_agg(
-                jira_story_points_values.story_points
-                order by jira_story_points_values.field_id asc
-            ) filter (where jira_story_points_values.story_points is not null)
-        )[1] as story_points
-
-    from jira_story_points_values
-    group by jira_story_points_values.source_instance, jira_story_points_values.issue_id
 
 ),
 
@@ -146,15 +116,20 @@ jira_work_items as (
         end as completed_at,
         jira_issues.due_date,
         cast(round(jira_issues.original_estimate_seconds / 3600.0, 2) as numeric(12, 2)) as estimate_hours,
-        cast(jira_story_points.story_points as numeric(12, 2)) as story_points,
+        -- A site can hold several fields with the same name: the lowest field id that has a value wins.
+        cast((
+            select {{ jsonb_number("jira_issues.issue_fields -> jira_story_points_fields.field_id") }}
+            from jira_story_points_fields
+            where
+                jira_story_points_fields.source_instance = jira_issues.source_instance
+                and jsonb_typeof(jira_issues.issue_fields -> jira_story_points_fields.field_id) = 'number'
+            order by jira_story_points_fields.field_id asc
+            limit 1
+        ) as numeric(12, 2)) as story_points,
         coalesce(lower(jira_issues.issue_type_name) = lower('{{ milestone_issue_type }}'), false) as is_milestone,
         jira_issues.is_deleted
 
     from jira_issues
-    left join jira_story_points
-        on
-            jira_issues.source_instance = jira_story_points.source_instance
-            and jira_issues.issue_id = jira_story_points.issue_id
     left join jira_status_history
         on
             jira_issues.source_instance = jira_status_history.source_instance

@@ -1,6 +1,7 @@
 with
 
-work_items as (
+-- Not materialized: read more than once, each reading is planned with the columns it needs.
+work_items as not materialized (
 
     select * from {{ ref('int_work_items_weighted') }}
 
