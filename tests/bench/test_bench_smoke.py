@@ -36,6 +36,7 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
     written_text = out.read_text()
     assert table_rows(written_text) == printed
     assert "machine:" in written_text and "PostgreSQL" in written_text
+    assert "work_mem 64MB" in written_text and "max_wal_size 4GB" in written_text, "the server's settings, as read"
 
     measures = {(section, measure.split(" (")[0].split(",")[0]) for section, measure in printed}
     assert measures == {

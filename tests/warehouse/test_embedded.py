@@ -60,7 +60,7 @@ def test_the_server_runs_with_the_analytics_settings(tmp_path):
 
 
 def test_a_table_built_by_one_statement_survives_a_crash(tmp_path):
-    """With `wal_level = minimal` such a table skips the write-ahead log: its commit must make it durable."""
+    """What dbt builds with `create table as` is durable once committed, with the settings the server runs."""
     server = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
     try:
         with psycopg.connect(server.start(), autocommit=True) as connection:
