@@ -21,8 +21,11 @@ changed mid-run) is read again by id. A sheet's watermark is saved with its tomb
 its rows are in. A mapped column missing from a sheet (renamed, deleted) fails the stream, naming
 the sheet and the title.
 
-A row stream reads what the warehouse holds of its sheets once, before its first sheet, and loads
-its pages and tombstones through a `PageLoader`, on a thread of its own while the next sheet is read.
+A row stream reads what the warehouse holds of its sheets once, before its first sheet. It reads
+`concurrent_requests` sheets at once, each sheet whole (its pages, then on an incremental run its
+census) on a reading thread, with at most twice that many sheets read ahead and waiting in memory;
+it loads them in the sheets' order, pages and tombstones through a `PageLoader`, on a thread of its
+own, so each sheet's watermark is saved after its rows as when they were read one by one.
 """
 
 from __future__ import annotations
