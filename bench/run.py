@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from bench.dbt_layers import LAYERS, DbtBuild, measure_dbt_build
 from bench.extract import JIRA_EMAIL, JIRA_TOKEN, TOOLS
@@ -344,10 +343,11 @@ def render_table(rows: list[Row]) -> str:
 def machine_lines(warehouse_url: str) -> list[str]:
     with psycopg.connect(warehouse_url) as connection:
         server = connection.execute("show server_version").fetchone()[0]
-        running = ", ".join(
-            f"{name} {connection.execute(sql.SQL('show {}').format(sql.Identifier(name))).fetchone()[0]}"
-            for name in SERVER_SETTINGS
-        )
+        running = connection.execute(
+            "select string_agg(name || ' ' || current_setting(name), ', ' order by ordinality)"
+            " from unnest(%s::text[]) with ordinality as setting(name, ordinality)",
+            (list(SERVER_SETTINGS),),
+        ).fetchone()[0]
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return [
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",

@@ -229,9 +229,10 @@ class AsanaExtractor:
         self._workspace_gid = settings.workspace_gid
         self._projects: list[dict[str, Any]] | None = None
         self._portfolio_walk: tuple[list[Page], list[Page]] | None = None
-        batch_size = min(MAX_BATCH_ACTIONS, settings.concurrent_requests)
+        # lists read at once go through the batch API, up to 10 a batch
+        self._batch_size = min(MAX_BATCH_ACTIONS, settings.concurrent_requests)
         self._readers: OrderedReader[int, tuple[int, Page]] = OrderedReader(
-            settings.concurrent_requests // batch_size, name=self.label
+            settings.concurrent_requests // self._batch_size, name=self.label
         )
 
     @property
@@ -381,7 +382,7 @@ class AsanaExtractor:
         """The pages of each list, with the index of their list: in batches of up to 10 lists, up to
         `concurrent_requests` lists in flight (one list a request when it is 1); the pages of one
         batch in any order, batches in order."""
-        size = min(MAX_BATCH_ACTIONS, self.settings.concurrent_requests)
+        size = self._batch_size
 
         def read(start: int) -> Iterator[tuple[int, Page]]:
             group = lists[start : start + size]
@@ -496,8 +497,7 @@ class AsanaExtractor:
                 )
                 for first, last in windows
             ]
-            batch_size = min(MAX_BATCH_ACTIONS, self.settings.concurrent_requests)
-            pages = (page for _, page in self.client.list_pages(lists, batch_size=batch_size))
+            pages = (page for _, page in self.client.list_pages(lists, batch_size=self._batch_size))
         else:
             pages = self._time_entries_per_task(self._live_task_gids())
         return self._snapshot("time_entries", pages)

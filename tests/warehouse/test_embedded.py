@@ -59,20 +59,6 @@ def test_the_server_runs_with_the_analytics_settings(tmp_path):
     assert running == SERVER_SETTINGS
 
 
-def test_a_table_built_by_one_statement_survives_a_crash(tmp_path):
-    """What dbt builds with `create table as` is durable once committed, with the settings the server runs."""
-    server = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
-    try:
-        with psycopg.connect(server.start(), autocommit=True) as connection:
-            connection.execute("create table built as select generate_series(1, 50000) as id")
-        crashed = server._pg_ctl("stop", "-w", "-m", "immediate", "-D", str(server.pgdata))
-        assert crashed.returncode == 0, crashed.stderr
-        with psycopg.connect(server.start()) as connection:
-            assert connection.execute("select count(*), sum(id) from built").fetchone() == (50000, 1250025000)
-    finally:
-        server.stop()
-
-
 def test_refuses_a_port_taken_by_another_program(tmp_path):
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
