@@ -329,8 +329,9 @@ def test_bi_role_reads_the_marts_and_nothing_else(
 
 
 def edit_portfolio(portfolio: Portfolio) -> Portfolio:
-    """A night's changes: a re-estimated item (A), a forecast (A), late time (C), a deleted item and its
-    time (D), a re-planned project (F), a project gone from the register (E) and a new one (G). B is untouched."""
+    """A night's changes: a re-estimated item (A), a forecast (A), an old entry's hours corrected (A, weeks
+    before the days every run rebuilds), late time (C), a deleted item and its time (D), a re-planned
+    project (F), a project gone from the register (E) and a new one (G). B is untouched."""
     d = date.fromisoformat
     items = [
         replace(item, weight=Decimal("6"), estimate_hours=Decimal("6")) if item.item_id == "a2" else item
@@ -340,6 +341,7 @@ def edit_portfolio(portfolio: Portfolio) -> Portfolio:
     items = [replace(item, is_deleted=True) if item.item_id == "d1" else item for item in items]
     items.append(WorkItem("g1", "G", Decimal("2"), utc("2026-03-09T09:00:00+00:00")))
     entries = [entry for entry in portfolio.entries if entry.project not in ("jira:E", "D")]
+    entries = [replace(entry, hours=Decimal("25")) if entry.entry_id == "t1" else entry for entry in entries]
     entries.append(TimeEntry("t8", "c2", "C", "bob@example.com", d("2026-03-11"), Decimal("3"), Decimal("100")))
     projects = []
     for project in portfolio.projects:

@@ -42,17 +42,14 @@ item_activity as (
     select
         current_items.project_key,
         min(current_items.created_on) as first_item_created_on,
-        md5(string_agg(
-            {{ surrogate_key([
-                'current_items.work_item_key',
-                'current_items.created_on',
-                'current_items.status_category',
-                'current_items.completed_at',
-                'current_items.due_date',
-                'current_items.weight',
-            ]) }},
-            ',' order by current_items.work_item_key
-        )) as items_hash
+        {{ rows_fingerprint([
+            'current_items.work_item_key',
+            'current_items.created_on',
+            'current_items.status_category',
+            'current_items.completed_at',
+            'current_items.due_date',
+            'current_items.weight',
+        ]) }} as items_hash
 
     from current_items
     group by current_items.project_key
@@ -64,14 +61,11 @@ time_activity as (
     select
         time_entries.project_key,
         min(time_entries.entry_date) as first_entry_on,
-        md5(string_agg(
-            {{ surrogate_key([
-                'time_entries.time_entry_key',
-                'time_entries.entry_date',
-                'time_entries.cost',
-            ]) }},
-            ',' order by time_entries.time_entry_key
-        )) as time_entries_hash
+        {{ rows_fingerprint([
+            'time_entries.time_entry_key',
+            'time_entries.entry_date',
+            'time_entries.cost',
+        ]) }} as time_entries_hash
 
     from time_entries
     group by time_entries.project_key

@@ -25,13 +25,14 @@
 
 with
 
-jira_worklogs as (
+-- Not materialized: each reading (the entries changed, the entries rebuilt) goes through the indexes.
+jira_worklogs as not materialized (
 
     select * from {{ ref('stg_jira__worklogs') }}
 
 ),
 
-asana_time_entries as (
+asana_time_entries as not materialized (
 
     select * from {{ ref('stg_asana__time_entries') }}
 
@@ -140,7 +141,6 @@ jira_time_entries as (
             'jira',
             'jira_worklogs',
             'greatest(jira_worklogs.loaded_at, jira_worklogs.deleted_at)',
-            'jira_worklogs.source_instance',
             'jira_worklogs.worklog_id',
         ) }}
     {%- endif %}
@@ -167,7 +167,6 @@ asana_entries as (
             'asana',
             'asana_time_entries',
             'greatest(asana_time_entries.loaded_at, asana_time_entries.deleted_at)',
-            'asana_time_entries.source_instance',
             'asana_time_entries.time_entry_gid',
         ) }}
     {%- endif %}

@@ -299,7 +299,10 @@ values_earned as (
 
 ),
 
-indices as (
+-- Materialized: the bands and the final columns read spi, cpi and eac many times over (each band
+-- names its index in every branch, overall_health names both bands in every branch). Inlined, each
+-- reading would work out the index from the running totals again.
+indices as materialized (
 
     select
         values_earned.*,
