@@ -11,10 +11,10 @@
     {{ parts | join(" || '" ~ surrogate_key_separator() ~ "' || ") }}
 {%- endmacro %}
 
-{#- An aggregate: a fingerprint of a group's rows that does not depend on their order, their count
-    and the sum of a 64-bit hash of each row's columns. Unlike an md5 over the rows in key order it
-    needs no sort, so millions of rows go through one hash aggregate. A row added, removed or
-    changed changes it; two changes would cancel out only by a 64-bit coincidence. -#}
+{#- An aggregate: a fingerprint of a group's rows, whatever their order. It is their count and the
+    sum of a 64-bit hash of each row's columns. Unlike an md5 over the rows in key order it needs no
+    sort, so millions of rows go through one hash aggregate. A row added, removed or changed changes
+    it; two changes would cancel out only by a 64-bit coincidence. -#}
 {% macro rows_fingerprint(columns) -%}
     count(*) || ':' || sum(hashtextextended({{ surrogate_key_text(columns) }}, 0))
 {%- endmacro %}
