@@ -49,7 +49,7 @@ from bench.peer import PEER_STREAMS, PeerRun, run_dlt
 from bench.refresh import Refresh, measure_refresh
 from connectors.jira.settings import CUSTOM_FIELD_NAMES, ISSUE_FIELDS
 from simulators.world import SCALES, World
-from warehouse.embedded import SERVER_SETTINGS
+from warehouse.embedded import running_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results.md"
@@ -343,11 +343,7 @@ def render_table(rows: list[Row]) -> str:
 def machine_lines(warehouse_url: str) -> list[str]:
     with psycopg.connect(warehouse_url) as connection:
         server = connection.execute("show server_version").fetchone()[0]
-        running = connection.execute(
-            "select string_agg(name || ' ' || current_setting(name), ', ' order by ordinality)"
-            " from unnest(%s::text[]) with ordinality as setting(name, ordinality)",
-            (list(SERVER_SETTINGS),),
-        ).fetchone()[0]
+        running = ", ".join(f"{name} {value}" for name, value in running_settings(connection).items())
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return [
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",

@@ -35,6 +35,14 @@ SERVER_SETTINGS: dict[str, str] = {
 }
 
 
+def running_settings(connection: psycopg.Connection) -> dict[str, str]:
+    """The values the server runs with for each of `SERVER_SETTINGS`, read in one query."""
+    rows = connection.execute(
+        "select name, current_setting(name) from unnest(%s::text[]) as setting(name)", (list(SERVER_SETTINGS),)
+    ).fetchall()
+    return dict(rows)
+
+
 class WarehouseError(RuntimeError):
     """The embedded warehouse could not be started or reached."""
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import free_port
 from warehouse import settings
-from warehouse.embedded import SERVER_SETTINGS, EmbeddedWarehouse, WarehouseError
+from warehouse.embedded import SERVER_SETTINGS, EmbeddedWarehouse, WarehouseError, running_settings
 
 
 def test_start_is_idempotent_and_serves_tcp(tmp_path):
@@ -53,7 +53,7 @@ def test_the_server_runs_with_the_analytics_settings(tmp_path):
     server = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
     try:
         with psycopg.connect(server.start()) as connection:
-            running = {name: connection.execute(f"show {name}").fetchone()[0] for name in SERVER_SETTINGS}
+            running = running_settings(connection)
     finally:
         server.stop()
     assert running == SERVER_SETTINGS

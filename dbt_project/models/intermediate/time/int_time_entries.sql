@@ -92,7 +92,6 @@ stale_entries as (
     -- Stored entries whose lookups changed since they were built.
     select
         stored.source_system,
-        stored.source_instance,
         stored.source_id
 
     from {{ this }} as stored
