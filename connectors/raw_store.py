@@ -34,8 +34,9 @@ import queue
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -552,47 +553,65 @@ class StreamWriter:
         """A census in constant memory: the ids the source lists now (`id_pages`, streamed into a
         temporary table), then every live row whose id is not among them tombstoned in one statement.
         Returns (ids listed, rows tombstoned). Refuses to tombstone everything when the census lists nothing."""
-        self.connection.execute(
-            "create temporary table if not exists _census_ids (record_id text) on commit preserve rows"
-        )
-        self.connection.execute("truncate _census_ids")
+        listed = self.list_census(id_pages)
+        return listed, self.tombstone_unlisted(listed)
+
+    def list_census(self, id_pages: Iterable[Iterable[str]], connection: psycopg.Connection | None = None) -> int:
+        """The first half of `tombstone_missing`: stream the listed ids into a temporary table of
+        `connection` (the writer's own by default); returns how many were listed.
+
+        On a connection of its own, a census can be listed while the stream's pages load on the
+        writer's: `tombstone_unlisted` then runs on that same connection, with `loaded_before`."""
+        connection = connection or self.connection
+        connection.execute("create temporary table if not exists _census_ids (record_id text) on commit preserve rows")
+        connection.execute("truncate _census_ids")
         listed = 0
         for page in id_pages:
             ids = [str(record_id) for record_id in page]
             if not ids:
                 continue
-            with self.connection.cursor().copy("copy _census_ids (record_id) from stdin") as copy:
+            with connection.cursor().copy("copy _census_ids (record_id) from stdin") as copy:
                 copy.write(b"\n".join(_copy_field(record_id) for record_id in ids) + b"\n")
             listed += len(ids)
-        self.connection.commit()
+        connection.commit()
+        return listed
+
+    def tombstone_unlisted(
+        self, listed: int, connection: psycopg.Connection | None = None, loaded_before: datetime | None = None
+    ) -> int:
+        """The second half of `tombstone_missing`: tombstone the live rows the census on `connection`
+        did not list; returns how many. With `loaded_before` (the server's clock when the census began
+        listing), rows loaded since then are spared: they came in while the census was being listed."""
+        connection = connection or self.connection
         if not listed:
-            live = self.connection.execute(
+            live = connection.execute(
                 sql.SQL("select count(*) from {table} where source_instance = %s and not is_deleted").format(
                     table=self.table
                 ),
                 (self.source_instance,),
             ).fetchone()[0]
-            self.connection.commit()
+            connection.commit()
             if live:
                 raise RuntimeError(
                     f"{self.source_system}[{self.source_instance}] {self.stream} census listed no ids while the"
                     f" warehouse holds {live}: refusing to tombstone every record (check the token's permissions)"
                 )
-            return 0, 0
-        self.connection.execute("analyze _census_ids")
-        with self.connection.transaction():
-            result = self.connection.execute(
+            return 0
+        connection.execute("analyze _census_ids")
+        with connection.transaction():
+            result = connection.execute(
                 sql.SQL(
                     "update {table} as t set is_deleted = true, deleted_at = now(), batch_id = %s"
                     " where t.source_instance = %s and not t.is_deleted"
+                    " and (%s::timestamptz is null or t.loaded_at < %s::timestamptz)"
                     " and not exists (select 1 from _census_ids c where c.record_id = t.record_id)"
                 ).format(table=self.table),
-                (self.batch_id, self.source_instance),
+                (self.batch_id, self.source_instance, loaded_before, loaded_before),
             )
         self.counts.deleted += result.rowcount
-        self.connection.execute("truncate _census_ids")
-        self.connection.commit()
-        return listed, result.rowcount
+        connection.execute("truncate _census_ids")
+        connection.commit()
+        return result.rowcount
 
     def live_ids(self) -> set[str]:
         rows = self.connection.execute(
@@ -603,6 +622,55 @@ class StreamWriter:
         ).fetchall()
         self.connection.commit()
         return {row[0] for row in rows}
+
+
+def connect_again(connection: psycopg.Connection) -> psycopg.Connection:
+    """Another connection to the database of `connection`, as the same user: one for another thread."""
+    return psycopg.connect(connection.info.dsn, password=connection.info.password, autocommit=connection.autocommit)
+
+
+class CensusApart:
+    """A census listed on a thread and a connection of its own while the stream's pages load.
+
+    It starts listing at once; `tombstone` waits for the list, then tombstones the live rows it did
+    not list among those loaded before it began (the server's clock): a row loaded since came in
+    while the census was being listed. `close` stops a listing no longer wanted."""
+
+    def __init__(self, writer: StreamWriter, id_pages: Callable[[], Iterable[Iterable[str]]]) -> None:
+        self.writer = writer
+        self._id_pages = id_pages
+        self._connection = connect_again(writer.connection)
+        self._began: datetime | None = None
+        self._listed = 0
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._list, name=f"{writer.table_name}-census", daemon=True)
+        self._thread.start()
+
+    def _pages(self) -> Iterator[Iterable[str]]:
+        for page in self._id_pages():
+            if self._stop.is_set():
+                raise RuntimeError("census stopped")
+            yield page
+
+    def _list(self) -> None:
+        try:
+            self._began = self._connection.execute("select clock_timestamp()").fetchone()[0]
+            self._listed = self.writer.list_census(self._pages(), self._connection)
+        except BaseException as error:
+            self._error = error
+
+    def tombstone(self) -> tuple[int, int]:
+        """(ids listed, rows tombstoned), as `StreamWriter.tombstone_missing`; raises the listing's error."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._listed, self.writer.tombstone_unlisted(self._listed, self._connection, self._began)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._connection.close()
 
 
 def _page_bytes(page: PreparedPage) -> int:

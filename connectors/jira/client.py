@@ -79,6 +79,12 @@ class JiraClient:
             name=f"jira[{settings.instance}]",
         )
 
+    def sibling(self) -> JiraClient:
+        """A client of its own session for another thread, sharing this one's request budget and retries."""
+        sibling = JiraClient(self.settings, self.api.retry)
+        sibling.api.budget = self.api.budget
+        return sibling
+
     def myself(self) -> dict[str, Any]:
         return self.api.get("/rest/api/3/myself")
 

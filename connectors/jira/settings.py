@@ -49,6 +49,7 @@ class JiraSettings:
     overlap_minutes: int = 15
     requests_per_minute: float | None = 6000
     burst: int = 100
+    streams_in_parallel: bool = True
     custom_field_names: tuple[str, ...] = field(default=CUSTOM_FIELD_NAMES)
 
     @classmethod
@@ -68,6 +69,8 @@ class JiraSettings:
         for name in ("issue_page_size", "census_page_size", "overlap_minutes", "burst"):
             if name in values:
                 values[name] = int(values[name])
+        if "streams_in_parallel" in values:
+            values["streams_in_parallel"] = _flag(values["streams_in_parallel"], "streams_in_parallel")
         if "custom_field_names" in values:
             values["custom_field_names"] = tuple(values["custom_field_names"])
         return cls(**values)
@@ -91,3 +94,14 @@ class JiraSettings:
 
     def __repr__(self) -> str:
         return f"JiraSettings(base_url={self.base_url!r}, email={self.email!r}, instance={self.instance!r})"
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(f"Jira setting {name} must be true or false, got {value!r}")

@@ -15,6 +15,11 @@ Changelogs come whole from `changelog/bulkfetch` (the changelog embedded in sear
 cut at 20 entries): every issue that landed since the stream's last run has its full status
 history fetched again, 1000 issues a request.
 
+With `streams_in_parallel` (the default), three readers share the site's request budget, each on
+its own thread, warehouse connection and HTTP session: the issues then their changelogs; the
+issue census, listed while the issues load (it then spares the rows loaded since it began, which
+came in while it listed); and the other streams, one after another.
+
 Issue watermarks are kept in UTC and written into JQL in the token user's time zone (JQL
 reads date literals that way, at minute precision), floored to the minute and moved back by
 the overlap window, so an edit a second before the watermark is read again rather than missed.
@@ -25,7 +30,8 @@ from __future__ import annotations
 import logging
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,12 +41,17 @@ import psycopg
 
 from connectors.jira.client import CHANGELOG_BULK_LIMIT, JiraClient
 from connectors.jira.settings import ISSUE_FIELDS, SOURCE_SYSTEM, JiraSettings
-from connectors.raw_store import EncodedRecord, PageLoader, StreamWriter, read_encoded
+from connectors.raw_store import CensusApart, EncodedRecord, PageLoader, StreamWriter, connect_again, read_encoded
 from connectors.runs import StreamResult, result_from
 
 log = logging.getLogger(__name__)
 
 EPOCH_JQL = "1970-01-01 00:00"
+CENSUS_JQL = f'created >= "{EPOCH_JQL}" ORDER BY created ASC'
+STREAMS = ("fields", "users", "projects", "issues", "worklogs", "issue_changelogs", "boards", "sprints")
+# Streams that may run at the same time as the other lanes; within a lane, one after another
+# (the changelogs of the issues that landed need those issues landed first).
+STREAM_LANES = (("issues", "issue_changelogs"), ("fields", "users", "projects", "boards", "sprints", "worklogs"))
 SNAPSHOT_PAGES_WAITING = 32
 
 
@@ -114,25 +125,36 @@ class JiraExtractor:
         return self._user_time_zone
 
     def run(self, streams: list[str] | None = None, full_refresh: bool = False) -> list[StreamResult]:
-        runners = {
-            "fields": self.sync_fields,
-            "users": self.sync_users,
-            "projects": self.sync_projects,
-            "issues": self.sync_issues,
-            "worklogs": self.sync_worklogs,
-            "issue_changelogs": self.sync_issue_changelogs,
-            "boards": self.sync_boards,
-            "sprints": self.sync_sprints,
-        }
-        unknown = set(streams or []) - set(runners)
+        """Run the streams asked for (all by default); results in the order of `STREAMS`.
+
+        With `streams_in_parallel`, the lanes of `STREAM_LANES` run at once, each on a thread, a
+        connection and an HTTP session of its own, within the one request budget."""
+        unknown = set(streams or []) - set(STREAMS)
         if unknown:
-            raise ValueError(f"unknown Jira streams {sorted(unknown)}; known: {sorted(runners)}")
-        results = []
-        for name, runner in runners.items():
-            if streams and name not in streams:
-                continue
-            results.append(self._timed(name, runner, full_refresh))
-        return results
+            raise ValueError(f"unknown Jira streams {sorted(unknown)}; known: {sorted(STREAMS)}")
+        wanted = [name for name in STREAMS if not streams or name in streams]
+        lanes = [[name for name in lane if name in wanted] for lane in STREAM_LANES]
+        lanes = [lane for lane in lanes if lane]
+        if not self.settings.streams_in_parallel or len(lanes) < 2:
+            return list(self._run_lane(wanted, full_refresh).values())
+        results: dict[str, StreamResult] = {}
+        with ThreadPoolExecutor(len(lanes) - 1, thread_name_prefix=f"jira-{self.settings.instance}-lane") as pool:
+            others = [pool.submit(self._run_lane_apart, lane, full_refresh) for lane in lanes[1:]]
+            try:
+                results.update(self._run_lane(lanes[0], full_refresh))
+            finally:
+                wait(others)
+            for future in others:
+                results.update(future.result())
+        return [results[name] for name in wanted]
+
+    def _run_lane(self, lane: list[str], full_refresh: bool) -> dict[str, StreamResult]:
+        return {name: self._timed(name, getattr(self, f"sync_{name}"), full_refresh) for name in lane}
+
+    def _run_lane_apart(self, lane: list[str], full_refresh: bool) -> dict[str, StreamResult]:
+        """A lane on a connection and a client of its own (a psycopg connection serves one thread)."""
+        with connect_again(self.connection) as connection:
+            return JiraExtractor(self.settings, connection, self.client.sibling())._run_lane(lane, full_refresh)
 
     def _timed(self, name: str, runner: Callable[..., StreamResult], full_refresh: bool) -> StreamResult:
         before = self.client.api.stats.as_dict()
@@ -228,6 +250,12 @@ class JiraExtractor:
         writer.begin(watermark_from=watermark.isoformat() if watermark else None)
         log.info("jira[%s] issues: %s", self.settings.instance, jql)
         newest = watermark
+        census_client = self.client.sibling() if self.settings.streams_in_parallel else None
+        census = (
+            CensusApart(writer, lambda: census_client.search_issue_ids(CENSUS_JQL, self.settings.census_page_size))
+            if census_client
+            else None
+        )
         try:
             with PageLoader(writer) as loader:
                 for raw_page in self.client.search_issues_encoded(jql, fields, self.settings.issue_page_size):
@@ -238,22 +266,27 @@ class JiraExtractor:
                             newest = updated
                     page_state = {**state, "updated_watermark": newest.isoformat() if newest else None}
                     loader.submit(page, state=page_state)
-            deleted = self._issue_census(writer)
+            if census is not None:
+                _, deleted = census.tombstone()
+            else:
+                _, deleted = writer.tombstone_missing(self._issue_census_ids(self.client))
             final_state = {**state, "updated_watermark": newest.isoformat() if newest else None}
             writer.finish(state=final_state, watermark_to=final_state["updated_watermark"])
         except BaseException as error:
             writer.fail(error)
             raise
+        finally:
+            if census is not None:
+                census.close()
+                self.client.api.stats.count(**census_client.api.stats.as_dict())
         result = result_from(StreamResult("issues"), writer)
         result.deleted = deleted
         result.watermark = final_state["updated_watermark"]
         return result
 
-    def _issue_census(self, writer: StreamWriter) -> int:
-        """Jira has no delete feed for issues: list every id the token can see and tombstone the rest."""
-        jql = f'created >= "{EPOCH_JQL}" ORDER BY created ASC'
-        _, deleted = writer.tombstone_missing(self.client.search_issue_ids(jql, self.settings.census_page_size))
-        return deleted
+    def _issue_census_ids(self, client: JiraClient) -> Iterable[list[str]]:
+        """Jira has no delete feed for issues: the census lists every id the token can see."""
+        return client.search_issue_ids(CENSUS_JQL, self.settings.census_page_size)
 
     def sync_issue_changelogs(self, full_refresh: bool = False) -> StreamResult:
         writer = self.writer("issue_changelogs", lambda r: r.get("issueId"), None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 import pytest
 
-from connectors.raw_store import StreamWriter
+from connectors.raw_store import CensusApart, StreamWriter
 
 
 def make_writer(connection, stream="things"):
@@ -127,6 +129,50 @@ def test_a_census_tombstones_what_it_does_not_list_and_keeps_what_it_does(wareho
         assert writer.counts.deleted == 3
         # a second census in the same session starts from an empty list
         assert writer.tombstone_missing([["1"]]) == (1, 2)
+        assert writer.live_ids() == {"1"}
+
+
+def test_a_census_apart_spares_rows_loaded_after_it_began_listing(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        writer.write_page([{"id": n} for n in range(1, 5)])
+        began, listing = threading.Event(), threading.Event()
+
+        def census_pages():
+            began.set()
+            listing.wait(10)
+            yield ["1", "2"]
+
+        census = CensusApart(writer, census_pages)
+        try:
+            assert began.wait(10)
+            # a record landed by the stream while the census lists, as a new issue during a night
+            writer.write_page([{"id": 5}])
+            listing.set()
+            assert census.tombstone() == (2, 2)
+        finally:
+            census.close()
+        assert writer.live_ids() == {"1", "2", "5"}
+        assert writer.counts.deleted == 2
+
+
+def test_a_census_apart_raises_what_its_listing_raised(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        writer = make_writer(connection)
+        writer.begin()
+        writer.write_page([{"id": 1}])
+
+        def failing_pages():
+            yield ["1"]
+            raise ConnectionError("census page 2 failed")
+
+        census = CensusApart(writer, failing_pages)
+        try:
+            with pytest.raises(ConnectionError, match="census page 2 failed"):
+                census.tombstone()
+        finally:
+            census.close()
         assert writer.live_ids() == {"1"}
 
 

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
 
 import psycopg
 import pytest
+import requests
 
 from connectors.http import ApiError, RetryPolicy, Secret
 from connectors.jira.client import JiraClient
 from connectors.jira.settings import JiraSettings
-from connectors.jira.streams import JiraExtractor, extract_jira, issues_jql, jql_literal
-from simulators.faults import FaultPlan
+from connectors.jira.streams import STREAMS, JiraExtractor, extract_jira, issues_jql, jql_literal
+from simulators.faults import Fault, FaultPlan
 from simulators.jira import JiraSimulator, SimResponse
 from simulators.world import World, WorldConfig, build_world
 
@@ -192,6 +198,15 @@ def test_settings_come_from_the_environment_and_say_what_is_missing():
     assert "t0k" not in repr(settings)
 
 
+def test_streams_in_parallel_reads_a_yes_or_no_and_refuses_anything_else():
+    base = {"base_url": "https://x.atlassian.net", "email": "a@b.c", "api_token": "t0k"}
+    assert JiraSettings.from_mapping(base).streams_in_parallel is True
+    assert JiraSettings.from_mapping({**base, "streams_in_parallel": "off"}).streams_in_parallel is False
+    assert JiraSettings.from_mapping({**base, "streams_in_parallel": False}).streams_in_parallel is False
+    with pytest.raises(ValueError, match="streams_in_parallel must be true or false, got 'sometimes'"):
+        JiraSettings.from_mapping({**base, "streams_in_parallel": "sometimes"})
+
+
 def test_changelogs_arrive_whole_and_only_for_issues_that_changed(simulator, world, warehouse_url):
     settings = settings_for(simulator)
     first = by_stream(extract_jira(settings, warehouse_url))
@@ -248,7 +263,9 @@ def test_a_malformed_record_is_rejected_with_its_reason_while_the_page_loads(wor
     plan = FaultPlan()
     plan.add("malformed", path=r"/search/jql", skip=2)
     with JiraSimulator(world, api_token=TOKEN, faults=plan) as simulator:
-        results = by_stream(extract_jira(settings_for(simulator), warehouse_url, streams=["issues"]))
+        # one stream after another, so that the third search is the issues' and not the census's
+        settings = settings_for(simulator, streams_in_parallel=False)
+        results = by_stream(extract_jira(settings, warehouse_url, streams=["issues"]))
     assert results["issues"]["rejected"] == 2
     assert set(raw_rows(warehouse_url, "jira_issues")) == {issue.id for issue in world.jira.issues}
     with psycopg.connect(warehouse_url) as connection:
@@ -279,3 +296,52 @@ def test_the_census_lists_every_issue_id_when_a_page_holds_malformed_records(wor
         pages = list(JiraClient(settings_for(simulator)).search_issue_ids('created >= "1970-01-01 00:00"', 100))
     assert plan.fired("malformed") == len(pages) > 1
     assert sorted(issue_id for page in pages for issue_id in page) == sorted(issue.id for issue in world.jira.issues)
+
+
+class RequestTimes:
+    """When each HTTP request of every session was in flight, by path."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.spans: list[tuple[str, float, float]] = []
+
+    def wrap(self, send: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(session: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+            began = time.monotonic()
+            try:
+                return send(session, request, **kwargs)
+            finally:
+                with self.lock:
+                    self.spans.append((urlparse(request.url).path, began, time.monotonic()))
+
+        return timed
+
+    def overlap(self, paths: str, other_paths: str) -> bool:
+        """Whether a request to a path matching `paths` was in flight with another matching `other_paths`."""
+        ones = [span for span in self.spans if re.search(paths, span[0])]
+        others = [span for span in self.spans if re.search(other_paths, span[0])]
+        return any(one is not other and one[1] < other[2] and other[1] < one[2] for one in ones for other in others)
+
+
+@pytest.mark.parametrize("in_parallel", [False, True])
+def test_stream_lanes_and_the_census_run_at_once_and_land_what_one_after_another_lands(
+    simulator, world, warehouse_url, monkeypatch, in_parallel
+):
+    settings = settings_for(simulator, streams_in_parallel=in_parallel)
+    extract_jira(settings, warehouse_url)
+    gone = next(issue for issue in world.jira.issues if issue.payload["fields"]["issuetype"]["name"] == "Bug")
+    simulator.delete_issue(gone.id, at=datetime.now(UTC) - timedelta(minutes=2))
+    # every request answers late, so that requests sent at once are in flight together
+    simulator.faults.faults.append(Fault("slow", path=r".", times=100_000, delay=0.02))
+    times = RequestTimes()
+    monkeypatch.setattr(requests.Session, "send", times.wrap(requests.Session.send))
+    results = extract_jira(settings, warehouse_url)
+
+    assert [result["stream"] for result in results] == list(STREAMS)
+    # the issues' lane against the other streams', and the issue search against its census
+    assert times.overlap(r"/search/jql|/changelog/", r"/board|/user|/project|/worklog") is in_parallel
+    assert times.overlap(r"/search/jql", r"/search/jql") is in_parallel
+    issues = raw_rows(warehouse_url, "jira_issues")
+    assert {issue_id for issue_id, (is_deleted, _) in issues.items() if is_deleted} == {gone.id}
+    assert by_stream(results)["issues"]["deleted"] == 1
+    assert set(raw_rows(warehouse_url, "jira_worklogs")) == {worklog.id for worklog in world.jira.worklogs}
