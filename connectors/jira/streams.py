@@ -251,12 +251,10 @@ class JiraExtractor:
         log.info("jira[%s] issues: %s", self.settings.instance, jql)
         newest = watermark
         census_client = self.client.sibling() if self.settings.streams_in_parallel else None
-        census = (
-            CensusApart(writer, lambda: census_client.search_issue_ids(CENSUS_JQL, self.settings.census_page_size))
-            if census_client
-            else None
-        )
+        census: CensusApart | None = None
         try:
+            if census_client is not None:
+                census = CensusApart(writer, lambda: self._issue_census_ids(census_client))
             with PageLoader(writer) as loader:
                 for raw_page in self.client.search_issues_encoded(jql, fields, self.settings.issue_page_size):
                     page = read_encoded(raw_page, _IssueHead, _issue_keys)
@@ -278,6 +276,7 @@ class JiraExtractor:
         finally:
             if census is not None:
                 census.close()
+            if census_client is not None:
                 self.client.api.stats.count(**census_client.api.stats.as_dict())
         result = result_from(StreamResult("issues"), writer)
         result.deleted = deleted
