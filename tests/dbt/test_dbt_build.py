@@ -4,13 +4,14 @@ and the marts hold what the contract says for the fixture's cases."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 
-from tests.dbt.conftest import DbtInvocation, run_dbt
+from tests.dbt.conftest import FIXTURES_DIR, DbtInvocation, land_jira_stream, load_jira_fixture, run_dbt
 
 
 def md5(text: str) -> str:
@@ -242,3 +243,28 @@ def test_source_freshness_reports_each_stream_landed(marts: psycopg.Connection) 
         "worklogs": (8, 1, 1, "succeeded", False),
         "issue_changelogs": (4, 0, 0, "succeeded", False),
     }
+
+
+def test_a_worklog_without_its_issue_fails_the_staging_build_naming_the_column(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        load_jira_fixture(connection)
+    run_dbt(["run", "--select", "stg_jira__worklogs"], warehouse_url, tmp_path).check()
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        not_null = rows(
+            connection,
+            "select attname from pg_attribute where attrelid = 'staging.stg_jira__worklogs'::regclass"
+            " and attnum > 0 and attnotnull order by attname",
+        )
+        assert not_null == [("issue_id",), ("source_instance",), ("worklog_id",)]
+        worklog = json.loads((FIXTURES_DIR / "jira_worklogs.json").read_text())["records"][0]
+        orphan = {key: value for key, value in worklog.items() if key != "issueId"} | {"id": "29999"}
+        land_jira_stream(connection, "worklogs", [orphan])
+
+    night = run_dbt(["run", "--select", "stg_jira__worklogs"], warehouse_url, tmp_path)
+
+    assert night.returncode != 0
+    assert 'null value in column "issue_id" of relation "stg_jira__worklogs"' in night.output
+    with psycopg.connect(warehouse_url) as connection:
+        assert rows(connection, "select count(*) from staging.stg_jira__worklogs where worklog_id = '29999'") == [(0,)]

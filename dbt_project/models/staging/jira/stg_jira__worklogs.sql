@@ -5,6 +5,7 @@
         incremental_strategy='delete+insert',
         unique_key=['source_instance', 'worklog_id'],
         on_schema_change='sync_all_columns',
+        post_hook="{{ require_not_null(['source_instance', 'worklog_id', 'issue_id']) }}",
         indexes=[
             {'columns': ['source_instance', 'worklog_id'], 'unique': True},
             {'columns': ['(greatest(loaded_at, deleted_at))']},
