@@ -32,7 +32,7 @@ ASANA_TOKEN = "bench-asana-token"
 SMARTSHEET_TOKEN = "bench-smartsheet-token"
 
 
-def bench_settings(jira_url: str, instance: str) -> JiraSettings:
+def bench_settings(jira_url: str, instance: str, streams_in_parallel: bool = True) -> JiraSettings:
     """Connector settings for the bench's Jira simulator, with no request budget (rate limits off)."""
     return JiraSettings(
         base_url=jira_url,
@@ -40,13 +40,14 @@ def bench_settings(jira_url: str, instance: str) -> JiraSettings:
         api_token=Secret(JIRA_TOKEN),
         instance=instance,
         requests_per_minute=None,
+        streams_in_parallel=streams_in_parallel,
     )
 
 
 def extractor_for(args: argparse.Namespace, connection: psycopg.Connection):
     """The tool's extractor, configured for the bench's simulator with no request budget."""
     if args.tool == "jira":
-        return JiraExtractor(bench_settings(args.url, args.instance), connection)
+        return JiraExtractor(bench_settings(args.url, args.instance, not args.one_stream_at_a_time), connection)
     if args.tool == "asana":
         settings = AsanaSettings(
             base_url=args.url, token=Secret(ASANA_TOKEN), instance=args.instance, requests_per_minute=None
@@ -91,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instance", default="bench")
     parser.add_argument("--streams", default="", help="comma-separated streams (default: all)")
     parser.add_argument("--incremental", action="store_true", help="start from the saved state, as a night does")
+    parser.add_argument(
+        "--one-stream-at-a-time",
+        action="store_true",
+        help="Jira: no stream runs beside another, so that each stream's own seconds are its landing time",
+    )
     parser.add_argument("--register-sheet-id", type=int, default=0, help="Smartsheet: the portfolio register")
     parser.add_argument("--rate-card-sheet-id", type=int, default=0, help="Smartsheet: the rate card")
     args = parser.parse_args(argv)

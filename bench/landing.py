@@ -150,10 +150,12 @@ def run_extract(
     *,
     instance: str = "bench",
     incremental: bool = False,
+    one_stream_at_a_time: bool = False,
     profile_svg: Path | None = None,
 ) -> ExtractRun:
     """Run every stream of `tool` in a child process, as a full refresh or (`incremental`) from the saved
-    state; with `profile_svg`, under py-spy."""
+    state; with `one_stream_at_a_time`, no stream beside another (each stream's seconds are then its
+    own); with `profile_svg`, under py-spy."""
     command = [
         sys.executable,
         "-m",
@@ -170,6 +172,8 @@ def run_extract(
     ]
     if incremental:
         command.append("--incremental")
+    if one_stream_at_a_time:
+        command.append("--one-stream-at-a-time")
     if profile_svg is not None:
         py_spy = Path(sys.executable).parent / "py-spy"
         command = [str(py_spy), "record", "--rate", "250", "--subprocesses", "-o", str(profile_svg), "--", *command]

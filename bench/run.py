@@ -392,7 +392,10 @@ def run(
                 landing_url = create_database(server, "bench_landing")
                 for tool in TOOLS:
                     profile_svg = profile_dir / f"extract-{tool}-{scale}.svg" if profile_dir and attempt == 0 else None
-                    runs[tool].append(run_extract(sites, tool, landing_url, profile_svg=profile_svg))
+                    # each stream alone, against the single-stream COPY of its records
+                    runs[tool].append(
+                        run_extract(sites, tool, landing_url, one_stream_at_a_time=True, profile_svg=profile_svg)
+                    )
             extracts = {tool: ExtractRun.best_of(tool_runs) for tool, tool_runs in runs.items()}
             peaks[scale] = (extracts["jira"].peak_rss_bytes, world)
             limits = {
