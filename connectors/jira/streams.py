@@ -15,10 +15,11 @@ Changelogs come whole from `changelog/bulkfetch` (the changelog embedded in sear
 cut at 20 entries): every issue that landed since the stream's last run has its full status
 history fetched again, 1000 issues a request.
 
-With `streams_in_parallel` (the default), three readers share the site's request budget, each on
-its own thread, warehouse connection and HTTP session: the issues then their changelogs; the
-issue census, listed while the issues load (it then spares the rows loaded since it began, which
-came in while it listed); and the other streams, one after another.
+With `streams_in_parallel` (the default), a night has three readers share the site's request
+budget, each on its own thread, warehouse connection and HTTP session: the issues then their
+changelogs; the issue census, listed while the issues load (it then spares the rows loaded since it
+began, which came in while it listed); and the other streams, one after another. A full read (a full
+refresh, or the site's first load) runs one stream at a time.
 
 Issue watermarks are kept in UTC and written into JQL in the token user's time zone (JQL
 reads date literals that way, at minute precision), floored to the minute and moved back by
@@ -127,15 +128,17 @@ class JiraExtractor:
     def run(self, streams: list[str] | None = None, full_refresh: bool = False) -> list[StreamResult]:
         """Run the streams asked for (all by default); results in the order of `STREAMS`.
 
-        With `streams_in_parallel`, the lanes of `STREAM_LANES` run at once, each on a thread, a
-        connection and an HTTP session of its own, within the one request budget."""
+        With `streams_in_parallel`, an incremental run's lanes (`STREAM_LANES`) run at once, each on
+        a thread, a connection and an HTTP session of its own, within the one request budget. A full
+        read (a full refresh, or a site whose issues never landed) runs one stream at a time: it
+        keeps every core busy on its own, and two large streams at once only add up their memory."""
         unknown = set(streams or []) - set(STREAMS)
         if unknown:
             raise ValueError(f"unknown Jira streams {sorted(unknown)}; known: {sorted(STREAMS)}")
         wanted = [name for name in STREAMS if not streams or name in streams]
         lanes = [[name for name in lane if name in wanted] for lane in STREAM_LANES]
         lanes = [lane for lane in lanes if lane]
-        if not self.settings.streams_in_parallel or len(lanes) < 2:
+        if len(lanes) < 2 or not self._in_lanes(full_refresh):
             return list(self._run_lane(wanted, full_refresh).values())
         results: dict[str, StreamResult] = {}
         with ThreadPoolExecutor(len(lanes) - 1, thread_name_prefix=f"jira-{self.settings.instance}-lane") as pool:
@@ -147,6 +150,11 @@ class JiraExtractor:
             for future in others:
                 results.update(future.result())
         return [results[name] for name in wanted]
+
+    def _in_lanes(self, full_refresh: bool) -> bool:
+        if full_refresh or not self.settings.streams_in_parallel:
+            return False
+        return bool(self.writer("issues", lambda r: r.get("id"), None).read_state())
 
     def _run_lane(self, lane: list[str], full_refresh: bool) -> dict[str, StreamResult]:
         return {name: self._timed(name, getattr(self, f"sync_{name}"), full_refresh) for name in lane}
@@ -250,7 +258,8 @@ class JiraExtractor:
         writer.begin(watermark_from=watermark.isoformat() if watermark else None)
         log.info("jira[%s] issues: %s", self.settings.instance, jql)
         newest = watermark
-        census_client = self.client.sibling() if self.settings.streams_in_parallel else None
+        # a night's census is listed while the issues load; a full read's, after them (see `run`)
+        census_client = self.client.sibling() if self.settings.streams_in_parallel and state else None
         census: CensusApart | None = None
         try:
             if census_client is not None:

@@ -334,7 +334,8 @@ def test_stream_lanes_and_the_census_run_at_once_and_land_what_one_after_another
     # every request answers late, so that requests sent at once are in flight together
     simulator.faults.faults.append(Fault("slow", path=r".", times=100_000, delay=0.02))
     times = RequestTimes()
-    monkeypatch.setattr(requests.Session, "send", times.wrap(requests.Session.send))
+    send_unwrapped = requests.Session.send
+    monkeypatch.setattr(requests.Session, "send", times.wrap(send_unwrapped))
     results = extract_jira(settings, warehouse_url)
 
     assert [result["stream"] for result in results] == list(STREAMS)
@@ -345,3 +346,10 @@ def test_stream_lanes_and_the_census_run_at_once_and_land_what_one_after_another
     assert {issue_id for issue_id, (is_deleted, _) in issues.items() if is_deleted} == {gone.id}
     assert by_stream(results)["issues"]["deleted"] == 1
     assert set(raw_rows(warehouse_url, "jira_worklogs")) == {worklog.id for worklog in world.jira.worklogs}
+
+    # a full refresh reads one stream at a time whatever the setting
+    full_read = RequestTimes()
+    monkeypatch.setattr(requests.Session, "send", full_read.wrap(send_unwrapped))
+    extract_jira(settings, warehouse_url, full_refresh=True)
+    assert not full_read.overlap(r"/search/jql|/changelog/", r"/board|/user|/project|/worklog")
+    assert not full_read.overlap(r"/search/jql", r"/search/jql")
