@@ -138,7 +138,7 @@ class JiraExtractor:
         wanted = [name for name in STREAMS if not streams or name in streams]
         lanes = [[name for name in lane if name in wanted] for lane in STREAM_LANES]
         lanes = [lane for lane in lanes if lane]
-        if len(lanes) < 2 or not self._in_lanes(full_refresh):
+        if len(lanes) < 2 or not self._reads_apart({} if full_refresh else self._issues_writer().read_state()):
             return list(self._run_lane(wanted, full_refresh).values())
         results: dict[str, StreamResult] = {}
         with ThreadPoolExecutor(len(lanes) - 1, thread_name_prefix=f"jira-{self.settings.instance}-lane") as pool:
@@ -151,10 +151,13 @@ class JiraExtractor:
                 results.update(future.result())
         return [results[name] for name in wanted]
 
-    def _in_lanes(self, full_refresh: bool) -> bool:
-        if full_refresh or not self.settings.streams_in_parallel:
-            return False
-        return bool(self.writer("issues", lambda r: r.get("id"), None).read_state())
+    def _issues_writer(self) -> StreamWriter:
+        return self.writer("issues", lambda r: r.get("id"), lambda r: r["fields"]["updated"])
+
+    def _reads_apart(self, issues_state: dict[str, Any]) -> bool:
+        """Whether the lanes and the issue census run apart: on a night (the issues have a state) with
+        `streams_in_parallel`; a full read (a full refresh, a first load) runs one stream at a time."""
+        return self.settings.streams_in_parallel and bool(issues_state)
 
     def _run_lane(self, lane: list[str], full_refresh: bool) -> dict[str, StreamResult]:
         return {name: self._timed(name, getattr(self, f"sync_{name}"), full_refresh) for name in lane}
@@ -249,7 +252,7 @@ class JiraExtractor:
         return self._custom_field_ids
 
     def sync_issues(self, full_refresh: bool = False) -> StreamResult:
-        writer = self.writer("issues", lambda r: r.get("id"), lambda r: r["fields"]["updated"])
+        writer = self._issues_writer()
         state = {} if full_refresh else writer.read_state()
         watermark = datetime.fromisoformat(state["updated_watermark"]) if state.get("updated_watermark") else None
         overlap = timedelta(minutes=self.settings.overlap_minutes)
@@ -258,8 +261,7 @@ class JiraExtractor:
         writer.begin(watermark_from=watermark.isoformat() if watermark else None)
         log.info("jira[%s] issues: %s", self.settings.instance, jql)
         newest = watermark
-        # a night's census is listed while the issues load; a full read's, after them (see `run`)
-        census_client = self.client.sibling() if self.settings.streams_in_parallel and state else None
+        census_client = self.client.sibling() if self._reads_apart(state) else None
         census: CensusApart | None = None
         try:
             if census_client is not None:
