@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,6 +127,8 @@ class ExtractRun:
     results: dict[str, dict]
     seconds: float
     peak_rss_bytes: int
+    started_at: float = 0.0
+    finished_at: float = 0.0
 
     @classmethod
     def best_of(cls, runs: list[ExtractRun]) -> ExtractRun:
@@ -185,7 +188,23 @@ def run_extract(
         results={result["stream"]: result for result in report["results"]},
         seconds=report["seconds"],
         peak_rss_bytes=report["peak_rss_bytes"],
+        started_at=report["started_at"],
+        finished_at=report["finished_at"],
     )
+
+
+def run_extracts_side_by_side(
+    sites: Sites, tools: tuple[str, ...], warehouse_url: str, *, incremental: bool = False
+) -> tuple[dict[str, ExtractRun], float]:
+    """Run the extracts of `tools` at once, each in its process, as the nightly DAG's extract tasks run
+    under a scheduler; returns each tool's run and the seconds from the first start to the last finish."""
+    with ThreadPoolExecutor(max_workers=len(tools)) as pool:
+        started = {
+            tool: pool.submit(run_extract, sites, tool, warehouse_url, incremental=incremental) for tool in tools
+        }
+        runs = {tool: run.result() for tool, run in started.items()}
+    span = max(run.finished_at for run in runs.values()) - min(run.started_at for run in runs.values())
+    return runs, span
 
 
 @dataclass

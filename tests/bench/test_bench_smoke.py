@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bench.extract import TOOLS
 from bench.run import main
 from simulators.world import SCALES
 
@@ -57,12 +58,14 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("refresh", "extract + load jira"),
         ("refresh", "extract + load asana"),
         ("refresh", "extract + load smartsheet"),
+        ("refresh", "extract + load"),
         ("refresh", "dbt build"),
         ("refresh", "full refresh"),
         ("night", "changes"),
         ("night", "extract + load jira"),
         ("night", "extract + load asana"),
         ("night", "extract + load smartsheet"),
+        ("night", "extract + load"),
         ("night", "dbt build"),
         ("night", "incremental night"),
         ("memory", "extract peak RSS"),
@@ -71,12 +74,14 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("enterprise", "extract + load jira"),
         ("enterprise", "extract + load asana"),
         ("enterprise", "extract + load smartsheet"),
+        ("enterprise", "extract + load"),
         ("enterprise", "dbt build"),
         ("enterprise", "full refresh"),
         ("enterprise night", "changes"),
         ("enterprise night", "extract + load jira"),
         ("enterprise night", "extract + load asana"),
         ("enterprise night", "extract + load smartsheet"),
+        ("enterprise night", "extract + load"),
         ("enterprise night", "dbt build"),
         ("enterprise night", "incremental night"),
     }
@@ -111,3 +116,9 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         for tool in ("jira", "asana", "smartsheet"):
             incremental = night[f"extract + load {tool}, incremental"][2]
             assert int(incremental.split("(")[1].split(" records")[0].replace(",", "")) > 0, incremental
+        # the extracts ran side by side: their span covers the longest of them and is what the night adds up
+        span = float(night["extract + load, the 3 tools side by side"][2].split(" s ")[0])
+        longest = max(float(night[f"extract + load {tool}, incremental"][2].split(" s ")[0]) for tool in TOOLS)
+        assert span >= longest - 0.05
+        every_phase = night["incremental night, every phase but dbt"]
+        assert float(every_phase[2].split(" s")[0]) == span
