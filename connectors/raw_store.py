@@ -89,6 +89,8 @@ create table if not exists raw._rejected_records (
 );
 """
 
+# The index on when a row was last written or tombstoned lets the incremental staging models read a
+# night's rows alone instead of the whole table.
 STREAM_TABLE_DDL = """
 create table if not exists {table} (
     source_instance text not null,
@@ -100,7 +102,8 @@ create table if not exists {table} (
     deleted_at timestamptz,
     payload jsonb not null,
     primary key (source_instance, record_id)
-)
+);
+create index if not exists {written_at_index} on {table} ((greatest(loaded_at, deleted_at)))
 """
 
 
@@ -258,7 +261,9 @@ class StreamWriter:
         with self.connection.transaction():
             self.connection.execute(
                 sql.SQL("select set_config('synchronous_commit', 'off', true); ")
-                + sql.SQL(STREAM_TABLE_DDL).format(table=self.table)
+                + sql.SQL(STREAM_TABLE_DDL).format(
+                    table=self.table, written_at_index=sql.Identifier(f"{self.table_name}_written_at")
+                )
             )
             has_rows, lacks_default = self.connection.execute(
                 sql.SQL(

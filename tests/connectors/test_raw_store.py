@@ -291,3 +291,27 @@ def test_each_batch_is_recorded_and_the_table_made_once_per_stream(warehouse_url
         ).fetchall()
         assert batches == [("succeeded", 1), ("succeeded", 2)]
         assert [row[0] for row in rows(connection, "raw.tool_twice")] == ["1", "2"]
+
+
+def test_the_rows_written_since_an_instant_are_found_through_an_index_made_for_old_tables_too(warehouse_url):
+    # the filter of the incremental staging models (macro written_since_last_build)
+    since = "select record_id from raw.tool_indexed where greatest(loaded_at, deleted_at) > %s order by record_id"
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        make_writer(connection, stream="indexed").begin()
+        connection.execute("drop index raw.tool_indexed_written_at")
+        writer = make_writer(connection, stream="indexed")
+        writer.begin()
+        writer.write_page([{"id": number, "updated": "t1"} for number in range(500)])
+        writer.finish()
+        (before_night,) = connection.execute("select clock_timestamp()").fetchone()
+
+        night = make_writer(connection, stream="indexed")
+        night.begin()
+        night.write_page([{"id": 7, "updated": "t2"}])
+        night.mark_deleted(["9"])
+        night.finish()
+
+        connection.execute("set enable_seqscan = off")
+        plan = connection.execute("explain (format json) " + since, (before_night,)).fetchone()[0]
+        assert "tool_indexed_written_at" in str(plan), plan
+        assert connection.execute(since, (before_night,)).fetchall() == [("7",), ("9",)]
