@@ -26,58 +26,67 @@ renamed as (
 
     select
         source.source_instance,
-        source.payload ->> 'id' as issue_id,
-        source.payload ->> 'key' as issue_key,
-        source.payload -> 'fields' ->> 'summary' as summary,
+        payload_parts.issue_id,
+        payload_parts.issue_key,
+        payload_parts.payload_fields ->> 'summary' as summary,
 
-        source.payload -> 'fields' -> 'issuetype' ->> 'id' as issue_type_id,
-        source.payload -> 'fields' -> 'issuetype' ->> 'name' as issue_type_name,
-        (source.payload -> 'fields' -> 'issuetype' ->> 'subtask') = 'true' as is_subtask,
+        payload_parts.payload_fields -> 'issuetype' ->> 'id' as issue_type_id,
+        payload_parts.payload_fields -> 'issuetype' ->> 'name' as issue_type_name,
+        (payload_parts.payload_fields -> 'issuetype' ->> 'subtask') = 'true' as is_subtask,
 
-        source.payload -> 'fields' -> 'project' ->> 'id' as project_id,
-        source.payload -> 'fields' -> 'project' ->> 'key' as project_key,
-        source.payload -> 'fields' -> 'project' ->> 'name' as project_name,
+        payload_parts.payload_fields -> 'project' ->> 'id' as project_id,
+        payload_parts.payload_fields -> 'project' ->> 'key' as project_key,
+        payload_parts.payload_fields -> 'project' ->> 'name' as project_name,
 
-        source.payload -> 'fields' -> 'parent' ->> 'id' as parent_issue_id,
-        source.payload -> 'fields' -> 'parent' ->> 'key' as parent_issue_key,
+        payload_parts.payload_fields -> 'parent' ->> 'id' as parent_issue_id,
+        payload_parts.payload_fields -> 'parent' ->> 'key' as parent_issue_key,
 
-        source.payload -> 'fields' -> 'assignee' ->> 'accountId' as assignee_account_id,
-        source.payload -> 'fields' -> 'assignee' ->> 'displayName' as assignee_display_name,
-        nullif(trim(source.payload -> 'fields' -> 'assignee' ->> 'emailAddress'), '') as assignee_email_address,
+        payload_parts.payload_fields -> 'assignee' ->> 'accountId' as assignee_account_id,
+        payload_parts.payload_fields -> 'assignee' ->> 'displayName' as assignee_display_name,
+        nullif(trim(payload_parts.payload_fields -> 'assignee' ->> 'emailAddress'), '') as assignee_email_address,
 
-        source.payload -> 'fields' -> 'status' ->> 'id' as status_id,
-        source.payload -> 'fields' -> 'status' ->> 'name' as status_name,
-        source.payload -> 'fields' -> 'status' -> 'statusCategory' ->> 'key' as status_category_key,
-        source.payload -> 'fields' -> 'resolution' ->> 'name' as resolution_name,
-        source.payload -> 'fields' -> 'priority' ->> 'name' as priority_name,
-        source.payload -> 'fields' -> 'labels' as labels,
+        payload_parts.payload_fields -> 'status' ->> 'id' as status_id,
+        payload_parts.payload_fields -> 'status' ->> 'name' as status_name,
+        payload_parts.payload_fields -> 'status' -> 'statusCategory' ->> 'key' as status_category_key,
+        payload_parts.payload_fields -> 'resolution' ->> 'name' as resolution_name,
+        payload_parts.payload_fields -> 'priority' ->> 'name' as priority_name,
+        payload_parts.payload_fields -> 'labels' as labels,
 
         coalesce(
-            {{ jsonb_number("source.payload -> 'fields' -> 'timeoriginalestimate'") }},
-            {{ jsonb_number("source.payload -> 'fields' -> 'timetracking' -> 'originalEstimateSeconds'") }}
+            {{ jsonb_number("payload_parts.payload_fields -> 'timeoriginalestimate'") }},
+            {{ jsonb_number("payload_parts.payload_fields -> 'timetracking' -> 'originalEstimateSeconds'") }}
         ) as original_estimate_seconds,
         coalesce(
-            {{ jsonb_number("source.payload -> 'fields' -> 'timeestimate'") }},
-            {{ jsonb_number("source.payload -> 'fields' -> 'timetracking' -> 'remainingEstimateSeconds'") }}
+            {{ jsonb_number("payload_parts.payload_fields -> 'timeestimate'") }},
+            {{ jsonb_number("payload_parts.payload_fields -> 'timetracking' -> 'remainingEstimateSeconds'") }}
         ) as remaining_estimate_seconds,
         coalesce(
-            {{ jsonb_number("source.payload -> 'fields' -> 'timespent'") }},
-            {{ jsonb_number("source.payload -> 'fields' -> 'timetracking' -> 'timeSpentSeconds'") }}
+            {{ jsonb_number("payload_parts.payload_fields -> 'timespent'") }},
+            {{ jsonb_number("payload_parts.payload_fields -> 'timetracking' -> 'timeSpentSeconds'") }}
         ) as time_spent_seconds,
 
-        {{ jira_timestamp("source.payload -> 'fields' ->> 'created'") }} as created_at,
-        {{ jira_timestamp("source.payload -> 'fields' ->> 'updated'") }} as updated_at,
-        {{ jira_timestamp("source.payload -> 'fields' ->> 'resolutiondate'") }} as resolved_at,
-        {{ jira_timestamp("source.payload -> 'fields' ->> 'statuscategorychangedate'") }}
+        {{ jira_timestamp("payload_parts.payload_fields ->> 'created'") }} as created_at,
+        {{ jira_timestamp("payload_parts.payload_fields ->> 'updated'") }} as updated_at,
+        {{ jira_timestamp("payload_parts.payload_fields ->> 'resolutiondate'") }} as resolved_at,
+        {{ jira_timestamp("payload_parts.payload_fields ->> 'statuscategorychangedate'") }}
             as status_category_changed_at,
-        {{ jira_date("source.payload -> 'fields' ->> 'duedate'") }} as due_date,
+        {{ jira_date("payload_parts.payload_fields ->> 'duedate'") }} as due_date,
 
-        source.payload -> 'fields' as issue_fields,
+        payload_parts.payload_fields as issue_fields,
         source.is_deleted,
         source.deleted_at,
         source.loaded_at
 
     from source
+    -- Most payloads are stored compressed, and every operator on one decompresses it whole: read
+    -- apart once (the limit keeps the planner from folding the reads back into each column).
+    cross join lateral (  -- noqa: ST05
+        select
+            source.payload -> 'fields' as payload_fields,
+            source.payload ->> 'id' as issue_id,
+            source.payload ->> 'key' as issue_key
+        limit 1  -- noqa: AM09
+    ) as payload_parts
 
 )
 
