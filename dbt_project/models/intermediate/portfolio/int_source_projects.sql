@@ -144,19 +144,41 @@ referenced_projects as (
 
 ),
 
+distinct_references as (
+
+    -- Each distinct reference once, at its latest: the hundreds of thousands of items that point at
+    -- a few thousand projects fold here, by hashing, before the ordered window below.
+    select
+        referenced_projects.source_system,
+        referenced_projects.source_instance,
+        referenced_projects.source_project_id,
+        referenced_projects.source_project_key,
+        referenced_projects.source_project_name,
+        max(referenced_projects.seen_at) as seen_at
+
+    from referenced_projects
+    group by
+        referenced_projects.source_system,
+        referenced_projects.source_instance,
+        referenced_projects.source_project_id,
+        referenced_projects.source_project_key,
+        referenced_projects.source_project_name
+
+),
+
 latest_references as (
 
     select
-        referenced_projects.*,
+        distinct_references.*,
         row_number() over (
             partition by
-                referenced_projects.source_system,
-                referenced_projects.source_instance,
-                referenced_projects.source_project_id
-            order by referenced_projects.seen_at desc nulls last, referenced_projects.source_project_name asc
+                distinct_references.source_system,
+                distinct_references.source_instance,
+                distinct_references.source_project_id
+            order by distinct_references.seen_at desc nulls last, distinct_references.source_project_name asc
         ) as recency_rank
 
-    from referenced_projects
+    from distinct_references
 
 ),
 
