@@ -200,6 +200,8 @@ events as (
 
     union all
 
+    -- One event per project and day of cost: millions of time entries fold here, by hashing,
+    -- before the events are sorted by day.
     select
         time_entries.project_key,
         time_entries.entry_date as event_day,
@@ -208,9 +210,10 @@ events as (
         0 as items_completed,
         0 as weight_completed,
         0 as overdue_change,
-        coalesce(time_entries.cost, 0) as cost
+        sum(coalesce(time_entries.cost, 0)) as cost
 
     from time_entries
+    group by time_entries.project_key, time_entries.entry_date
 
 ),
 
