@@ -89,8 +89,6 @@ create table if not exists raw._rejected_records (
 );
 """
 
-# The index on when a row was last written or tombstoned lets the incremental staging models read a
-# night's rows alone instead of the whole table.
 STREAM_TABLE_DDL = """
 create table if not exists {table} (
     source_instance text not null,
@@ -102,9 +100,13 @@ create table if not exists {table} (
     deleted_at timestamptz,
     payload jsonb not null,
     primary key (source_instance, record_id)
-);
-create index if not exists {written_at_index} on {table} ((greatest(loaded_at, deleted_at)))
+)
 """
+
+# When a row was last written or tombstoned: the incremental staging models read a night's rows
+# through it instead of the whole table. Made only where missing (the statement would otherwise lock
+# the table against writers even when the index exists).
+WRITTEN_AT_INDEX_DDL = "create index if not exists {index} on {table} ((greatest(loaded_at, deleted_at)))"
 
 
 # the connections that have made sure of the control tables (each stream's writer asks again)
@@ -253,7 +255,8 @@ class StreamWriter:
 
     # -- batch lifecycle -------------------------------------------------------------------
     def begin(self, watermark_from: str | None = None) -> None:
-        """Make the stream's table where missing and record the batch as running, in two round trips.
+        """Make the stream's table where missing and record the batch as running, in two round trips
+        (three when the table or its index is new).
 
         Nothing of this needs to outlive a crash on its own (the batch's rows come later, and the final
         commit waits for the WAL), so its commit does not wait for the WAL flush."""
@@ -261,11 +264,10 @@ class StreamWriter:
         with self.connection.transaction():
             self.connection.execute(
                 sql.SQL("select set_config('synchronous_commit', 'off', true); ")
-                + sql.SQL(STREAM_TABLE_DDL).format(
-                    table=self.table, written_at_index=sql.Identifier(f"{self.table_name}_written_at")
-                )
+                + sql.SQL(STREAM_TABLE_DDL).format(table=self.table)
             )
-            has_rows, lacks_default = self.connection.execute(
+            index_name = f"{self.table_name}_written_at"
+            has_rows, lacks_default, lacks_index = self.connection.execute(
                 sql.SQL(
                     "with batch as (insert into raw._load_batches"
                     " (batch_id, source_system, source_instance, stream, watermark_from)"
@@ -273,7 +275,8 @@ class StreamWriter:
                     " select exists (select from {table} where source_instance = %s),"
                     " not exists (select from pg_attrdef d join pg_attribute a"
                     " on a.attrelid = d.adrelid and a.attnum = d.adnum"
-                    " where d.adrelid = %s::regclass and a.attname = 'loaded_at')"
+                    " where d.adrelid = %s::regclass and a.attname = 'loaded_at'),"
+                    " to_regclass(%s) is null"
                 ).format(table=self.table),
                 (
                     self.batch_id,
@@ -283,12 +286,17 @@ class StreamWriter:
                     watermark_from,
                     self.source_instance,
                     self.table.as_string(self.connection),
+                    sql.Identifier(RAW_SCHEMA, index_name).as_string(self.connection),
                 ),
             ).fetchone()
             if lacks_default:
                 # tables made before `loaded_at` defaulted to now(): COPY leaves the column out, so it must
                 self.connection.execute(
                     sql.SQL("alter table {table} alter column loaded_at set default now()").format(table=self.table)
+                )
+            if lacks_index:
+                self.connection.execute(
+                    sql.SQL(WRITTEN_AT_INDEX_DDL).format(index=sql.Identifier(index_name), table=self.table)
                 )
             self._appending = not has_rows
 
