@@ -195,16 +195,21 @@ def run_extract(
 
 def run_extracts_side_by_side(
     sites: Sites, tools: tuple[str, ...], warehouse_url: str, *, incremental: bool = False
-) -> tuple[dict[str, ExtractRun], float]:
+) -> dict[str, ExtractRun]:
     """Run the extracts of `tools` at once, each in its process, as the nightly DAG's extract tasks run
-    under a scheduler; returns each tool's run and the seconds from the first start to the last finish."""
+    under a scheduler; returns each tool's run."""
     with ThreadPoolExecutor(max_workers=len(tools)) as pool:
         started = {
             tool: pool.submit(run_extract, sites, tool, warehouse_url, incremental=incremental) for tool in tools
         }
-        runs = {tool: run.result() for tool, run in started.items()}
-    span = max(run.finished_at for run in runs.values()) - min(run.started_at for run in runs.values())
-    return runs, span
+        return {tool: run.result() for tool, run in started.items()}
+
+
+def extracts_span(runs: dict[str, ExtractRun]) -> float:
+    """The seconds from the first of `runs` to start to the last to finish (0 when there are none)."""
+    if not runs:
+        return 0.0
+    return max(run.finished_at for run in runs.values()) - min(run.started_at for run in runs.values())
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bench.dbt_layers import DbtBuild, dbt_project_copy
 from bench.extract import TOOLS
-from bench.landing import ExtractRun, Sites, run_extracts_side_by_side
+from bench.landing import ExtractRun, Sites, extracts_span, run_extracts_side_by_side
 from bench.night import change_one_percent
 from simulators.jira_stored import StoredJiraSite
 
@@ -25,12 +25,18 @@ class Refresh:
     """The phases of a full refresh and of the night after it, each with its wall time."""
 
     extracts: dict[str, ExtractRun] = field(default_factory=dict)
-    extracts_seconds: float = 0.0
     dbt_phases: dict[str, DbtBuild] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)
     night_extracts: dict[str, ExtractRun] = field(default_factory=dict)
-    night_extracts_seconds: float = 0.0
     night_dbt: DbtBuild | None = None
+
+    @property
+    def extracts_seconds(self) -> float:
+        return extracts_span(self.extracts)
+
+    @property
+    def night_extracts_seconds(self) -> float:
+        return extracts_span(self.night_extracts)
 
     @property
     def seconds(self) -> float:
@@ -56,7 +62,7 @@ def measure_refresh(
     refresh = Refresh()
     with dbt_project_copy(warehouse_url, run_date) as project:
         log(f"full refresh: {', '.join(TOOLS)} extracts, side by side")
-        refresh.extracts, refresh.extracts_seconds = run_extracts_side_by_side(sites, TOOLS, warehouse_url)
+        refresh.extracts = run_extracts_side_by_side(sites, TOOLS, warehouse_url)
         if with_dbt:
             log("full refresh: dbt build, layer by layer")
             refresh.dbt_phases = project.build_by_layer()
@@ -68,9 +74,7 @@ def measure_refresh(
             sites.world.jira.shards.warm()
         refresh.changes = change_one_percent(sites)
         log(f"night: {', '.join(TOOLS)} extracts, incremental, side by side")
-        refresh.night_extracts, refresh.night_extracts_seconds = run_extracts_side_by_side(
-            sites, TOOLS, warehouse_url, incremental=True
-        )
+        refresh.night_extracts = run_extracts_side_by_side(sites, TOOLS, warehouse_url, incremental=True)
         if with_dbt:
             log("night: dbt build")
             refresh.night_dbt = project.build()

@@ -41,6 +41,7 @@ from bench.landing import (
     ExtractRun,
     copy_limit,
     create_database,
+    extracts_span,
     private_warehouse,
     run_extract,
     tool_sites,
@@ -264,7 +265,7 @@ def refresh_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
                 f"peak RSS {run.peak_rss_bytes / MIB:,.0f} MiB",
             )
         )
-    rows.append(extracts_side_by_side_row("refresh", refresh.extracts, refresh.extracts_seconds))
+    rows.append(extracts_side_by_side_row("refresh", refresh.extracts))
     if skipped_because:
         rows.append(Row("refresh", "dbt build, layer by layer", f"skipped ({skipped_because})"))
     for phase, build in refresh.dbt_phases.items():
@@ -283,13 +284,13 @@ def refresh_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
     return rows
 
 
-def extracts_side_by_side_row(section: str, runs: dict[str, ExtractRun], seconds: float) -> Row:
+def extracts_side_by_side_row(section: str, runs: dict[str, ExtractRun]) -> Row:
     """The tools' extracts run at once: their span, from the first start to the last finish."""
     own = sum(run.seconds for run in runs.values())
     return Row(
         section,
         f"extract + load, the {len(runs)} tools side by side",
-        f"{seconds:.1f} s from the first start to the last finish",
+        f"{extracts_span(runs):.1f} s from the first start to the last finish",
         f"{own:.1f} s one after another",
     )
 
@@ -309,7 +310,7 @@ def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
                 f"{run.seconds / full:.2f}" if full else "n/a",
             )
         )
-    rows.append(extracts_side_by_side_row("night", refresh.night_extracts, refresh.night_extracts_seconds))
+    rows.append(extracts_side_by_side_row("night", refresh.night_extracts))
     if refresh.night_dbt is None:
         rows.append(Row("night", "dbt build", f"skipped ({skipped_because})"))
     else:
