@@ -75,6 +75,10 @@ log = logging.getLogger(__name__)
 FUTURE_ENTRY_DAYS = 366
 # How many recent months of time entries are read as lists of their own (see `time_entry_windows`).
 MONTHS_READ_APART = 24
+# Pages (of at most 100 records) that may wait for the loader. When loading is the slower side, the
+# loader merges whatever waits into one transaction: with 4 waiting it wrote about 400 records a
+# transaction, and the transactions' round trips took about 40% of the time entries' landing.
+PAGES_WAITING = 16
 
 Page = list[Any]
 
@@ -334,7 +338,7 @@ class AsanaExtractor:
         progress = {"snapshot_started_at": started, "complete": False}
         try:
             known = writer.live_ids() if spec.census else set()
-            with PageLoader(writer) as loader:
+            with PageLoader(writer, max_pending=PAGES_WAITING) as loader:
                 batcher = _PageBatcher(loader, self.settings.page_size)
                 for page in pages:
                     records, _ = spec.read(page)
@@ -527,7 +531,7 @@ class AsanaExtractor:
             seen: set[str] = set()
             projects = [project["gid"] for project in self.projects()]
             group_size = self.settings.concurrent_requests
-            with PageLoader(writer) as loader:
+            with PageLoader(writer, max_pending=PAGES_WAITING) as loader:
                 for start in range(0, len(projects), group_size):
                     group = projects[start : start + group_size]
                     self._sync_project_tasks(loader, group, marks, overlap, known, seen)
