@@ -15,11 +15,14 @@ Changelogs come whole from `changelog/bulkfetch` (the changelog embedded in sear
 cut at 20 entries): every issue that landed since the stream's last run has its full status
 history fetched again, 1000 issues a request.
 
-With `streams_in_parallel` (the default), a night has three readers share the site's request
+With `streams_in_parallel` (the default), a night has four readers share the site's request
 budget, each on its own thread, warehouse connection and HTTP session: the issues then their
 changelogs; the issue census, listed while the issues load (it then spares the rows loaded since it
-began, which came in while it listed); and the other streams, one after another. A full read (a full
-refresh, or the site's first load) runs one stream at a time.
+began, which came in while it listed); the worklogs; and the other streams, one after another. A
+full read (a full refresh, or the site's first load) runs one stream at a time.
+
+Sprints are listed per scrum board, a request or more each: `SPRINT_BOARDS_AT_ONCE` boards are read
+at the same time, on sessions of their own within the same budget, and land in the boards' order.
 
 Issue watermarks are kept in UTC and written into JQL in the token user's time zone (JQL
 reads date literals that way, at minute precision), floored to the minute and moved back by
@@ -28,10 +31,12 @@ the overlap window, so an edit a second before the watermark is read again rathe
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 import time
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,8 +57,11 @@ CENSUS_JQL = f'created >= "{EPOCH_JQL}" ORDER BY created ASC'
 STREAMS = ("fields", "users", "projects", "issues", "worklogs", "issue_changelogs", "boards", "sprints")
 # Streams that may run at the same time as the other lanes; within a lane, one after another
 # (the changelogs of the issues that landed need those issues landed first).
-STREAM_LANES = (("issues", "issue_changelogs"), ("fields", "users", "projects", "boards", "sprints", "worklogs"))
+STREAM_LANES = (("issues", "issue_changelogs"), ("worklogs",), ("fields", "users", "projects", "boards", "sprints"))
 SNAPSHOT_PAGES_WAITING = 32
+# Scrum boards whose sprints are read at the same time: a site of a thousand boards otherwise waits
+# out a thousand round trips one after another.
+SPRINT_BOARDS_AT_ONCE = 8
 
 
 class _IssueFieldsHead(msgspec.Struct):
@@ -229,14 +237,36 @@ class JiraExtractor:
 
     def sync_sprints(self, full_refresh: bool = False) -> StreamResult:
         """Sprints of every scrum board (kanban boards have none), in every state."""
+        scrum_boards = (
+            board["id"]
+            for board_page in self.client.boards()
+            for board in board_page
+            if isinstance(board, dict) and board.get("type") == "scrum"
+        )
+        return self._full_snapshot("sprints", self._sprint_pages(scrum_boards), lambda r: r.get("id"), census=True)
 
-        def pages():
-            for board_page in self.client.boards():
-                for board in board_page:
-                    if isinstance(board, dict) and board.get("type") == "scrum":
-                        yield from self.client.sprints(board["id"])
+    def _sprint_pages(self, board_ids: Iterable[Any]) -> Iterator[list[dict[str, Any]]]:
+        """The sprint pages of `board_ids`, board by board in their order, read `SPRINT_BOARDS_AT_ONCE` at a
+        time, each reader thread on a client of its own; their requests are counted into this client's."""
+        readers = threading.local()
+        clients: list[JiraClient] = []
 
-        return self._full_snapshot("sprints", pages(), lambda r: r.get("id"), census=True)
+        def board_sprints(board_id: Any) -> list[list[dict[str, Any]]]:
+            client = getattr(readers, "client", None)
+            if client is None:
+                client = readers.client = self.client.sibling()
+                clients.append(client)
+            return list(client.sprints(board_id))
+
+        boards = iter(board_ids)
+        try:
+            with ThreadPoolExecutor(SPRINT_BOARDS_AT_ONCE, thread_name_prefix="jira-sprints") as pool:
+                while chunk := list(itertools.islice(boards, SPRINT_BOARDS_AT_ONCE * 4)):
+                    for pages in pool.map(board_sprints, chunk):
+                        yield from pages
+        finally:
+            for client in clients:
+                self.client.api.stats.count(**client.api.stats.as_dict())
 
     def custom_field_ids(self) -> dict[str, str]:
         if self._custom_field_ids is None:

@@ -18,7 +18,14 @@ import requests
 from connectors.http import ApiError, RetryPolicy, Secret
 from connectors.jira.client import JiraClient
 from connectors.jira.settings import JiraSettings
-from connectors.jira.streams import STREAMS, JiraExtractor, extract_jira, issues_jql, jql_literal
+from connectors.jira.streams import (
+    SPRINT_BOARDS_AT_ONCE,
+    STREAMS,
+    JiraExtractor,
+    extract_jira,
+    issues_jql,
+    jql_literal,
+)
 from simulators.faults import Fault, FaultPlan
 from simulators.jira import JiraSimulator, SimResponse
 from simulators.world import World, WorldConfig, build_world
@@ -287,6 +294,29 @@ def test_boards_and_sprints_of_every_scrum_board_land(simulator, world, warehous
     assert set(sprints) == {str(sprint["id"]) for sprint in world.jira.sprints}
     assert {payload["state"] for _, payload in sprints.values()} >= {"closed", "active"}
     assert results["sprints"]["records"] == len(world.jira.sprints)
+
+
+def test_sprints_of_several_boards_are_read_at_once_land_in_board_order_and_are_counted(
+    simulator, world, warehouse_url, monkeypatch
+):
+    scrum_boards = [board["id"] for board in world.jira.boards if board["type"] == "scrum"]
+    assert len(scrum_boards) > SPRINT_BOARDS_AT_ONCE  # more boards than are read at once
+    # every request answers late, so that requests sent at once are in flight together
+    simulator.faults.faults.append(Fault("slow", path=r"/sprint", times=100_000, delay=0.02))
+    times = RequestTimes()
+    monkeypatch.setattr(requests.Session, "send", times.wrap(requests.Session.send))
+    results = by_stream(extract_jira(settings_for(simulator), warehouse_url, streams=["sprints"]))
+
+    assert times.overlap(r"/board/\d+/sprint", r"/board/\d+/sprint")
+    sprint_requests = [path for path, _, _ in times.spans if re.search(r"/board/\d+/sprint", path)]
+    assert results["sprints"]["requests"] == len(sprint_requests) + 1  # and the boards' one page
+    assert set(raw_rows(warehouse_url, "jira_sprints")) == {str(sprint["id"]) for sprint in world.jira.sprints}
+
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        pages = list(JiraExtractor(settings_for(simulator), connection)._sprint_pages(reversed(scrum_boards)))
+    boards_read = [page[0]["originBoardId"] for page in pages if page]
+    assert boards_read == [board for board in reversed(scrum_boards) if board in boards_read]
+    assert len(boards_read) > SPRINT_BOARDS_AT_ONCE
 
 
 def test_the_census_lists_every_issue_id_when_a_page_holds_malformed_records(world):
