@@ -259,12 +259,14 @@ class JiraExtractor:
             return list(client.sprints(board_id))
 
         boards = iter(board_ids)
+        pool = ThreadPoolExecutor(SPRINT_BOARDS_AT_ONCE, thread_name_prefix="jira-sprints")
         try:
-            with ThreadPoolExecutor(SPRINT_BOARDS_AT_ONCE, thread_name_prefix="jira-sprints") as pool:
-                while chunk := list(itertools.islice(boards, SPRINT_BOARDS_AT_ONCE * 4)):
-                    for pages in pool.map(board_sprints, chunk):
-                        yield from pages
+            while chunk := list(itertools.islice(boards, SPRINT_BOARDS_AT_ONCE * 4)):
+                for pages in pool.map(board_sprints, chunk):
+                    yield from pages
         finally:
+            # on a failure, the boards not yet asked for are not asked: only those in flight finish
+            pool.shutdown(wait=True, cancel_futures=True)
             for client in clients:
                 self.client.api.stats.count(**client.api.stats.as_dict())
 
