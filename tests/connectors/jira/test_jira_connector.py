@@ -372,6 +372,8 @@ def test_stream_lanes_and_the_census_run_at_once_and_land_what_one_after_another
     # the issues' lane against the other streams', and the issue search against its census
     assert times.overlap(r"/search/jql|/changelog/", r"/board|/user|/project|/worklog") is in_parallel
     assert times.overlap(r"/search/jql", r"/search/jql") is in_parallel
+    # the worklogs' lane against the re-read streams'
+    assert times.overlap(r"/worklog", r"/board|/user|/project") is in_parallel
     issues = raw_rows(warehouse_url, "jira_issues")
     assert {issue_id for issue_id, (is_deleted, _) in issues.items() if is_deleted} == {gone.id}
     assert by_stream(results)["issues"]["deleted"] == 1
@@ -383,3 +385,4 @@ def test_stream_lanes_and_the_census_run_at_once_and_land_what_one_after_another
     extract_jira(settings, warehouse_url, full_refresh=True)
     assert not full_read.overlap(r"/search/jql|/changelog/", r"/board|/user|/project|/worklog")
     assert not full_read.overlap(r"/search/jql", r"/search/jql")
+    assert not full_read.overlap(r"/worklog", r"/board|/user|/project")
