@@ -22,7 +22,7 @@ began, which came in while it listed); the worklogs; and the other streams, one 
 full read (a full refresh, or the site's first load) runs one stream at a time.
 
 Sprints are listed per scrum board, a request or more each: `SPRINT_BOARDS_AT_ONCE` boards are read
-at the same time, on sessions of their own within the same budget, and land in the boards' order.
+at the same time (`OrderedReader`), within the same budget, and land in the boards' order.
 
 Issue watermarks are kept in UTC and written into JQL in the token user's time zone (JQL
 reads date literals that way, at minute precision), floored to the minute and moved back by
@@ -31,9 +31,7 @@ the overlap window, so an edit a second before the watermark is read again rathe
 
 from __future__ import annotations
 
-import itertools
 import logging
-import threading
 import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -47,6 +45,7 @@ import psycopg
 
 from connectors.jira.client import CHANGELOG_BULK_LIMIT, JiraClient
 from connectors.jira.settings import ISSUE_FIELDS, SOURCE_SYSTEM, JiraSettings
+from connectors.ordered_reads import OrderedReader
 from connectors.raw_store import CensusApart, EncodedRecord, PageLoader, StreamWriter, connect_again, read_encoded
 from connectors.runs import StreamResult, result_from
 
@@ -237,38 +236,24 @@ class JiraExtractor:
 
     def sync_sprints(self, full_refresh: bool = False) -> StreamResult:
         """Sprints of every scrum board (kanban boards have none), in every state."""
-        scrum_boards = (
+        scrum_boards = [
             board["id"]
             for board_page in self.client.boards()
             for board in board_page
             if isinstance(board, dict) and board.get("type") == "scrum"
-        )
+        ]
         return self._full_snapshot("sprints", self._sprint_pages(scrum_boards), lambda r: r.get("id"), census=True)
 
     def _sprint_pages(self, board_ids: Iterable[Any]) -> Iterator[list[dict[str, Any]]]:
-        """The sprint pages of `board_ids`, board by board in their order, read `SPRINT_BOARDS_AT_ONCE` at a
-        time, each reader thread on a client of its own; their requests are counted into this client's."""
-        readers = threading.local()
-        clients: list[JiraClient] = []
-
-        def board_sprints(board_id: Any) -> list[list[dict[str, Any]]]:
-            client = getattr(readers, "client", None)
-            if client is None:
-                client = readers.client = self.client.sibling()
-                clients.append(client)
-            return list(client.sprints(board_id))
-
-        boards = iter(board_ids)
-        pool = ThreadPoolExecutor(SPRINT_BOARDS_AT_ONCE, thread_name_prefix="jira-sprints")
+        """The sprint pages of `board_ids`, board by board in their order, `SPRINT_BOARDS_AT_ONCE` boards read
+        at a time; on a failure the boards not yet asked for are not asked."""
+        readers: OrderedReader[Any, list[dict[str, Any]]] = OrderedReader(
+            SPRINT_BOARDS_AT_ONCE, name=f"jira-{self.settings.instance}-sprints"
+        )
         try:
-            while chunk := list(itertools.islice(boards, SPRINT_BOARDS_AT_ONCE * 4)):
-                for pages in pool.map(board_sprints, chunk):
-                    yield from pages
+            yield from readers.read(list(board_ids), self.client.sprints)
         finally:
-            # on a failure, the boards not yet asked for are not asked: only those in flight finish
-            pool.shutdown(wait=True, cancel_futures=True)
-            for client in clients:
-                self.client.api.stats.count(**client.api.stats.as_dict())
+            readers.close()
 
     def custom_field_ids(self) -> dict[str, str]:
         if self._custom_field_ids is None:
