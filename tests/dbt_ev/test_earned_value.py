@@ -391,9 +391,12 @@ def edited_warehouse(warehouse_server: str, tmp_path_factory: pytest.TempPathFac
             run_dbt(build, url, work_dir).check()
             versions_before = {code: row_versions(connection, code) for code in ("A", "B")}
 
+            connection.execute("create table public.project_days_before_edits as select * from marts.fct_project_daily")
             write_portfolio(connection, edit_portfolio(build_portfolio()))
             later = {"run_date": EDITED_RUN_DATE.isoformat(), "daily_facts_lookback_days": LOOKBACK_DAYS}
-            run_dbt(build, url, work_dir, **later).check()
+            # Most days are outdated by these edits: a share of 1 keeps the table and deletes only those.
+            incremental_build = run_dbt(build, url, work_dir, **later, daily_facts_rebuild_share=1)
+            incremental_build.check()
             incremental = project_days(connection)
             versions_after = {code: row_versions(connection, code) for code in ("A", "B")}
             schedule_changes = connection.execute(
@@ -420,9 +423,23 @@ def edited_warehouse(warehouse_server: str, tmp_path_factory: pytest.TempPathFac
             after_normal_night = project_days(connection)
             run_dbt(fct_project_daily, url, work_dir, **later, rebuild_from=old_day.isoformat()).check()
             after_backfill = project_days(connection)
+
+            # The same night from the same days, with the default share.
+            connection.execute("truncate marts.fct_project_daily")
+            connection.execute("insert into marts.fct_project_daily select * from public.project_days_before_edits")
+            versions_restored = {code: row_versions(connection, code) for code in ("A", "B")}
+            rebuilt_whole = run_dbt(fct_project_daily, url, work_dir, **later)
+            rebuilt_whole.check()
+            versions_rebuilt_whole = {code: row_versions(connection, code) for code in ("A", "B")}
+            after_rebuild_whole = project_days(connection)
         yield {
             "after_normal_night": after_normal_night,
             "after_backfill": after_backfill,
+            "incremental_log": incremental_build.output,
+            "rebuilt_whole_log": rebuilt_whole.output,
+            "versions_restored": versions_restored,
+            "versions_rebuilt_whole": versions_rebuilt_whole,
+            "after_rebuild_whole": after_rebuild_whole,
             "incremental": incremental,
             "full_refresh": full_refresh,
             "versions_before": versions_before,
@@ -459,6 +476,20 @@ def test_incremental_run_rewrites_only_recent_days_of_unchanged_projects(edited_
     assert max(after["B"]) == EDITED_RUN_DATE
     # A's inputs changed (a re-estimated item): every one of its days is rewritten.
     assert not {day for day, version in after["A"].items() if before["A"].get(day) == version}
+    assert "days to rebuild; at most 1.0 of them, so only those are deleted" in edited_warehouse["incremental_log"]
+
+
+def test_a_night_outdating_more_than_the_rebuild_share_rebuilds_every_project_with_the_same_rows(
+    edited_warehouse,
+) -> None:
+    assert (
+        "days to rebuild; more than 0.5 of them, so every project is rebuilt whole"
+        in edited_warehouse["rebuilt_whole_log"]
+    )
+    assert edited_warehouse["after_rebuild_whole"] == edited_warehouse["full_refresh"]
+    restored, after = edited_warehouse["versions_restored"], edited_warehouse["versions_rebuilt_whole"]
+    # B's inputs did not change, yet its days before the lookback window are written again too.
+    assert after["B"] and not {day for day, version in after["B"].items() if restored["B"].get(day) == version}
 
 
 def test_schedule_changes_come_from_register_versions(edited_warehouse) -> None:
