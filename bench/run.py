@@ -328,6 +328,8 @@ def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
         ordered = [layer for layer in ("seeds", *LAYERS) if layer in layers] + sorted(set(layers) - {"seeds", *LAYERS})
         for layer in ordered:
             rows.append(Row("night", f"dbt layer {layer}", f"{layers[layer]:.1f} s of node time (threads overlap)"))
+        slowest = ", ".join(f"{node.split('.')[2]} {seconds:.1f} s" for node, seconds in refresh.night_dbt.slowest(6))
+        rows.append(Row("night", "dbt slowest nodes", slowest))
     ratio = refresh.night_seconds / refresh.seconds if refresh.seconds else 0.0
     rows.append(
         Row(

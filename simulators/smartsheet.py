@@ -218,6 +218,8 @@ class SmartsheetSimulator(SimulatorServer):
         return sheet
 
     def _list_sheets(self, request: SimRequest) -> SimResponse:
+        """`GET /sheets`; with `include=sheetVersion`, each summary carries the sheet's version."""
+        with_version = "sheetVersion" in request.param("include", "").split(",")
         with self.lock:
             visible = [sheet for sheet in self.account.sheets if sheet.id not in self.revoked_sheet_ids]
             items = [
@@ -228,6 +230,7 @@ class SmartsheetSimulator(SimulatorServer):
                     "permalink": sheet.permalink,
                     "createdAt": smartsheet_timestamp(sheet.created_at),
                     "modifiedAt": smartsheet_timestamp(sheet.modified_at),
+                    **({"version": sheet.version} if with_version else {}),
                 }
                 for sheet in sorted(visible, key=lambda sheet: (sheet.name.lower(), sheet.id))
             ]

@@ -49,10 +49,12 @@ class SmartsheetClient:
             name=f"smartsheet[{settings.instance}]",
         )
 
-    def _index_pages(self, path: str, page_size: int = INDEX_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+    def _index_pages(
+        self, path: str, page_size: int = INDEX_PAGE_SIZE, **filters: Any
+    ) -> Iterator[list[dict[str, Any]]]:
         page = 1
         while True:
-            body = self.api.get(path, page=page, pageSize=page_size)
+            body = self.api.get(path, page=page, pageSize=page_size, **filters)
             if page > 1 and int(body.get("pageNumber", page)) < page:
                 return
             yield body.get("data") or []
@@ -61,8 +63,8 @@ class SmartsheetClient:
             page += 1
 
     def list_sheets(self, page_size: int = INDEX_PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
-        """`GET /sheets`, a page of sheet summaries at a time."""
-        return self._index_pages("sheets", page_size)
+        """`GET /sheets?include=sheetVersion`, a page of sheet summaries, each with its version, at a time."""
+        return self._index_pages("sheets", page_size, include="sheetVersion")
 
     def columns(self, sheet_id: int) -> list[dict[str, Any]]:
         """Every column of a sheet (`GET /sheets/{id}/columns`, paged)."""

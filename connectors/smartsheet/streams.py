@@ -21,6 +21,11 @@ changed mid-run) is read again by id. A sheet's watermark is saved with its tomb
 its rows are in. A mapped column missing from a sheet (renamed, deleted) fails the stream, naming
 the sheet and the title.
 
+Each sheet's state also keeps the version it was read at. Any change to a sheet (a cell, a row
+added or deleted, a column renamed) moves its version, and the sheet list gives every sheet's
+version in one request (`include=sheetVersion`), so an incremental run skips the sheets whose
+version has not moved: neither their rows nor their census are asked for.
+
 A row stream reads what the warehouse holds of its sheets once, before its first sheet. It reads
 `concurrent_requests` sheets at once, each sheet whole (its pages, then on an incremental run its
 census) on a reading thread, with at most twice that many sheets read ahead and waiting in memory;
@@ -130,6 +135,7 @@ class _SheetRead:
     layout: SheetLayout
     bodies: list[dict[str, Any]]
     census: dict[str, str | None] | None
+    version: int | None
 
 
 def _sheet_id_from_register(value: Any) -> int | None:
@@ -155,6 +161,7 @@ class SmartsheetExtractor:
         self.client = client or SmartsheetClient(settings)
         self.label = f"smartsheet[{settings.instance}]"
         self._plan_sheet_ids: tuple[int, ...] | None = settings.plan_sheet_ids
+        self._sheet_versions: dict[int, int] | None = None
         self._readers: OrderedReader[int, _SheetRead] = OrderedReader(settings.concurrent_requests, name=self.label)
 
     def writer(self, stream: str) -> StreamWriter:
@@ -243,6 +250,13 @@ class SmartsheetExtractor:
         log.info("%s: the register names %d plan sheets", self.label, len(found))
         return self._plan_sheet_ids
 
+    def sheet_versions(self) -> dict[int, int]:
+        """Each visible sheet's version (any change to a sheet moves it), from the sheet list: the one
+        the sheets stream read in this run, else a listing of its own."""
+        if self._sheet_versions is None:
+            self._sheet_versions = _versions(item for page in self.client.list_sheets() for item in page)
+        return self._sheet_versions
+
     def sheet_kinds(self) -> dict[int, str]:
         kinds = dict.fromkeys(self.plan_sheet_ids(), "plan")
         kinds[self.settings.rate_card_sheet_id] = "rate_card"
@@ -257,7 +271,9 @@ class SmartsheetExtractor:
         seen: set[str] = set()
         try:
             kinds = self.sheet_kinds()
+            listed: list[Any] = []
             for page in self.client.list_sheets():
+                listed.extend(page)
                 records = []
                 for item in page:
                     if isinstance(item, dict) and item.get("id") is not None:
@@ -270,6 +286,7 @@ class SmartsheetExtractor:
                     else:
                         records.append(item)
                 writer.write_page(records)
+            self._sheet_versions = _versions(listed)
             invisible = sorted(sheet_id for sheet_id in kinds if str(sheet_id) not in seen)
             if invisible:
                 log.warning("%s sheets: configured sheets the token cannot see: %s", self.label, invisible)
@@ -299,7 +316,7 @@ class SmartsheetExtractor:
         known = [instant for instant in watermarks if instant is not None]
         writer.begin(watermark_from=_isoformat(min(known)) if known else None)
         try:
-            ids = list(dict.fromkeys(sheet_ids()))
+            ids = self._sheets_to_read(stream, list(dict.fromkeys(sheet_ids())), sheet_states)
             stored = self._stored_rows(writer)
             previous = {
                 sheet_id: parse_instant((sheet_states.get(str(sheet_id)) or {}).get("watermark")) for sheet_id in ids
@@ -324,6 +341,30 @@ class SmartsheetExtractor:
         result.watermark = watermark
         return result
 
+    def _sheets_to_read(self, stream: str, ids: list[int], sheet_states: Mapping[str, Mapping[str, Any]]) -> list[int]:
+        """The sheets of `ids` changed since their last read: a sheet read before whose version is still
+        the one read then has no row added, changed or deleted since, so neither its rows nor its
+        census are asked for. A full refresh (no saved state) reads them all."""
+        read_before = {sheet_id: sheet_states.get(str(sheet_id)) or {} for sheet_id in ids}
+        if not any(state.get("version") is not None for state in read_before.values()):
+            return ids
+        versions = self.sheet_versions()
+        changed = [
+            sheet_id
+            for sheet_id, state in read_before.items()
+            if state.get("version") is None or versions.get(sheet_id) != state["version"]
+        ]
+        if len(changed) < len(ids):
+            log.info(
+                "%s %s: %d of %d sheets unchanged since their last read (same version); reading %d",
+                self.label,
+                stream,
+                len(ids) - len(changed),
+                len(ids),
+                len(changed),
+            )
+        return changed
+
     def _read_sheet(self, stream: str, sheet_id: int, watermark: datetime | None) -> _SheetRead:
         """A sheet's pages of rows modified since its watermark less the overlap window (all of them
         without one) and, on an incremental read, its census; touches no database, so several sheets
@@ -336,7 +377,10 @@ class SmartsheetExtractor:
             raise RuntimeError(f"{context}: GET /sheets/{sheet_id} returned no page at all")
         layout = SheetLayout.from_body(bodies[0], field_titles, sheet_id=sheet_id, context=context)
         census = None if since is None else self._census(sheet_id, layout.primary_column_id)
-        return _SheetRead(sheet_id, watermark, since, layout, bodies, census)
+        # the version the first page was read at: a change after it moves the version and is read next run
+        version = bodies[0].get("version")
+        version = int(version) if isinstance(version, int) and not isinstance(version, bool) else None
+        return _SheetRead(sheet_id, watermark, since, layout, bodies, census, version)
 
     def _sync_sheet(
         self,
@@ -392,7 +436,7 @@ class SmartsheetExtractor:
         # the rows read in this run are live in the warehouse now, whatever it held before
         held = {row_id for row_id, (_, is_deleted) in stored.items() if not is_deleted} | read_ids
         gone = held - live_ids
-        sheet_state = {"watermark": _isoformat(newest), "name": layout.name}
+        sheet_state = {"watermark": _isoformat(newest), "name": layout.name, "version": sheet.version}
         loader.mark_deleted(sorted(gone), state={"sheets": {**sheet_states, str(sheet.sheet_id): sheet_state}})
         log.info(
             "%s: sheet %s (%s): %d rows read since %s, %d tombstoned, watermark %s",
@@ -430,6 +474,15 @@ class SmartsheetExtractor:
         for sheet_id, record_id, cursor, is_deleted in rows:
             stored.setdefault(sheet_id, {})[record_id] = (cursor, is_deleted)
         return stored
+
+
+def _versions(sheets: Iterable[Any]) -> dict[int, int]:
+    """Sheet id -> version, of the listed sheet summaries that carry both."""
+    versions: dict[int, int] = {}
+    for item in sheets:
+        if isinstance(item, dict) and isinstance(item.get("id"), int) and isinstance(item.get("version"), int):
+            versions[item["id"]] = item["version"]
+    return versions
 
 
 def _newer(census_modified: str | None, stored: tuple[str | None, bool] | None) -> bool:

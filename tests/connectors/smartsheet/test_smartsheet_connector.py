@@ -277,6 +277,42 @@ def test_deleted_rows_become_tombstones(simulator, settings_for, warehouse_url, 
     assert run(settings, warehouse_url)["plan_rows"]["deleted"] == 0
 
 
+def sheets_read(simulator: SmartsheetSimulator, sheets: list[SmartsheetSheet]) -> set[int]:
+    """Which of `sheets` had their rows (or census) asked for."""
+    paths = {f"/2.0/sheets/{sheet.id}": sheet.id for sheet in sheets}
+    return {paths[record.path] for record in simulator.requests if record.path in paths}
+
+
+def test_an_incremental_run_reads_only_the_sheets_whose_version_moved(
+    simulator, settings_for, warehouse_url, account: SmartsheetAccount
+):
+    settings = settings_for(simulator)
+    run(settings, warehouse_url)
+    edited, pruned = account.plan_sheets[2], account.plan_sheets[0]
+    row = leaf_rows(edited)[0]
+    gone = leaf_rows(pruned)[-1]
+    simulator.update_cells(edited.id, row["id"], {"Comments": "edited tonight"}, at=AFTER_ANCHOR)
+    simulator.delete_row(pruned.id, gone["id"], at=AFTER_ANCHOR)
+    simulator.requests.clear()
+
+    results = run(settings, warehouse_url)
+
+    assert sheets_read(simulator, account.plan_sheets) == {edited.id, pruned.id}
+    landed = raw_rows(warehouse_url, "plan_rows")
+    assert landed[str(row["id"])]["payload"]["cells_by_title"]["Comments"] == "edited tonight"
+    assert landed[str(gone["id"])]["is_deleted"] and results["plan_rows"]["deleted"] == 1
+    states = stream_state(warehouse_url, "plan_rows")["sheets"]
+    assert {sheet.id: states[str(sheet.id)]["version"] for sheet in account.plan_sheets} == {
+        sheet.id: simulator.account.sheet(sheet.id).version for sheet in account.plan_sheets
+    }
+
+    simulator.requests.clear()
+    quiet = run(settings, warehouse_url)
+    assert sheets_read(simulator, [*account.plan_sheets, account.rate_card_sheet]) == set()
+    assert quiet["plan_rows"]["records"] == quiet["rate_card_rows"]["records"] == 0
+    assert raw_rows(warehouse_url, "plan_rows") == landed, "a skipped sheet keeps its rows and tombstones"
+
+
 def test_a_register_schedule_change_lands(simulator, settings_for, warehouse_url, account: SmartsheetAccount):
     settings = settings_for(simulator)
     run(settings, warehouse_url, streams=["register_rows"])
@@ -383,6 +419,8 @@ def test_plan_sheets_are_read_several_at_once_and_land_as_read_one_by_one(
     sheets = stream_state(warehouse_url, "plan_rows")["sheets"]
     assert sheets[str(sheet.id)]["watermark"] == "2026-11-30T10:00:00Z"
     untouched = {sheet_id: state for sheet_id, state in first.items() if sheet_id != str(sheet.id)}
+    # the sheet that lost a row keeps its watermark; its version moved with the delete
+    untouched[str(account.plan_sheets[0].id)]["version"] = simulator.account.sheet(account.plan_sheets[0].id).version
     assert {sheet_id: state for sheet_id, state in sheets.items() if sheet_id != str(sheet.id)} == untouched
     assert last_batch(warehouse_url, "plan_rows") == ("succeeded", None)
 
