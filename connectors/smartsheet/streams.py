@@ -24,7 +24,8 @@ the sheet and the title.
 Each sheet's state also keeps the version it was read at. Any change to a sheet (a cell, a row
 added or deleted, a column renamed) moves its version, and the sheet list gives every sheet's
 version in one request (`include=sheetVersion`), so an incremental run skips the sheets whose
-version has not moved: neither their rows nor their census are asked for.
+version has not moved: neither their rows nor their census are asked for, and the sheets stream
+keeps their stored columns instead of asking for them again.
 
 A row stream reads what the warehouse holds of its sheets once, before its first sheet. It reads
 `concurrent_requests` sheets at once, each sheet whole (its pages, then on an incremental run its
@@ -265,12 +266,15 @@ class SmartsheetExtractor:
 
     # -- streams ---------------------------------------------------------------------------------
     def sync_sheets(self, full_refresh: bool = False) -> StreamResult:
-        """Every sheet the token sees, with its columns for the sheets this connector reads."""
+        """Every sheet the token sees, with its columns for the sheets this connector reads; a sheet
+        whose version is the one stored keeps its stored columns (an incremental run)."""
         writer = self.writer("sheets")
         writer.begin()
         seen: set[str] = set()
+        kept = 0
         try:
             kinds = self.sheet_kinds()
+            stored = {} if full_refresh else self._stored_columns(writer)
             listed: list[Any] = []
             for page in self.client.list_sheets():
                 listed.extend(page)
@@ -280,13 +284,22 @@ class SmartsheetExtractor:
                         kind = kinds.get(int(item["id"]))
                         record = {**item, "sheet_kind": kind}
                         if kind is not None:
-                            record["columns"] = self.client.columns(int(item["id"]))
+                            version, columns = stored.get(str(item["id"]), (None, None))
+                            if columns is not None and version is not None and version == item.get("version"):
+                                record["columns"] = columns
+                                kept += 1
+                            else:
+                                record["columns"] = self.client.columns(int(item["id"]))
                         seen.add(str(item["id"]))
                         records.append(record)
                     else:
                         records.append(item)
                 writer.write_page(records)
             self._sheet_versions = _versions(listed)
+            if kept:
+                log.info(
+                    "%s sheets: the columns of %d sheets kept from their last read (same version)", self.label, kept
+                )
             invisible = sorted(sheet_id for sheet_id in kinds if str(sheet_id) not in seen)
             if invisible:
                 log.warning("%s sheets: configured sheets the token cannot see: %s", self.label, invisible)
@@ -459,6 +472,18 @@ class SmartsheetExtractor:
                 if isinstance(row, dict) and row.get("id") is not None:
                     census[str(row["id"])] = row.get("modifiedAt")
         return census
+
+    def _stored_columns(self, writer: StreamWriter) -> dict[str, tuple[Any, Any]]:
+        """The warehouse's live sheets that have columns: record id -> (version, columns)."""
+        rows = self.connection.execute(
+            sql.SQL(
+                "select record_id, payload->'version', payload->'columns' from {table}"
+                " where source_instance = %s and not is_deleted and payload ? 'columns'"
+            ).format(table=writer.table),
+            (self.settings.instance,),
+        ).fetchall()
+        self.connection.commit()
+        return {record_id: (version, columns) for record_id, version, columns in rows}
 
     def _stored_rows(self, writer: StreamWriter) -> dict[str, dict[str, tuple[str | None, bool]]]:
         """The warehouse's rows of the stream by sheet: sheet id -> record id -> (cursor value, is_deleted)."""

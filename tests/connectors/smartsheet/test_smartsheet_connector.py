@@ -277,9 +277,9 @@ def test_deleted_rows_become_tombstones(simulator, settings_for, warehouse_url, 
     assert run(settings, warehouse_url)["plan_rows"]["deleted"] == 0
 
 
-def sheets_read(simulator: SmartsheetSimulator, sheets: list[SmartsheetSheet]) -> set[int]:
-    """Which of `sheets` had their rows (or census) asked for."""
-    paths = {f"/2.0/sheets/{sheet.id}": sheet.id for sheet in sheets}
+def sheets_read(simulator: SmartsheetSimulator, sheets: list[SmartsheetSheet], what: str = "") -> set[int]:
+    """Which of `sheets` had their rows (or census) asked for; with `what="/columns"`, their columns."""
+    paths = {f"/2.0/sheets/{sheet.id}{what}": sheet.id for sheet in sheets}
     return {paths[record.path] for record in simulator.requests if record.path in paths}
 
 
@@ -298,6 +298,7 @@ def test_an_incremental_run_reads_only_the_sheets_whose_version_moved(
     results = run(settings, warehouse_url)
 
     assert sheets_read(simulator, account.plan_sheets) == {edited.id, pruned.id}
+    assert sheets_read(simulator, account.plan_sheets, "/columns") == {edited.id, pruned.id}
     landed = raw_rows(warehouse_url, "plan_rows")
     assert landed[str(row["id"])]["payload"]["cells_by_title"]["Comments"] == "edited tonight"
     assert landed[str(gone["id"])]["is_deleted"] and results["plan_rows"]["deleted"] == 1
@@ -309,6 +310,9 @@ def test_an_incremental_run_reads_only_the_sheets_whose_version_moved(
     simulator.requests.clear()
     quiet = run(settings, warehouse_url)
     assert sheets_read(simulator, [*account.plan_sheets, account.rate_card_sheet]) == set()
+    assert sheets_read(simulator, account.sheets, "/columns") == set()
+    kept = raw_rows(warehouse_url, "sheets")[str(edited.id)]["payload"]["columns"]
+    assert [column["title"] for column in kept] == [column["title"] for column in edited.columns]
     assert quiet["plan_rows"]["records"] == quiet["rate_card_rows"]["records"] == 0
     assert raw_rows(warehouse_url, "plan_rows") == landed, "a skipped sheet keeps its rows and tombstones"
 
