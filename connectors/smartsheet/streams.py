@@ -186,6 +186,8 @@ class SmartsheetExtractor:
             "rate_card_rows": self.sync_rate_card_rows,
             "plan_rows": self.sync_plan_rows,
         }
+        # versions listed by an earlier run of this extractor are no longer news
+        self._sheet_versions = None
         try:
             return [self._timed(name, runners[name], full_refresh) for name in STREAMS if name in wanted]
         finally:

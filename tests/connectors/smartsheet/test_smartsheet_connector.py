@@ -317,6 +317,21 @@ def test_an_incremental_run_reads_only_the_sheets_whose_version_moved(
     assert raw_rows(warehouse_url, "plan_rows") == landed, "a skipped sheet keeps its rows and tombstones"
 
 
+def test_an_extractor_run_again_lists_the_versions_again(
+    simulator, settings_for, warehouse_url, account: SmartsheetAccount
+):
+    sheet = account.plan_sheets[1]
+    row = leaf_rows(sheet)[0]
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        extractor = SmartsheetExtractor(settings_for(simulator), connection, SmartsheetClient(settings_for(simulator)))
+        extractor.run(streams=["plan_rows"])
+        extractor.run(streams=["plan_rows"])
+        simulator.update_cells(sheet.id, row["id"], {"Comments": "third run"}, at=AFTER_ANCHOR)
+        extractor.run(streams=["plan_rows"])
+
+    assert raw_rows(warehouse_url, "plan_rows")[str(row["id"])]["payload"]["cells_by_title"]["Comments"] == "third run"
+
+
 def test_a_register_schedule_change_lands(simulator, settings_for, warehouse_url, account: SmartsheetAccount):
     settings = settings_for(simulator)
     run(settings, warehouse_url, streams=["register_rows"])
