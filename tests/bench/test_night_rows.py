@@ -1,0 +1,44 @@
+"""The night's rows of the bench's table, from a refresh whose figures are given (no run needed)."""
+
+from __future__ import annotations
+
+from bench.dbt_layers import DbtBuild
+from bench.landing import ExtractRun
+from bench.refresh import Refresh
+from bench.run import night_rows
+
+
+def extract_run(seconds: float, started_at: float) -> ExtractRun:
+    result = {"stream": "issues", "records": 10, "deleted": 1, "seconds": seconds}
+    return ExtractRun({"issues": result}, seconds, 1 << 20, started_at, started_at + seconds)
+
+
+def test_the_night_names_its_slowest_nodes_by_name_slowest_first():
+    night_build = DbtBuild(
+        seconds=12.0,
+        peak_rss_bytes=1 << 20,
+        layer_seconds={"marts": 9.0, "staging": 3.0},
+        nodes=4,
+        node_seconds={
+            "model.pmo_warehouse.stg_jira__issues": 3.0,
+            "test.pmo_warehouse.unique_fct_work_items_work_item_key.5d1f0c2a9b": 0.4,
+            "model.pmo_warehouse.fct_project_daily": 8.5,
+            "seed.pmo_warehouse.people_aliases": 0.1,
+        },
+    )
+    refresh = Refresh(
+        extracts={"jira": extract_run(10.0, 0.0)},
+        dbt_phases={"marts": DbtBuild(seconds=30.0, peak_rss_bytes=1 << 20)},
+        changes={"jira issues": 3},
+        night_extracts={"jira": extract_run(2.0, 100.0)},
+        night_dbt=night_build,
+    )
+
+    rows = {row.measure: row for row in night_rows(refresh)}
+
+    assert rows["dbt slowest nodes"].value == (
+        "fct_project_daily 8.5 s, stg_jira__issues 3.0 s, "
+        "unique_fct_work_items_work_item_key 0.4 s, people_aliases 0.1 s"
+    )
+    assert rows["incremental night, every phase"].value == "14.0 s"
+    assert rows["incremental night, every phase"].ratio == f"{14.0 / 40.0:.2f}"
