@@ -277,9 +277,9 @@ class SmartsheetExtractor:
         try:
             kinds = self.sheet_kinds()
             stored = {} if full_refresh else self._stored_columns(writer)
-            listed: list[Any] = []
+            versions: dict[int, int] = {}
             for page in self.client.list_sheets():
-                listed.extend(page)
+                versions.update(_versions(page))
                 records = []
                 for item in page:
                     if isinstance(item, dict) and item.get("id") is not None:
@@ -297,7 +297,7 @@ class SmartsheetExtractor:
                     else:
                         records.append(item)
                 writer.write_page(records)
-            self._sheet_versions = _versions(listed)
+            self._sheet_versions = versions
             if kept:
                 log.info(
                     "%s sheets: the columns of %d sheets kept from their last read (same version)", self.label, kept
@@ -393,9 +393,7 @@ class SmartsheetExtractor:
         layout = SheetLayout.from_body(bodies[0], field_titles, sheet_id=sheet_id, context=context)
         census = None if since is None else self._census(sheet_id, layout.primary_column_id)
         # the version the first page was read at: a change after it moves the version and is read next run
-        version = bodies[0].get("version")
-        version = int(version) if isinstance(version, int) and not isinstance(version, bool) else None
-        return _SheetRead(sheet_id, watermark, since, layout, bodies, census, version)
+        return _SheetRead(sheet_id, watermark, since, layout, bodies, census, _version(bodies[0].get("version")))
 
     def _sync_sheet(
         self,
@@ -503,11 +501,16 @@ class SmartsheetExtractor:
         return stored
 
 
+def _version(value: Any) -> int | None:
+    """A sheet version as the API gives it (a number), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _versions(sheets: Iterable[Any]) -> dict[int, int]:
     """Sheet id -> version, of the listed sheet summaries that carry both."""
     versions: dict[int, int] = {}
     for item in sheets:
-        if isinstance(item, dict) and isinstance(item.get("id"), int) and isinstance(item.get("version"), int):
+        if isinstance(item, dict) and isinstance(item.get("id"), int) and _version(item.get("version")) is not None:
             versions[item["id"]] = item["version"]
     return versions
 
