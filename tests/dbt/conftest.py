@@ -93,8 +93,11 @@ class DbtInvocation:
         return self
 
 
-def run_dbt(command: list[str], url: str, work_dir: Path, run_date: str = FIXTURE_RUN_DATE) -> DbtInvocation:
-    """Run a dbt command on the project against `url`, writing its artifacts under `work_dir`."""
+def run_dbt(
+    command: list[str], url: str, work_dir: Path, run_date: str = FIXTURE_RUN_DATE, variables: dict | None = None
+) -> DbtInvocation:
+    """Run a dbt command on the project against `url`, writing its artifacts under `work_dir`, with
+    `run_date` and any other `variables` given to dbt."""
     target_path = work_dir / "target"
     environment = {
         **environment_with_dbt(url),
@@ -110,7 +113,7 @@ def run_dbt(command: list[str], url: str, work_dir: Path, run_date: str = FIXTUR
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
             "--vars",
-            json.dumps({"run_date": run_date}),
+            json.dumps({"run_date": run_date, **(variables or {})}),
         ],
         env=environment,
         capture_output=True,

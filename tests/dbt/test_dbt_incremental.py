@@ -32,6 +32,7 @@ INCREMENTAL_MODELS = {
     "stg_jira__worklogs": "staging.stg_jira__worklogs",
     "stg_jira__status_changes": "staging.stg_jira__status_changes",
     "int_status_changes": "intermediate.int_status_changes",
+    "int_work_items_unioned": "intermediate.int_work_items_unioned",
     "int_time_entries": "intermediate.int_time_entries",
     "fct_time_entries": "marts.fct_time_entries",
     "fct_status_changes": "marts.fct_status_changes",
@@ -56,6 +57,7 @@ class Night:
     work_dir: Path
     status_changes_rebuilt: set[str]
     issues_rewritten: set[str]
+    jira_items_rebuilt: set[str]
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Remap:
 
     project_code: str
     jira_project_key: str
+    previous_jira_project_key: str
 
 
 def rows_of(connection: psycopg.Connection) -> dict[str, list[tuple]]:
@@ -134,6 +137,11 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
             rewritten = issue_ids(
                 connection, "select record_id from raw.jira_issues where loaded_at > %s", landed_before
             )
+            items_rebuilt = issue_ids(
+                connection,
+                "select source_id from intermediate.int_work_items_unioned where source_system = 'jira'"
+                " and built_at = (select max(built_at) from intermediate.int_work_items_unioned)",
+            )
             build(url, work_dir, "--full-refresh")
             yield Night(
                 before,
@@ -147,6 +155,7 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
                 work_dir,
                 rebuilt,
                 rewritten,
+                items_rebuilt,
             )
     drop_database(url)
 
@@ -185,7 +194,7 @@ def remap_project(world, sheets: SmartsheetSimulator, rerated: RateChange, *, at
         if project.tool == "jira" and project.project_code != rerated.project_code
     )
     sheets.update_register(registered.project_code, {"source_project_key": unregistered.source_project_key}, at=at)
-    return Remap(registered.project_code, unregistered.source_project_key)
+    return Remap(registered.project_code, unregistered.source_project_key, registered.source_project_key)
 
 
 @pytest.mark.parametrize("model", sorted(INCREMENTAL_MODELS))
@@ -227,6 +236,66 @@ def test_status_changes_are_rebuilt_for_moved_and_deleted_issues_not_for_every_i
     assert not only_logged & night.status_changes_rebuilt
     assert set(night.changes.deleted["jira"]) & with_changes <= night.status_changes_rebuilt
     assert set(night.changes.edited["jira"]) & night.status_changes_rebuilt, "edited issues were rebuilt"
+
+
+def test_jira_items_are_rebuilt_for_issues_written_changed_or_remapped_not_every_issue(night: Night) -> None:
+    """The issues the loader wrote, those whose status changes were rebuilt and those of the remapped
+    projects (their rows unchanged) are rebuilt; the other issues are kept as they were."""
+    remapped = issue_ids(
+        night.connection,
+        "select issue_id from staging.stg_jira__issues where project_key = %s",
+        night.remapped.jira_project_key,
+    )
+    remapped_away = issue_ids(
+        night.connection,
+        "select issue_id from staging.stg_jira__issues where project_key = %s",
+        night.remapped.previous_jira_project_key,
+    )
+    every_issue = issue_ids(night.connection, "select issue_id from staging.stg_jira__issues")
+    assert remapped - night.issues_rewritten, "some issues of the newly registered project were not written"
+    assert remapped_away - night.issues_rewritten, "some issues of the project no longer registered were not written"
+    assert remapped <= night.jira_items_rebuilt
+    assert remapped_away <= night.jira_items_rebuilt
+    assert night.issues_rewritten <= night.jira_items_rebuilt
+    assert night.status_changes_rebuilt <= night.jira_items_rebuilt
+    assert len(night.jira_items_rebuilt) < len(every_issue) / 2, "most issues were kept as they were"
+
+
+def test_a_new_milestone_issue_type_rebuilds_every_jira_item(night: Night) -> None:
+    """The Jira items keep a fingerprint of the vars and fields they were read with: an incremental
+    run after the milestone issue type changed rebuilds every one of them, with no raw row written."""
+    table = "intermediate.int_work_items_unioned"
+
+    def build_items(milestone_issue_type: str) -> None:
+        invocation = run_dbt(
+            ["run", "--select", "int_work_items_unioned"],
+            night.url,
+            night.work_dir,
+            run_date=ANCHOR_DATE.isoformat(),
+            variables={"jira_milestone_issue_type": milestone_issue_type},
+        )
+        assert invocation.returncode == 0, invocation.output[-5000:]
+
+    def milestones() -> tuple[int, int, int]:
+        return night.connection.execute(
+            f"select count(*) filter (where items.is_milestone), count(*) filter (where items.built_at ="
+            f" (select max(built_at) from {table})), count(*) from {table} as items where items.source_system = 'jira'"
+        ).fetchone()
+
+    tasks = night.connection.execute(
+        "select count(*) from staging.stg_jira__issues where lower(issue_type_name) = 'task'"
+    ).fetchone()[0]
+    try:
+        build_items("Task")
+        milestone_items, rebuilt, jira_items = milestones()
+        assert tasks > 0
+        assert milestone_items == tasks, "every Jira task is a milestone now"
+        assert rebuilt == jira_items, "every Jira item was rebuilt"
+    finally:
+        build_items("Milestone")
+    milestone_items, rebuilt, jira_items = milestones()
+    assert milestone_items < tasks
+    assert rebuilt == jira_items
 
 
 def test_a_test_of_an_incremental_model_reads_the_rows_its_latest_run_wrote(night: Night) -> None:

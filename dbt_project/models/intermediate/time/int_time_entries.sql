@@ -3,7 +3,10 @@
     or tombstoned since the last run, and the stored entries whose lookups no longer hold: their
     item's project or whether that item is live (loaded and not deleted), their account's person
     and email, that project's default rate or that person's rate card (compared by a fingerprint of
-    their periods) changed. `built_at` marks the rows a run wrote, so `fct_time_entries` can follow.
+    their periods) changed. An item's project and liveness are compared only for the items
+    `int_work_items_unioned` rebuilt since the entries' last run (by its `built_at`): the others
+    hold what the entries were built with. `built_at` marks the rows a run wrote, so
+    `fct_time_entries` can follow.
 -#}
 {{
     config(
@@ -50,7 +53,8 @@ people as (
 
 ),
 
-work_items as (
+-- Not materialized: the items rebuilt since the last run are read through their `built_at` index.
+work_items as not materialized (
 
     select * from {{ ref('int_work_items_unioned') }}
 
@@ -89,14 +93,30 @@ rate_card_fingerprints as (
 {% if rebuild_by_entry %}
 stale_entries as (
 
-    -- Stored entries whose lookups changed since they were built.
+    -- Stored entries of the items rebuilt since they were built, whose item moved project, came or went.
+    select
+        stored.source_system,
+        stored.source_id
+
+    from work_items
+    inner join {{ this }} as stored
+        on work_items.work_item_key = stored.work_item_key
+    where
+        work_items.built_at > {{ newest_built_at() }}
+        and (
+            work_items.project_key is distinct from stored.project_key
+            or coalesce(not work_items.is_deleted, false) is distinct from stored.work_item_is_live
+        )
+
+    union all
+
+    -- Stored entries whose account's person, that person's email or rate card, or their project's
+    -- default rate changed since they were built.
     select
         stored.source_system,
         stored.source_id
 
     from {{ this }} as stored
-    left join work_items
-        on stored.work_item_key = work_items.work_item_key
     left join tool_accounts
         on
             stored.source_system = tool_accounts.source_system
@@ -104,13 +124,11 @@ stale_entries as (
     left join people
         on tool_accounts.person_key = people.person_key
     left join projects
-        on work_items.project_key = projects.project_key
+        on stored.project_key = projects.project_key
     left join rate_card_fingerprints
         on people.email = rate_card_fingerprints.email
     where
-        work_items.project_key is distinct from stored.project_key
-        or coalesce(not work_items.is_deleted, false) is distinct from stored.work_item_is_live
-        or tool_accounts.person_key is distinct from stored.person_key
+        tool_accounts.person_key is distinct from stored.person_key
         or people.email is distinct from stored.person_email
         or projects.default_hourly_rate is distinct from stored.project_default_rate
         or rate_card_fingerprints.rate_card_fingerprint is distinct from stored.rate_card_fingerprint

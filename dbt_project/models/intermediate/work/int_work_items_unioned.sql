@@ -1,7 +1,34 @@
+{#-
+    Incremental: Jira issues (most of the items) are rebuilt one by one, the Asana tasks and
+    Smartsheet plan rows whole on every run (a subtask's project comes from its ancestors, a plan
+    row's type from its children). A run rebuilds the issues the loader wrote or tombstoned since
+    the last run (`source_changed_at`), those whose status changes `int_status_changes` rebuilt
+    since, and the stored issues whose lookups no longer hold: their project's key, their
+    assignee's person, or their site's story points fields and the milestone issue type
+    (`configuration_fingerprint`). `built_at` marks the rows a run wrote.
+-#}
 {%- set story_points_field = var('jira_story_points_field') | replace("'", "''") -%}
 {%- set milestone_issue_type = var('jira_milestone_issue_type') | replace("'", "''") -%}
 
-{{ config(materialized='table', indexes=[{'columns': ['work_item_key'], 'unique': True}]) }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='work_item_key',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['work_item_key'], 'unique': True},
+            {'columns': ['built_at']},
+        ],
+    )
+}}
+
+{#- A table built before these items kept when they were written is rebuilt whole. -#}
+{%- set rebuild_by_issue = is_incremental_with_column('built_at') -%}
+
+{%- set configuration_fingerprint -%}
+    md5(coalesce(jira_story_points_field_lists.field_ids, '') || '|' || lower('{{ milestone_issue_type }}'))
+{%- endset %}
 
 with recursive
 
@@ -62,6 +89,74 @@ jira_story_points_fields as materialized (
 
 ),
 
+jira_story_points_field_lists as (
+
+    select
+        jira_story_points_fields.source_instance,
+        string_agg(jira_story_points_fields.field_id, ',' order by jira_story_points_fields.field_id) as field_ids
+
+    from jira_story_points_fields
+    group by jira_story_points_fields.source_instance
+
+),
+
+{% if rebuild_by_issue %}
+jira_issues_to_rebuild as (
+
+    select
+        written.source_instance,
+        written.issue_id
+
+    from {{ ref('stg_jira__issues') }} as written
+    where greatest(written.loaded_at, written.deleted_at) > {{ newest_instant('source_changed_at') }}
+
+    union
+
+    select
+        rebuilt_changes.source_instance,
+        rebuilt_changes.source_work_item_id as issue_id
+
+    from {{ ref('int_status_changes') }} as rebuilt_changes
+    where rebuilt_changes.built_at > {{ newest_built_at() }}
+
+    union
+
+    -- Stored issues whose lookups changed since they were built.
+    select
+        stored.source_instance,
+        stored.source_id as issue_id
+
+    from {{ this }} as stored
+    left join source_projects
+        on
+            stored.source_system = source_projects.source_system
+            and stored.source_instance = source_projects.source_instance
+            and stored.source_project_id = source_projects.source_project_id
+    left join tool_accounts
+        on
+            stored.source_system = tool_accounts.source_system
+            and stored.assignee_account_id = tool_accounts.account_id
+    left join jira_story_points_field_lists
+        on stored.source_instance = jira_story_points_field_lists.source_instance
+    where
+        stored.source_system = 'jira'
+        and (
+            source_projects.project_key is distinct from stored.project_key
+            or tool_accounts.person_key is distinct from stored.assignee_person_key
+            or {{ configuration_fingerprint }} is distinct from stored.configuration_fingerprint
+        )
+
+),
+
+{%- set issue_keys_to_rebuild -%}
+    array(
+        select {{ surrogate_key(["'jira'", 'jira_issues_to_rebuild.source_instance', 'jira_issues_to_rebuild.issue_id']) }}
+        from jira_issues_to_rebuild
+    )
+{%- endset %}
+
+{% endif %}
+
 jira_status_history as (
 
     select
@@ -75,6 +170,9 @@ jira_status_history as (
         ) as last_done_at
 
     from jira_status_changes
+    {% if rebuild_by_issue -%}
+        where jira_status_changes.work_item_key = any({{ issue_keys_to_rebuild }})
+    {%- endif %}
     group by jira_status_changes.source_instance, jira_status_changes.source_work_item_id
 
 ),
@@ -134,13 +232,21 @@ jira_work_items as (
             limit 1
         ) as numeric(12, 2)) as story_points,
         coalesce(lower(jira_issues.issue_type_name) = lower('{{ milestone_issue_type }}'), false) as is_milestone,
-        jira_issues.is_deleted
+        jira_issues.is_deleted,
+        greatest(jira_issues.loaded_at, jira_issues.deleted_at) as source_changed_at,
+        {{ configuration_fingerprint }} as configuration_fingerprint
 
     from jira_issues
     left join jira_status_history
         on
             jira_issues.source_instance = jira_status_history.source_instance
             and jira_issues.issue_id = jira_status_history.issue_id
+    left join jira_story_points_field_lists
+        on jira_issues.source_instance = jira_story_points_field_lists.source_instance
+    {% if rebuild_by_issue -%}
+        -- By issue id alone: an issue of the same id on another site is rebuilt too, which changes nothing.
+        where jira_issues.issue_id = any(array(select jira_issues_to_rebuild.issue_id from jira_issues_to_rebuild))
+    {%- endif %}
 
 ),
 
@@ -198,7 +304,9 @@ asana_work_items as (
         cast(round(asana_tasks.estimate_hours, 2) as numeric(12, 2)) as estimate_hours,
         cast(null as numeric(12, 2)) as story_points,
         asana_tasks.task_subtype = 'milestone' as is_milestone,
-        asana_tasks.is_deleted
+        asana_tasks.is_deleted,
+        cast(null as timestamptz) as source_changed_at,
+        cast(null as text) as configuration_fingerprint
 
     from asana_tasks
     left join asana_task_projects
@@ -281,7 +389,9 @@ smartsheet_work_items as (
         cast(round(smartsheet_rows_classified.estimate_hours, 2) as numeric(12, 2)) as estimate_hours,
         cast(null as numeric(12, 2)) as story_points,
         smartsheet_rows_classified.is_milestone_flagged as is_milestone,
-        smartsheet_rows_classified.is_deleted
+        smartsheet_rows_classified.is_deleted,
+        cast(null as timestamptz) as source_changed_at,
+        cast(null as text) as configuration_fingerprint
 
     from smartsheet_rows_classified
 
@@ -330,7 +440,11 @@ select
     work_items.estimate_hours,
     work_items.story_points,
     work_items.is_milestone,
-    work_items.is_deleted
+    work_items.is_deleted,
+    work_items.assignee_account_id,
+    work_items.source_changed_at,
+    work_items.configuration_fingerprint,
+    now() as built_at
 
 from work_items
 left join source_projects
