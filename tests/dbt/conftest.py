@@ -94,7 +94,11 @@ class DbtInvocation:
 
 
 def run_dbt(
-    command: list[str], url: str, work_dir: Path, run_date: str = FIXTURE_RUN_DATE, variables: dict | None = None
+    command: list[str],
+    url: str,
+    work_dir: Path,
+    run_date: str = FIXTURE_RUN_DATE,
+    variables: dict[str, object] | None = None,
 ) -> DbtInvocation:
     """Run a dbt command on the project against `url`, writing its artifacts under `work_dir`, with
     `run_date` and any other `variables` given to dbt."""

@@ -266,13 +266,13 @@ def test_a_new_milestone_issue_type_rebuilds_every_jira_item(night: Night) -> No
     run after the milestone issue type changed rebuilds every one of them, with no raw row written."""
     table = "intermediate.int_work_items_unioned"
 
-    def build_items(milestone_issue_type: str) -> None:
+    def build_items(**variables: str) -> None:
         invocation = run_dbt(
             ["run", "--select", "int_work_items_unioned"],
             night.url,
             night.work_dir,
             run_date=ANCHOR_DATE.isoformat(),
-            variables={"jira_milestone_issue_type": milestone_issue_type},
+            variables=variables,
         )
         assert invocation.returncode == 0, invocation.output[-5000:]
 
@@ -286,13 +286,13 @@ def test_a_new_milestone_issue_type_rebuilds_every_jira_item(night: Night) -> No
         "select count(*) from staging.stg_jira__issues where lower(issue_type_name) = 'task'"
     ).fetchone()[0]
     try:
-        build_items("Task")
+        build_items(jira_milestone_issue_type="Task")
         milestone_items, rebuilt, jira_items = milestones()
         assert tasks > 0
         assert milestone_items == tasks, "every Jira task is a milestone now"
         assert rebuilt == jira_items, "every Jira item was rebuilt"
     finally:
-        build_items("Milestone")
+        build_items()  # the project's own milestone issue type
     milestone_items, rebuilt, jira_items = milestones()
     assert milestone_items < tasks
     assert rebuilt == jira_items

@@ -45,7 +45,8 @@ jira_fields as (
 
 ),
 
-jira_status_changes as (
+-- Not materialized: on an incremental run both readings go through an index (`built_at`, the item).
+jira_status_changes as not materialized (
 
     select * from {{ ref('int_status_changes') }}
 
@@ -104,20 +105,20 @@ jira_story_points_field_lists as (
 jira_issues_to_rebuild as (
 
     select
-        written.source_instance,
-        written.issue_id
+        jira_issues.source_instance,
+        jira_issues.issue_id
 
-    from {{ ref('stg_jira__issues') }} as written
-    where greatest(written.loaded_at, written.deleted_at) > {{ newest_instant('source_changed_at') }}
+    from jira_issues
+    where greatest(jira_issues.loaded_at, jira_issues.deleted_at) > {{ newest_instant('source_changed_at') }}
 
     union
 
     select
-        rebuilt_changes.source_instance,
-        rebuilt_changes.source_work_item_id as issue_id
+        jira_status_changes.source_instance,
+        jira_status_changes.source_work_item_id as issue_id
 
-    from {{ ref('int_status_changes') }} as rebuilt_changes
-    where rebuilt_changes.built_at > {{ newest_built_at() }}
+    from jira_status_changes
+    where jira_status_changes.built_at > {{ newest_built_at() }}
 
     union
 
