@@ -12,12 +12,15 @@ Three nights share one warehouse, as a deployment does:
 
 from __future__ import annotations
 
+import gc
+import sys
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
 import pytest
+from dbt_common import behavior_flags
 
 from simulators.asana import AsanaSimulator
 from simulators.asana_world import build_asana_data
@@ -53,12 +56,32 @@ def world():
     return build_world(WorldConfig(anchor_date=ANCHOR))
 
 
+def calling_module_name() -> str:
+    """What dbt's behavior flags name as a flag's source (the first calling module outside theirs), read from the
+    frames' globals instead of `inspect.stack()`, which reads the source lines of every frame on the stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        if name and name != behavior_flags.__name__:
+            return name
+        frame = frame.f_back
+    return "Unknown"
+
+
 @pytest.fixture(scope="module")
 def night(world, warehouse_server, dagbag, tmp_path_factory):
-    """The three simulators, one warehouse, and a way to run the nightly DAG against them."""
+    """The three simulators, one warehouse, and a way to run the nightly DAG against them.
+
+    `dag.test()` runs every task in this process, under pytest's deep stack and beside the world the simulators
+    serve, and two costs of each dbt task grow with both: dbt's adapter calls `inspect.stack()` for each behavior
+    flag, and Cosmos collects garbage after each dbt command. Here the flags' source is read from the frames'
+    globals, and whatever is alive when a night starts is frozen out of the collections.
+    """
     url = create_database(warehouse_server)
     report_dir = tmp_path_factory.mktemp("reports")
     with ExitStack() as stack, pytest.MonkeyPatch.context() as environment:
+        environment.setattr(behavior_flags.BehaviorFlagRendered, "_default_source", staticmethod(calling_module_name))
+        stack.callback(gc.unfreeze)
         jira = stack.enter_context(JiraSimulator(world))
         asana = stack.enter_context(AsanaSimulator(world))
         smartsheet = stack.enter_context(SmartsheetSimulator(world))
@@ -84,6 +107,7 @@ def night(world, warehouse_server, dagbag, tmp_path_factory):
         def run(conf: dict | None = None, **env: str):
             for name, value in env.items():
                 environment.setenv(name, value)
+            gc.freeze()
             return dag.test(run_conf=conf)
 
         first = run()
