@@ -298,33 +298,6 @@ def test_a_new_milestone_issue_type_rebuilds_every_jira_item(night: Night) -> No
     assert rebuilt == jira_items
 
 
-def test_an_incremental_table_missing_a_configured_index_gets_it_on_its_next_run(night: Night) -> None:
-    """dbt creates a table's indexes only with the table: a table built before an index was configured
-    (here: its `built_at` index dropped) gets it from the next incremental run, and no index twice."""
-
-    def indexes() -> list[tuple[str, str]]:
-        return night.connection.execute(
-            "select indexname, regexp_replace(indexdef, '^.* USING btree ', '') from pg_indexes"
-            " where schemaname = 'intermediate' and tablename = 'int_work_items_unioned' order by 2"
-        ).fetchall()
-
-    def build_items() -> None:
-        invocation = run_dbt(
-            ["run", "--select", "int_work_items_unioned"], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat()
-        )
-        assert invocation.returncode == 0, invocation.output[-5000:]
-
-    assert [columns for _, columns in indexes()] == ["(built_at)", "(work_item_key)"]
-    built_at_index = indexes()[0][0]
-    night.connection.execute(f'drop index intermediate."{built_at_index}"')
-    assert [columns for _, columns in indexes()] == ["(work_item_key)"]
-    build_items()
-    assert [columns for _, columns in indexes()] == ["(built_at)", "(work_item_key)"]
-    kept = indexes()
-    build_items()
-    assert indexes() == kept, "a run with every index in place creates none"
-
-
 def test_a_test_of_an_incremental_model_reads_the_rows_its_latest_run_wrote(night: Night) -> None:
     """`where: __built_last__`: a bad value fails the test in a row the latest run wrote, and is not
     read again in a row an earlier run wrote."""
