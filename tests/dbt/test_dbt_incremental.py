@@ -298,11 +298,53 @@ def test_a_new_milestone_issue_type_rebuilds_every_jira_item(night: Night) -> No
     assert rebuilt == jira_items
 
 
+def test_changes_whose_stored_category_no_longer_holds_are_rebuilt_found_through_their_indexes(
+    night: Night,
+) -> None:
+    """A stored change whose status's category is not the one the issues holding that status say now
+    (a status moved category in Jira) is rebuilt. The statuses the stored changes name are read
+    through an index on each side's status; a table without those indexes gets them first."""
+    table = "intermediate.int_status_changes"
+
+    def fingerprint_indexes() -> dict[str, list[str]]:
+        definitions = night.connection.execute(
+            "select indexname, indexdef from pg_indexes where schemaname = 'intermediate'"
+            " and tablename = 'int_status_changes'"
+        ).fetchall()
+        return {side: [name for name, sql in definitions if f"{side}_status_id" in sql] for side in ("from", "to")}
+
+    indexes = fingerprint_indexes()
+    assert [len(names) for names in indexes.values()] == [1, 1], "the full refresh built one index per side"
+    for names in indexes.values():
+        night.connection.execute(f"drop index intermediate.{names[0]}")
+    done_issue = night.connection.execute(
+        f"select work_item_key from {table} where to_category = 'done' order by work_item_key limit 1"
+    ).fetchone()[0]
+    night.connection.execute(
+        f"update {table} set to_category = 'todo' where work_item_key = %s and to_category = 'done'", (done_issue,)
+    )
+    invocation = run_dbt(
+        ["run", "--select", "int_status_changes"], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat()
+    )
+    assert invocation.returncode == 0, invocation.output[-5000:]
+    indexes = fingerprint_indexes()
+    assert [len(names) for names in indexes.values()] == [1, 1]
+    scans = night.connection.execute(
+        "select indexrelname, idx_scan from pg_stat_user_indexes where indexrelname = any(%s)",
+        ([names[0] for names in indexes.values()],),
+    ).fetchall()
+    assert len(scans) == 2 and all(count > 0 for _, count in scans), f"the run read through the new indexes: {scans}"
+    rows = sorted((tuple(row.values()) for row in records(night.connection, table)), key=repr)
+    assert rows == night.full_refresh["int_status_changes"]
+
+
 def test_a_test_of_an_incremental_model_reads_the_rows_its_latest_run_wrote(night: Night) -> None:
     """`where: __built_last__`: a bad value fails the test in a row the latest run wrote, and is not
     read again in a row an earlier run wrote."""
     table = "intermediate.int_status_changes"
-    key = night.connection.execute(f"select status_change_key from {table} limit 1").fetchone()[0]
+    key = night.connection.execute(
+        f"select status_change_key from {table} where built_at = (select max(built_at) from {table}) limit 1"
+    ).fetchone()[0]
 
     def source_system_test_passes() -> bool:
         test = "accepted_values_int_status_changes_source_system__jira"

@@ -2,8 +2,9 @@
     Incremental by issue: a run rebuilds every change of the issues whose changelog the loader wrote
     or tombstoned since the last run (`source_changed_at`), of those whose issue row it wrote since
     and that are deleted, came back or have no live change stored, and of the issues whose stored
-    categories no longer match what the issues holding each status say now. `built_at` marks
-    the rows a run wrote, so `fct_status_changes` can follow.
+    categories no longer match what the issues holding each status say now (the statuses stored are
+    read through an index on each side's status, `create_status_fingerprint_indexes`). `built_at`
+    marks the rows a run wrote, so `fct_status_changes` can follow.
 #}
 {{
     config(
@@ -11,6 +12,8 @@
         incremental_strategy='delete+insert',
         unique_key='work_item_key',
         on_schema_change='sync_all_columns',
+        pre_hook="{{ create_status_fingerprint_indexes() }}",
+        post_hook="{{ create_status_fingerprint_indexes() }}",
         indexes=[
             {'columns': ['status_change_key'], 'unique': True},
             {'columns': ['work_item_key']},
@@ -23,7 +26,7 @@
 {#- A table built before rows kept when they were written is rebuilt whole. -#}
 {%- set rebuild_by_issue = is_incremental_with_column('built_at') -%}
 
-with
+with recursive
 
 jira_issues as (
 
@@ -107,35 +110,89 @@ categories_by_name as (
     select coalesce(max(changed.source_changed_at), '-infinity') from {{ this }} as changed
 {%- endset %}
 
+stored_from_statuses as (
+
+    -- Each status the stored changes move from, with the category stored for it, read as a loose
+    -- index scan: the smallest fingerprint, then the next larger one, one probe of the side's index
+    -- each (a handful of statuses among millions of changes).
+    (
+        select
+            {{ status_change_fingerprint('from', 'first_change') }} as status_fingerprint,
+            first_change.source_instance,
+            first_change.from_status_id as status_id,
+            first_change.from_status as status_name,
+            first_change.from_category as stored_category
+
+        from {{ this }} as first_change
+        order by {{ status_change_fingerprint('from', 'first_change') }}
+        limit 1
+    )
+
+    union all
+
+    select next_status.*
+
+    from stored_from_statuses as previous_status
+    cross join lateral (
+        select
+            {{ status_change_fingerprint('from', 'later_change') }} as status_fingerprint,
+            later_change.source_instance,
+            later_change.from_status_id as status_id,
+            later_change.from_status as status_name,
+            later_change.from_category as stored_category
+
+        from {{ this }} as later_change
+        where {{ status_change_fingerprint('from', 'later_change') }} > previous_status.status_fingerprint
+        order by {{ status_change_fingerprint('from', 'later_change') }}
+        limit 1
+    ) as next_status
+
+),
+
+stored_to_statuses as (
+
+    -- Each status the stored changes move to, the same way.
+    (
+        select
+            {{ status_change_fingerprint('to', 'first_change') }} as status_fingerprint,
+            first_change.source_instance,
+            first_change.to_status_id as status_id,
+            first_change.to_status as status_name,
+            first_change.to_category as stored_category
+
+        from {{ this }} as first_change
+        order by {{ status_change_fingerprint('to', 'first_change') }}
+        limit 1
+    )
+
+    union all
+
+    select next_status.*
+
+    from stored_to_statuses as previous_status
+    cross join lateral (
+        select
+            {{ status_change_fingerprint('to', 'later_change') }} as status_fingerprint,
+            later_change.source_instance,
+            later_change.to_status_id as status_id,
+            later_change.to_status as status_name,
+            later_change.to_category as stored_category
+
+        from {{ this }} as later_change
+        where {{ status_change_fingerprint('to', 'later_change') }} > previous_status.status_fingerprint
+        order by {{ status_change_fingerprint('to', 'later_change') }}
+        limit 1
+    ) as next_status
+
+),
+
 stored_statuses as (
 
-    -- Each status the stored changes name, with the category stored for it, from either side.
-    select
-        sides.source_instance,
-        sides.status_id,
-        sides.status_name,
-        sides.stored_category
+    select * from stored_from_statuses
 
-    from (
-        select
-            previous_changes.source_instance,
-            previous_changes.from_status_id as status_id,
-            previous_changes.from_status as status_name,
-            previous_changes.from_category as stored_category
+    union
 
-        from {{ this }} as previous_changes
-
-        union all
-
-        select
-            previous_changes.source_instance,
-            previous_changes.to_status_id as status_id,
-            previous_changes.to_status as status_name,
-            previous_changes.to_category as stored_category
-
-        from {{ this }} as previous_changes
-    ) as sides
-    group by sides.source_instance, sides.status_id, sides.status_name, sides.stored_category
+    select * from stored_to_statuses
 
 ),
 
@@ -143,13 +200,7 @@ remapped_statuses as (
 
     -- Statuses whose category, as the issues holding them now say, is not the one stored; as one
     -- text per status, so the stored changes are matched by hashing rather than compared pairwise.
-    select
-        {{ surrogate_key([
-            'stored_statuses.source_instance',
-            'stored_statuses.status_id',
-            'stored_statuses.status_name',
-            'stored_statuses.stored_category',
-        ]) }} as status_fingerprint
+    select stored_statuses.status_fingerprint
 
     from stored_statuses
     left join categories_by_id
@@ -206,22 +257,15 @@ changed_issues as (
         previous_changes.source_work_item_id as issue_id
 
     from {{ this }} as previous_changes
-    -- Checked once: with no status remapped (the usual night) the stored changes are not read.
+    -- Checked once: with no status remapped (the usual night) the stored changes are not read;
+    -- otherwise they are found through the sides' indexes.
     where
         exists (select 1 from remapped_statuses)
         and (
-            {{ surrogate_key([
-                'previous_changes.source_instance',
-                'previous_changes.from_status_id',
-                'previous_changes.from_status',
-                'previous_changes.from_category',
-            ]) }} in (select remapped_statuses.status_fingerprint from remapped_statuses)
-            or {{ surrogate_key([
-                'previous_changes.source_instance',
-                'previous_changes.to_status_id',
-                'previous_changes.to_status',
-                'previous_changes.to_category',
-            ]) }} in (select remapped_statuses.status_fingerprint from remapped_statuses)
+            {{ status_change_fingerprint('from', 'previous_changes') }}
+            = any(array(select remapped_statuses.status_fingerprint from remapped_statuses))
+            or {{ status_change_fingerprint('to', 'previous_changes') }}
+            = any(array(select remapped_statuses.status_fingerprint from remapped_statuses))
         )
 
 ),
