@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from simulators.asana import AsanaSimulator
 from simulators.changes import NightChanges, apply_night_changes
@@ -303,7 +304,8 @@ def test_changes_whose_stored_category_no_longer_holds_are_rebuilt_found_through
 ) -> None:
     """A stored change whose status's category is not the one the issues holding that status say now
     (a status moved category in Jira) is rebuilt. The statuses the stored changes name are read
-    through an index on each side's status; a table without those indexes gets them first."""
+    through an index on each side's status; a table without those indexes gets them before the run
+    reads it (`create_missing_indexes`)."""
     table = "intermediate.int_status_changes"
 
     def fingerprint_indexes() -> dict[str, list[str]]:
@@ -316,7 +318,7 @@ def test_changes_whose_stored_category_no_longer_holds_are_rebuilt_found_through
     indexes = fingerprint_indexes()
     assert [len(names) for names in indexes.values()] == [1, 1], "the full refresh built one index per side"
     for names in indexes.values():
-        night.connection.execute(f"drop index intermediate.{names[0]}")
+        night.connection.execute(sql.SQL("drop index {}").format(sql.Identifier("intermediate", names[0])))
     done_issue = night.connection.execute(
         f"select work_item_key from {table} where to_category = 'done' order by work_item_key limit 1"
     ).fetchone()[0]
@@ -336,6 +338,44 @@ def test_changes_whose_stored_category_no_longer_holds_are_rebuilt_found_through
     assert len(scans) == 2 and all(count > 0 for _, count in scans), f"the run read through the new indexes: {scans}"
     rows = sorted((tuple(row.values()) for row in records(night.connection, table)), key=repr)
     assert rows == night.full_refresh["int_status_changes"]
+
+
+def test_an_incremental_table_gets_the_configured_indexes_it_lacks_once(night: Night) -> None:
+    """dbt creates configured indexes only with the table: a run of an incremental model creates
+    those its table lacks, a column index and an expression index alike, and a second run none."""
+    lacking = {
+        "staging.stg_jira__issues": "greatest(loaded_at, deleted_at)",
+        "intermediate.int_work_items_unioned": "(built_at)",
+    }
+
+    def indexes_of(table: str) -> dict[str, str]:
+        schema, name = table.split(".")
+        return dict(
+            night.connection.execute(
+                "select indexname, indexdef from pg_indexes where schemaname = %s and tablename = %s", (schema, name)
+            ).fetchall()
+        )
+
+    def run_models() -> None:
+        invocation = run_dbt(
+            ["run", "--select", "stg_jira__issues", "int_work_items_unioned"],
+            night.url,
+            night.work_dir,
+            run_date=ANCHOR_DATE.isoformat(),
+        )
+        assert invocation.returncode == 0, invocation.output[-5000:]
+
+    built = {table: indexes_of(table) for table in lacking}
+    for table, wanted in lacking.items():
+        (dropped,) = [name for name, definition in built[table].items() if wanted in definition.lower()]
+        night.connection.execute(sql.SQL("drop index {}").format(sql.Identifier(table.split(".")[0], dropped)))
+        assert len(indexes_of(table)) == len(built[table]) - 1
+    run_models()
+    for table, wanted in lacking.items():
+        assert len(indexes_of(table)) == len(built[table])
+        assert [definition for definition in indexes_of(table).values() if wanted in definition.lower()]
+    run_models()
+    assert {table: len(indexes_of(table)) for table in lacking} == {table: len(built[table]) for table in lacking}
 
 
 def test_a_test_of_an_incremental_model_reads_the_rows_its_latest_run_wrote(night: Night) -> None:

@@ -3,8 +3,8 @@
     or tombstoned since the last run (`source_changed_at`), of those whose issue row it wrote since
     and that are deleted, came back or have no live change stored, and of the issues whose stored
     categories no longer match what the issues holding each status say now (the statuses stored are
-    read through an index on each side's status, `create_status_fingerprint_indexes`). `built_at`
-    marks the rows a run wrote, so `fct_status_changes` can follow.
+    read through an index on each side's `status_change_fingerprint`). `built_at` marks the rows a
+    run wrote, so `fct_status_changes` can follow.
 #}
 {{
     config(
@@ -12,13 +12,13 @@
         incremental_strategy='delete+insert',
         unique_key='work_item_key',
         on_schema_change='sync_all_columns',
-        pre_hook="{{ create_status_fingerprint_indexes() }}",
-        post_hook="{{ create_status_fingerprint_indexes() }}",
         indexes=[
             {'columns': ['status_change_key'], 'unique': True},
             {'columns': ['work_item_key']},
             {'columns': ['source_changed_at']},
             {'columns': ['built_at']},
+            {'columns': ['(' ~ status_change_fingerprint('from') | trim ~ ')']},
+            {'columns': ['(' ~ status_change_fingerprint('to') | trim ~ ')']},
         ],
     )
 }}
