@@ -299,6 +299,16 @@ def test_a_new_milestone_issue_type_rebuilds_every_jira_item(night: Night) -> No
     assert rebuilt == jira_items
 
 
+def indexes_of(connection: psycopg.Connection, table: str) -> dict[str, str]:
+    """A table's indexes (`schema.table`): each one's name and definition."""
+    schema, name = table.split(".")
+    return dict(
+        connection.execute(
+            "select indexname, indexdef from pg_indexes where schemaname = %s and tablename = %s", (schema, name)
+        ).fetchall()
+    )
+
+
 def test_changes_whose_stored_category_no_longer_holds_are_rebuilt_found_through_their_indexes(
     night: Night,
 ) -> None:
@@ -309,11 +319,11 @@ def test_changes_whose_stored_category_no_longer_holds_are_rebuilt_found_through
     table = "intermediate.int_status_changes"
 
     def fingerprint_indexes() -> dict[str, list[str]]:
-        definitions = night.connection.execute(
-            "select indexname, indexdef from pg_indexes where schemaname = 'intermediate'"
-            " and tablename = 'int_status_changes'"
-        ).fetchall()
-        return {side: [name for name, sql in definitions if f"{side}_status_id" in sql] for side in ("from", "to")}
+        definitions = indexes_of(night.connection, table)
+        return {
+            side: [name for name, definition in definitions.items() if f"{side}_status_id" in definition]
+            for side in ("from", "to")
+        }
 
     indexes = fingerprint_indexes()
     assert [len(names) for names in indexes.values()] == [1, 1], "the full refresh built one index per side"
@@ -348,14 +358,6 @@ def test_an_incremental_table_gets_the_configured_indexes_it_lacks_once(night: N
         "intermediate.int_work_items_unioned": "(built_at)",
     }
 
-    def indexes_of(table: str) -> dict[str, str]:
-        schema, name = table.split(".")
-        return dict(
-            night.connection.execute(
-                "select indexname, indexdef from pg_indexes where schemaname = %s and tablename = %s", (schema, name)
-            ).fetchall()
-        )
-
     def run_models() -> None:
         invocation = run_dbt(
             ["run", "--select", "stg_jira__issues", "int_work_items_unioned"],
@@ -365,17 +367,21 @@ def test_an_incremental_table_gets_the_configured_indexes_it_lacks_once(night: N
         )
         assert invocation.returncode == 0, invocation.output[-5000:]
 
-    built = {table: indexes_of(table) for table in lacking}
+    built = {table: indexes_of(night.connection, table) for table in lacking}
     for table, wanted in lacking.items():
         (dropped,) = [name for name, definition in built[table].items() if wanted in definition.lower()]
         night.connection.execute(sql.SQL("drop index {}").format(sql.Identifier(table.split(".")[0], dropped)))
-        assert len(indexes_of(table)) == len(built[table]) - 1
+        assert len(indexes_of(night.connection, table)) == len(built[table]) - 1
     run_models()
     for table, wanted in lacking.items():
-        assert len(indexes_of(table)) == len(built[table])
-        assert [definition for definition in indexes_of(table).values() if wanted in definition.lower()]
+        assert len(indexes_of(night.connection, table)) == len(built[table])
+        assert [
+            definition for definition in indexes_of(night.connection, table).values() if wanted in definition.lower()
+        ]
     run_models()
-    assert {table: len(indexes_of(table)) for table in lacking} == {table: len(built[table]) for table in lacking}
+    assert {table: len(indexes_of(night.connection, table)) for table in lacking} == {
+        table: len(built[table]) for table in lacking
+    }
 
 
 def test_a_test_of_an_incremental_model_reads_the_rows_its_latest_run_wrote(night: Night) -> None:

@@ -110,21 +110,23 @@ categories_by_name as (
     select coalesce(max(changed.source_changed_at), '-infinity') from {{ this }} as changed
 {%- endset %}
 
-stored_from_statuses as (
+{%- for side in ['from', 'to'] %}
 
-    -- Each status the stored changes move from, with the category stored for it, read as a loose
+stored_{{ side }}_statuses as (
+
+    -- Each status the stored changes move {{ side }}, with the category stored for it, read as a loose
     -- index scan: the smallest fingerprint, then the next larger one, one probe of the side's index
     -- each (a handful of statuses among millions of changes).
     (
         select
-            {{ status_change_fingerprint('from', 'first_change') }} as status_fingerprint,
+            {{ status_change_fingerprint(side, 'first_change') }} as status_fingerprint,
             first_change.source_instance,
-            first_change.from_status_id as status_id,
-            first_change.from_status as status_name,
-            first_change.from_category as stored_category
+            first_change.{{ side }}_status_id as status_id,
+            first_change.{{ side }}_status as status_name,
+            first_change.{{ side }}_category as stored_category
 
         from {{ this }} as first_change
-        order by {{ status_change_fingerprint('from', 'first_change') }}
+        order by {{ status_change_fingerprint(side, 'first_change') }}
         limit 1
     )
 
@@ -132,59 +134,24 @@ stored_from_statuses as (
 
     select next_status.*
 
-    from stored_from_statuses as previous_status
+    from stored_{{ side }}_statuses as previous_status
     cross join lateral (
         select
-            {{ status_change_fingerprint('from', 'later_change') }} as status_fingerprint,
+            {{ status_change_fingerprint(side, 'later_change') }} as status_fingerprint,
             later_change.source_instance,
-            later_change.from_status_id as status_id,
-            later_change.from_status as status_name,
-            later_change.from_category as stored_category
+            later_change.{{ side }}_status_id as status_id,
+            later_change.{{ side }}_status as status_name,
+            later_change.{{ side }}_category as stored_category
 
         from {{ this }} as later_change
-        where {{ status_change_fingerprint('from', 'later_change') }} > previous_status.status_fingerprint
-        order by {{ status_change_fingerprint('from', 'later_change') }}
+        where {{ status_change_fingerprint(side, 'later_change') }} > previous_status.status_fingerprint
+        order by {{ status_change_fingerprint(side, 'later_change') }}
         limit 1
     ) as next_status
 
 ),
 
-stored_to_statuses as (
-
-    -- Each status the stored changes move to, the same way.
-    (
-        select
-            {{ status_change_fingerprint('to', 'first_change') }} as status_fingerprint,
-            first_change.source_instance,
-            first_change.to_status_id as status_id,
-            first_change.to_status as status_name,
-            first_change.to_category as stored_category
-
-        from {{ this }} as first_change
-        order by {{ status_change_fingerprint('to', 'first_change') }}
-        limit 1
-    )
-
-    union all
-
-    select next_status.*
-
-    from stored_to_statuses as previous_status
-    cross join lateral (
-        select
-            {{ status_change_fingerprint('to', 'later_change') }} as status_fingerprint,
-            later_change.source_instance,
-            later_change.to_status_id as status_id,
-            later_change.to_status as status_name,
-            later_change.to_category as stored_category
-
-        from {{ this }} as later_change
-        where {{ status_change_fingerprint('to', 'later_change') }} > previous_status.status_fingerprint
-        order by {{ status_change_fingerprint('to', 'later_change') }}
-        limit 1
-    ) as next_status
-
-),
+{%- endfor %}
 
 stored_statuses as (
 
