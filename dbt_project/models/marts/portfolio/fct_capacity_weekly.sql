@@ -79,19 +79,22 @@ logged_weeks as (
 
 activity_weeks as (
 
+    -- Each person's first week of each kind of activity, found apart before the two are combined.
     select
         logged_weeks.person_key,
-        logged_weeks.week_start
+        min(logged_weeks.week_start) as week_start
 
     from logged_weeks
+    group by logged_weeks.person_key
 
     union all
 
     select
         assigned_items.person_key,
-        assigned_items.created_week as week_start
+        min(assigned_items.created_week) as week_start
 
     from assigned_items
+    group by assigned_items.person_key
 
 ),
 
@@ -149,18 +152,15 @@ open_estimate_changes as (
 
 weekly_open_estimate_changes as (
 
-    -- Changes before a person's first week are moved onto it, so the running total includes them.
+    -- No change falls before its person's first week: an item's done week is never before its
+    -- created week, and the created week is one of the activity weeks the first week is the least of.
     select
         open_estimate_changes.person_key,
-        greatest(open_estimate_changes.week_start, first_weeks.first_week) as week_start,
+        open_estimate_changes.week_start,
         sum(open_estimate_changes.estimate_change) as estimate_change
 
     from open_estimate_changes
-    inner join first_weeks
-        on open_estimate_changes.person_key = first_weeks.person_key
-    group by
-        open_estimate_changes.person_key,
-        greatest(open_estimate_changes.week_start, first_weeks.first_week)
+    group by open_estimate_changes.person_key, open_estimate_changes.week_start
 
 ),
 

@@ -302,10 +302,11 @@ values_earned as (
 
 ),
 
--- Materialized: the bands and the final columns read spi, cpi and eac many times over (each band
--- names its index in every branch, overall_health names both bands in every branch). Inlined, each
--- reading would work out the index from the running totals again.
-indices as materialized (
+-- `offset 0` keeps this and the next CTE from being pulled up into the final select, so each row's
+-- indices and bands are worked out once: pulled up, every reading of spi, cpi, eac or a band would
+-- work it out again from the running totals (each band names its index in every branch,
+-- overall_health names both bands in every branch). A materialized CTE would store every row first.
+indices as (
 
     select
         values_earned.*,
@@ -317,6 +318,7 @@ indices as materialized (
         ) as numeric(18, 2)) as eac
 
     from values_earned
+    offset 0
 
 ),
 
@@ -328,6 +330,7 @@ health as (
         {{ health_band('indices.cpi') }} as cost_health
 
     from indices
+    offset 0
 
 )
 
