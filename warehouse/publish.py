@@ -7,8 +7,8 @@ half-built or failing table. A build that failed is never published, so the prev
 readable; what failed is in `audit.build_failures` (written by dbt's on-run-end hook) and every
 publish is recorded in `audit.publications`.
 
-Incremental marts (`fct_project_daily`, `fct_time_entries`, `fct_status_changes`) start the night from what an earlier
-build left, so a normal night rebuilds only what changed; a full refresh starts them empty. The
+Incremental marts (`fct_project_daily`, `fct_time_entries`, `fct_status_changes`, `fct_work_items`) start the night
+from what an earlier build left, so a normal night rebuilds only what changed; a full refresh starts them empty. The
 swap keeps the marts it retires (`marts_retired`, the publication before the current one), and the
 next night builds in that schema: its incremental tables catch up two nights of changes in place
 instead of being copied from `marts`, and everything else in it is dropped first. When there is no

@@ -37,6 +37,7 @@ INCREMENTAL_MODELS = {
     "int_time_entries": "intermediate.int_time_entries",
     "fct_time_entries": "marts.fct_time_entries",
     "fct_status_changes": "marts.fct_status_changes",
+    "fct_work_items": "marts.fct_work_items",
 }
 # When a run wrote the row: an incremental run and a full refresh write the same rows at different times.
 WRITTEN_AT_COLUMNS = {"built_at"}
@@ -463,3 +464,86 @@ def test_the_night_remapped_a_project_whose_issues_did_not_change(night: Night) 
     ).fetchone()
     assert changes > 0, "the newly registered project's issues have status changes"
     assert moved == changes, "every one of them now belongs to the register row naming the project"
+
+
+WORK_ITEMS = "marts.fct_work_items"
+
+
+def work_items(connection: psycopg.Connection) -> dict[str, dict]:
+    """fct_work_items' rows by key, without `built_at`."""
+    return {row["work_item_key"]: row for row in records(connection, WORK_ITEMS)}
+
+
+def build_work_items(night: Night, run_date: date = ANCHOR_DATE) -> set[str]:
+    """An incremental run of fct_work_items alone; returns the keys of the rows it wrote."""
+    command = ["run", "--select", "fct_work_items"]
+    invocation = run_dbt(command, night.url, night.work_dir, run_date=run_date.isoformat())
+    assert invocation.returncode == 0, invocation.output[-5000:]
+    newest = f"(select max(built_at) from {WORK_ITEMS})"
+    return issue_ids(night.connection, f"select work_item_key from {WORK_ITEMS} where built_at = {newest}")
+
+
+def test_work_items_are_rewritten_only_when_the_run_date_makes_them_overdue(night: Night) -> None:
+    """A later run date rewrites exactly the items it makes overdue; back at the night's date, the
+    table is as it was."""
+    before = work_items(night.connection)
+    later = ANCHOR_DATE + timedelta(days=30)
+    now_overdue = {
+        key
+        for key, row in before.items()
+        if not row["is_deleted"] and row["status_category"] != "done" and row["due_date"] is not None
+        if ANCHOR_DATE <= row["due_date"] < later
+    }
+    assert now_overdue, "the month after the night makes some items overdue"
+    assert build_work_items(night, later) == now_overdue
+    assert {key for key, row in work_items(night.connection).items() if row["is_overdue"]} == {
+        key for key, row in before.items() if row["is_overdue"]
+    } | now_overdue
+    assert build_work_items(night) == now_overdue
+    assert work_items(night.connection) == before
+
+
+def test_a_work_item_whose_time_entries_were_rebuilt_gets_its_new_logged_hours_alone(night: Night) -> None:
+    before = work_items(night.connection)
+    work_item_key, time_entry_key = night.connection.execute(
+        "select work_item_key, time_entry_key from intermediate.int_time_entries"
+        " where not is_deleted and work_item_is_live order by time_entry_key limit 1"
+    ).fetchone()
+
+    def add_hours(hours: int) -> None:
+        night.connection.execute(
+            "update intermediate.int_time_entries set hours = hours + %s, built_at = clock_timestamp()"
+            " where time_entry_key = %s",
+            (hours, time_entry_key),
+        )
+
+    add_hours(2)
+    try:
+        assert build_work_items(night) == {work_item_key}
+        logged = work_items(night.connection)[work_item_key]["logged_hours"]
+        assert logged == before[work_item_key]["logged_hours"] + 2
+    finally:
+        add_hours(-2)
+    assert build_work_items(night) == {work_item_key}
+    assert work_items(night.connection) == before
+
+
+def test_a_work_item_gone_from_the_weighted_items_is_deleted(night: Night) -> None:
+    before = work_items(night.connection)
+    night.connection.execute(
+        f"insert into {WORK_ITEMS} select 'gone-' || work_item_key, project_key, source_system, source_instance,"
+        " source_id, source_key, title, item_type, status, status_category, assignee_person_key,"
+        " parent_work_item_key, created_at, started_at, completed_at, due_date, estimate_hours, weight,"
+        " logged_hours, story_points, is_milestone, is_overdue, is_deleted, lead_time_days, cycle_time_days, built_at"
+        f" from {WORK_ITEMS} limit 3"
+    )
+    assert len(work_items(night.connection)) == len(before) + 3
+    build_work_items(night)
+    assert work_items(night.connection) == before
+
+
+def test_a_work_items_table_built_before_it_had_built_at_is_rebuilt_whole(night: Night) -> None:
+    before = work_items(night.connection)
+    night.connection.execute(f"alter table {WORK_ITEMS} drop column built_at")
+    assert build_work_items(night) == set(before)
+    assert work_items(night.connection) == before

@@ -318,7 +318,7 @@ indices as (
         ) as numeric(18, 2)) as eac
 
     from values_earned
-    offset 0
+    offset 0  -- noqa: AM09
 
 ),
 
@@ -330,7 +330,7 @@ health as (
         {{ health_band('indices.cpi') }} as cost_health
 
     from indices
-    offset 0
+    offset 0  -- noqa: AM09
 
 )
 
