@@ -542,8 +542,13 @@ def test_a_work_item_gone_from_the_weighted_items_is_deleted(night: Night) -> No
     assert work_items(night.connection) == before
 
 
-def test_a_work_items_table_built_before_it_had_built_at_is_rebuilt_whole(night: Night) -> None:
+def test_a_work_items_table_built_before_it_had_built_at_is_refused_until_a_full_refresh(night: Night) -> None:
     before = work_items(night.connection)
     night.connection.execute(f"alter table {WORK_ITEMS} drop column built_at")
-    assert build_work_items(night) == set(before)
+    command = ["run", "--select", "fct_work_items"]
+    refused = run_dbt(command, night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat())
+    assert refused.returncode != 0
+    assert "out of sync" in refused.output
+    rebuilt = run_dbt([*command, "--full-refresh"], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat())
+    assert rebuilt.returncode == 0, rebuilt.output[-5000:]
     assert work_items(night.connection) == before

@@ -6,14 +6,15 @@
     `work_item_key` index. An entry never moves to another item (a worklog belongs to its issue, an
     Asana time entry to its task), so an item's hours change only through entries written with its
     key. Items gone from the weighted items are deleted first, by the pre-hook. A table built
-    before it had `built_at` is rebuilt whole.
+    before it had `built_at` is refused with dbt's schema-change error, which asks for a full refresh
+    (the nightly DAG rebuilds a mart whose columns changed from scratch).
 -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='work_item_key',
-        on_schema_change='append_new_columns',
+        on_schema_change='fail',
         pre_hook="{{ delete_rows_gone_from(ref('int_work_items_weighted'), 'work_item_key') }}",
     )
 }}
