@@ -111,6 +111,13 @@ categories_by_name as (
 {%- endset %}
 
 {%- for side in ['from', 'to'] %}
+{%- set stored_status -%}
+    {{ status_change_fingerprint(side, 'stored_change') }} as status_fingerprint,
+            stored_change.source_instance,
+            stored_change.{{ side }}_status_id as status_id,
+            stored_change.{{ side }}_status as status_name,
+            stored_change.{{ side }}_category as stored_category
+{%- endset %}
 
 stored_{{ side }}_statuses as (
 
@@ -119,14 +126,10 @@ stored_{{ side }}_statuses as (
     -- each (a handful of statuses among millions of changes).
     (
         select
-            {{ status_change_fingerprint(side, 'first_change') }} as status_fingerprint,
-            first_change.source_instance,
-            first_change.{{ side }}_status_id as status_id,
-            first_change.{{ side }}_status as status_name,
-            first_change.{{ side }}_category as stored_category
+            {{ stored_status }}
 
-        from {{ this }} as first_change
-        order by {{ status_change_fingerprint(side, 'first_change') }}
+        from {{ this }} as stored_change
+        order by {{ status_change_fingerprint(side, 'stored_change') }}
         limit 1
     )
 
@@ -137,15 +140,11 @@ stored_{{ side }}_statuses as (
     from stored_{{ side }}_statuses as previous_status
     cross join lateral (
         select
-            {{ status_change_fingerprint(side, 'later_change') }} as status_fingerprint,
-            later_change.source_instance,
-            later_change.{{ side }}_status_id as status_id,
-            later_change.{{ side }}_status as status_name,
-            later_change.{{ side }}_category as stored_category
+            {{ stored_status }}
 
-        from {{ this }} as later_change
-        where {{ status_change_fingerprint(side, 'later_change') }} > previous_status.status_fingerprint
-        order by {{ status_change_fingerprint(side, 'later_change') }}
+        from {{ this }} as stored_change
+        where {{ status_change_fingerprint(side, 'stored_change') }} > previous_status.status_fingerprint
+        order by {{ status_change_fingerprint(side, 'stored_change') }}
         limit 1
     ) as next_status
 
