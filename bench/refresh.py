@@ -7,11 +7,18 @@ layer (`bench.dbt_layers.LAYER_PHASES`). The night: the simulators apply
 `bench.night.change_one_percent`, then what a night runs: the tools' extracts from their saved
 state, side by side, and one `dbt build` of the whole project. Its wall time (the extracts' span
 from the first start to the last finish, then dbt) is compared with the full refresh's.
+
+Between the two the warehouse is settled (`settle`), untimed: a night runs a day after the refresh,
+when autovacuum has vacuumed and analysed the tables the refresh filled and the checkpointer has
+written its pages, so that the night measures its own work, not the refresh's leftovers.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+
+import psycopg
 
 from bench.dbt_layers import DbtBuild, dbt_project_copy
 from bench.extract import TOOLS
@@ -29,6 +36,7 @@ class Refresh:
     changes: dict[str, int] = field(default_factory=dict)
     night_extracts: dict[str, ExtractRun] = field(default_factory=dict)
     night_dbt: DbtBuild | None = None
+    settle_seconds: float = 0.0
 
     @property
     def extracts_seconds(self) -> float:
@@ -68,6 +76,8 @@ def measure_refresh(
             refresh.dbt_phases = project.build_by_layer()
         if not with_night:
             return refresh
+        log("settling the warehouse before the night: vacuum, analyze, checkpoint")
+        refresh.settle_seconds = settle(warehouse_url)
         # The full refresh's writes may have pushed a stored Jira site out of the page cache: the night
         # measures the connectors, not the simulator reading its files back at random.
         if isinstance(sites.world.jira, StoredJiraSite):
@@ -79,3 +89,13 @@ def measure_refresh(
             log("night: dbt build")
             refresh.night_dbt = project.build()
     return refresh
+
+
+def settle(warehouse_url: str) -> float:
+    """Vacuum and analyse every table, then write out the dirty pages, as the day after a full refresh
+    does in the background; returns the seconds it took."""
+    started = time.monotonic()
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        connection.execute("vacuum (analyze)")
+        connection.execute("checkpoint")
+    return time.monotonic() - started
