@@ -16,7 +16,7 @@ def test_settling_vacuums_and_analyses_every_table_a_refresh_filled(warehouse_ur
         connection.execute("create table public.also_filled (n integer)")
         connection.execute("insert into public.also_filled select generate_series(1, 100)")
 
-    assert settle(warehouse_url) >= 0
+    settle(warehouse_url)
 
     with psycopg.connect(warehouse_url) as connection:
         maintained = connection.execute(
