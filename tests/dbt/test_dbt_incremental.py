@@ -438,6 +438,122 @@ def test_new_rates_reach_time_entries_the_night_did_not_touch(night: Night) -> N
     assert costed_at_new_default == defaulted
 
 
+TIME_ENTRIES = "intermediate.int_time_entries"
+KEPT_ACCOUNT_LOOKUPS = "intermediate.int_time_entries__account_lookups"
+KEPT_PROJECT_RATES = "intermediate.int_time_entries__project_rates"
+
+
+def run_time_entries(night: Night) -> None:
+    invocation = run_dbt(
+        ["run", "--select", "int_time_entries"], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat()
+    )
+    assert invocation.returncode == 0, invocation.output[-5000:]
+
+
+def time_entry_rows(night: Night) -> list[tuple]:
+    return sorted((tuple(row.values()) for row in records(night.connection, TIME_ENTRIES)), key=repr)
+
+
+def index_scans(night: Night, column: str) -> int:
+    """How many scans PostgreSQL counted on the time entries' index of `column` alone."""
+    names = [
+        name
+        for name, definition in indexes_of(night.connection, TIME_ENTRIES).items()
+        if definition.endswith(f"({column})")
+    ]
+    assert len(names) == 1, f"one index on {column}: {names}"
+    return night.connection.execute(
+        "select idx_scan from pg_stat_user_indexes where schemaname = 'intermediate' and indexrelname = %s", names
+    ).fetchone()[0]
+
+
+def test_entries_are_rebuilt_for_the_accounts_and_projects_whose_kept_lookups_changed(night: Night) -> None:
+    """Each run keeps the lookups it costed entries with; the next one rebuilds the entries of the
+    accounts and projects whose lookups differ from those kept, read through the account and project
+    indexes, and compares no other entry with the lookups."""
+    connection = night.connection
+    account_id = connection.execute(
+        f"select account_id from {TIME_ENTRIES} where person_email is not null"
+        " group by account_id order by count(*) desc, account_id limit 1"
+    ).fetchone()[0]
+    project_key = connection.execute(
+        f"select project_key from {TIME_ENTRIES} where rate_source = 'project_default' and account_id <> %s"
+        " group by project_key order by count(*) desc, project_key limit 1",
+        (account_id,),
+    ).fetchone()[0]
+    control_key, control_rate = connection.execute(
+        f"select time_entry_key, project_default_rate from {TIME_ENTRIES}"
+        " where account_id <> %s and project_key <> %s and project_default_rate is not null"
+        " order by time_entry_key limit 1",
+        (account_id, project_key),
+    ).fetchone()
+    # The last run kept other lookups for the account and the project, and costed their entries so.
+    connection.execute(
+        f"update {KEPT_ACCOUNT_LOOKUPS} set person_email = 'someone.else@example.com' where account_id = %s",
+        (account_id,),
+    )
+    connection.execute(
+        f"update {KEPT_PROJECT_RATES} set default_hourly_rate = default_hourly_rate + 1 where project_key = %s",
+        (project_key,),
+    )
+    rewritten = connection.execute(
+        f"update {TIME_ENTRIES} set hourly_rate = -1, cost = -1 where account_id = %s or project_key = %s",
+        (account_id, project_key),
+    ).rowcount
+    assert rewritten > 0
+    # An entry whose own copy of a lookup disagrees with the lookups now: only a comparison of every
+    # stored entry would find it.
+    connection.execute(f"update {TIME_ENTRIES} set project_default_rate = -1 where time_entry_key = %s", (control_key,))
+    scans_before = {column: index_scans(night, column) for column in ("account_id", "project_key")}
+    try:
+        run_time_entries(night)
+        stale = connection.execute(f"select count(*) from {TIME_ENTRIES} where hourly_rate = -1").fetchone()[0]
+        assert stale == 0, "the entries of the account and the project were rebuilt"
+        control = connection.execute(
+            f"select project_default_rate from {TIME_ENTRIES} where time_entry_key = %s", (control_key,)
+        ).fetchone()[0]
+        assert control == -1, "no entry was compared with the lookups one by one"
+        scans = {column: index_scans(night, column) for column in ("account_id", "project_key")}
+        assert all(scans[column] > scans_before[column] for column in scans), (scans_before, scans)
+        kept_email = connection.execute(
+            f"select person_email from {KEPT_ACCOUNT_LOOKUPS} where account_id = %s", (account_id,)
+        ).fetchone()[0]
+        assert kept_email != "someone.else@example.com", "the run kept the lookups it costed with"
+    finally:
+        connection.execute(
+            f"update {TIME_ENTRIES} set project_default_rate = %s where time_entry_key = %s",
+            (control_rate, control_key),
+        )
+    assert time_entry_rows(night) == night.full_refresh["int_time_entries"]
+
+
+def test_without_kept_lookups_a_run_compares_every_entry_and_keeps_them(night: Night) -> None:
+    """A table built before its lookups were kept: the run compares every stored entry with the
+    lookups, then keeps them for the next run."""
+    connection = night.connection
+    control_key, control_rate = connection.execute(
+        f"select time_entry_key, project_default_rate from {TIME_ENTRIES}"
+        " where project_default_rate is not null order by time_entry_key limit 1"
+    ).fetchone()
+    connection.execute(f"drop table {KEPT_ACCOUNT_LOOKUPS}")
+    connection.execute(f"drop table {KEPT_PROJECT_RATES}")
+    connection.execute(f"update {TIME_ENTRIES} set project_default_rate = -1 where time_entry_key = %s", (control_key,))
+    run_time_entries(night)
+    rebuilt = connection.execute(
+        f"select project_default_rate from {TIME_ENTRIES} where time_entry_key = %s", (control_key,)
+    ).fetchone()[0]
+    assert rebuilt == control_rate
+    kept = connection.execute(
+        f"select (select count(*) from {KEPT_ACCOUNT_LOOKUPS}), (select count(*) from {KEPT_PROJECT_RATES})"
+    ).fetchone()
+    lookups = connection.execute(
+        "select (select count(*) from intermediate.int_tool_accounts_resolved),"
+        " (select count(*) from intermediate.int_projects_mapped)"
+    ).fetchone()
+    assert kept == lookups
+    assert time_entry_rows(night) == night.full_refresh["int_time_entries"]
+
+
 def test_a_time_entries_table_built_before_it_kept_its_lookups_is_rebuilt_whole(night: Night) -> None:
     def entries() -> list[dict]:
         return sorted(records(night.connection, "intermediate.int_time_entries"), key=lambda row: row["time_entry_key"])

@@ -5,8 +5,10 @@
     and email, that project's default rate or that person's rate card (compared by a fingerprint of
     their periods) changed. An item's project and liveness are compared only for the items
     `int_work_items_unioned` rebuilt since the entries' last run (by its `built_at`): the others
-    hold what the entries were built with. `built_at` marks the rows a run wrote, so
-    `fct_time_entries` can follow.
+    hold what the entries were built with. The accounts' and projects' lookups are compared with
+    those the last run kept (`keep_time_entry_lookups`), and the entries of the few that changed
+    are read through their indexes; without kept lookups, every stored entry is compared with the
+    lookups. `built_at` marks the rows a run wrote, so `fct_time_entries` can follow.
 -#}
 {{
     config(
@@ -19,12 +21,16 @@
             {'columns': ['work_item_key']},
             {'columns': ['source_system', 'source_changed_at']},
             {'columns': ['built_at']},
+            {'columns': ['account_id']},
+            {'columns': ['project_key']},
         ],
+        post_hook="{{ keep_time_entry_lookups() }}",
     )
 }}
 
 {#- A table built before these models kept their lookups has nothing to compare them with: rebuild it whole. -#}
 {%- set rebuild_by_entry = is_incremental_with_column('built_at') -%}
+{%- set kept_lookups = kept_time_entry_lookups_if_complete() if rebuild_by_entry else none -%}
 
 with
 
@@ -74,19 +80,7 @@ rate_card_periods as (
 
 rate_card_fingerprints as (
 
-    select
-        rate_card_periods.email,
-        md5(string_agg(
-            {{ surrogate_key([
-                'rate_card_periods.effective_from',
-                'rate_card_periods.effective_to',
-                'rate_card_periods.hourly_rate',
-            ]) }},
-            ',' order by rate_card_periods.effective_from
-        )) as rate_card_fingerprint
-
-    from rate_card_periods
-    group by rate_card_periods.email
+    {{ rate_card_fingerprints() }}
 
 ),
 
@@ -107,6 +101,47 @@ stale_entries as (
             work_items.project_key is distinct from stored.project_key
             or coalesce(not work_items.is_deleted, false) is distinct from stored.work_item_is_live
         )
+
+    {% if kept_lookups %}
+
+    union all
+
+    -- Stored entries of the accounts whose person, that person's email or rate card changed since
+    -- the last run, and of the projects whose default rate changed.
+    select
+        stored.source_system,
+        stored.source_id
+
+    from {{ this }} as stored
+    where stored.account_id = any(array(
+        select coalesce(current_lookups.account_id, kept.account_id)
+        from ({{ time_entry_account_lookups() }}) as current_lookups
+        full outer join {{ kept_lookups['account_lookups'] }} as kept
+            on
+                current_lookups.source_system = kept.source_system
+                and current_lookups.account_id = kept.account_id
+        where
+            current_lookups.person_key is distinct from kept.person_key
+            or current_lookups.person_email is distinct from kept.person_email
+            or current_lookups.rate_card_fingerprint is distinct from kept.rate_card_fingerprint
+    ))
+
+    union all
+
+    select
+        stored.source_system,
+        stored.source_id
+
+    from {{ this }} as stored
+    where stored.project_key = any(array(
+        select coalesce(current_rates.project_key, kept.project_key)
+        from ({{ time_entry_project_rates() }}) as current_rates
+        full outer join {{ kept_lookups['project_rates'] }} as kept
+            on current_rates.project_key = kept.project_key
+        where current_rates.default_hourly_rate is distinct from kept.default_hourly_rate
+    ))
+
+    {% else %}
 
     union all
 
@@ -132,6 +167,8 @@ stale_entries as (
         or people.email is distinct from stored.person_email
         or projects.default_hourly_rate is distinct from stored.project_default_rate
         or rate_card_fingerprints.rate_card_fingerprint is distinct from stored.rate_card_fingerprint
+
+    {% endif %}
 
 ),
 

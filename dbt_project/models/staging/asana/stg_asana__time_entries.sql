@@ -10,7 +10,8 @@ renamed as (
 
     select
         source.source_instance,
-        source.payload ->> 'gid' as time_entry_gid,
+        -- the loader's key is the gid: read so, int_time_entries finds its entries by the primary key
+        source.record_id as time_entry_gid,
         source.payload -> 'task' ->> 'gid' as task_gid,
         source.payload -> 'attributable_to' ->> 'gid' as attributable_project_gid,
         source.payload -> 'attributable_to' ->> 'name' as attributable_project_name,
