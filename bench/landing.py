@@ -45,6 +45,8 @@ VOLUME_STREAMS: dict[str, tuple[str, ...]] = {
     "smartsheet": ("register_rows", "rate_card_rows", "plan_rows"),
 }
 COPY_CHUNK_BYTES = 1 << 20
+# The sampling profiler behind `--profile-dir` (a dev dependency, installed by `make install`).
+PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
 def free_port() -> int:
@@ -178,8 +180,7 @@ def run_extract(
     if one_stream_at_a_time:
         command.append("--one-stream-at-a-time")
     if profile_svg is not None:
-        py_spy = Path(sys.executable).parent / "py-spy"
-        command = [str(py_spy), "record", "--rate", "250", "--subprocesses", "-o", str(profile_svg), "--", *command]
+        command = [str(PY_SPY), "record", "--rate", "250", "--subprocesses", "-o", str(profile_svg), "--", *command]
     completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False, env=child_env())
     if completed.returncode != 0:
         raise RuntimeError(f"the {tool} extract failed (exit {completed.returncode}):\n{completed.stderr[-4000:]}")

@@ -36,6 +36,7 @@ import psycopg
 from bench.dbt_layers import LAYERS, DbtBuild, measure_dbt_build
 from bench.extract import JIRA_EMAIL, JIRA_TOKEN, TOOLS
 from bench.landing import (
+    PY_SPY,
     VOLUME_STREAMS,
     CopyLimit,
     ExtractRun,
@@ -532,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(memory_scales) - set(landing_scales)
     if unknown:
         parser.error(f"unknown scales {sorted(unknown)}; known: {sorted(SCALES)}")
+    if args.profile_dir and not PY_SPY.exists():
+        parser.error(f"--profile-dir needs py-spy, which is not installed at {PY_SPY} (run `make install`)")
     run(
         args.scale,
         memory_scales,

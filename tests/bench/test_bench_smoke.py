@@ -124,3 +124,19 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         assert span >= longest - 0.05
         every_phase = night["incremental night, every phase but dbt"]
         assert float(every_phase[2].split(" s")[0]) == span
+
+
+def test_a_profile_without_py_spy_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("bench.run.PY_SPY", tmp_path / "no-py-spy")
+    started = []
+    monkeypatch.setattr("bench.run.run", lambda *args, **kwargs: started.append(args))
+
+    try:
+        main(["--scale", "demo", "--profile-dir", str(tmp_path / "profiles"), "--out", str(tmp_path / "results.md")])
+    except SystemExit as exit_:
+        assert exit_.code == 2
+    else:
+        raise AssertionError("the bench started without py-spy")
+
+    assert started == []
+    assert "--profile-dir needs py-spy" in capsys.readouterr().err
