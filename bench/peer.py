@@ -36,6 +36,15 @@ class PeerRun:
     def rate(self) -> float:
         return self.total_records / self.seconds if self.seconds else 0.0
 
+    @classmethod
+    def best_of(cls, runs: list[PeerRun]) -> PeerRun:
+        """The fastest of `runs` of the same pipeline over the same data (the highest peak RSS kept)."""
+        if len({run.total_records for run in runs}) != 1:
+            counts = sorted({run.total_records for run in runs})
+            raise RuntimeError(f"the dlt runs loaded different record counts: {counts}")
+        fastest = min(runs, key=lambda run: run.seconds)
+        return cls(fastest.records, fastest.seconds, max(run.peak_rss_bytes for run in runs), fastest.version)
+
 
 def dlt_python() -> Path:
     """The dlt environment's interpreter, creating the environment with uv when it is missing."""
