@@ -34,6 +34,7 @@ INCREMENTAL_MODELS = {
     "stg_jira__status_changes": "staging.stg_jira__status_changes",
     "int_status_changes": "intermediate.int_status_changes",
     "int_work_items_unioned": "intermediate.int_work_items_unioned",
+    "int_work_items_weighted": "intermediate.int_work_items_weighted",
     "int_time_entries": "intermediate.int_time_entries",
     "fct_time_entries": "marts.fct_time_entries",
     "fct_status_changes": "marts.fct_status_changes",
@@ -668,3 +669,108 @@ def test_a_work_items_table_built_before_it_had_built_at_is_refused_until_a_full
     rebuilt = run_dbt([*command, "--full-refresh"], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat())
     assert rebuilt.returncode == 0, rebuilt.output[-5000:]
     assert work_items(night.connection) == before
+
+
+WEIGHTED = "intermediate.int_work_items_weighted"
+UNIONED = "intermediate.int_work_items_unioned"
+
+
+def weighted_items(connection: psycopg.Connection) -> dict[str, dict]:
+    """int_work_items_weighted's rows by key, without `built_at`."""
+    return {row["work_item_key"]: row for row in records(connection, WEIGHTED)}
+
+
+def build_weighted(night: Night, *options: str) -> set[str]:
+    """A run of int_work_items_weighted alone; returns the keys of the rows it wrote."""
+    invocation = run_dbt(
+        ["run", "--select", "int_work_items_weighted", *options],
+        night.url,
+        night.work_dir,
+        run_date=ANCHOR_DATE.isoformat(),
+    )
+    assert invocation.returncode == 0, invocation.output[-5000:]
+    newest = f"(select max(built_at) from {WEIGHTED})"
+    return issue_ids(night.connection, f"select work_item_key from {WEIGHTED} where built_at = {newest}")
+
+
+def test_weighted_items_are_rebuilt_for_changed_items_their_parents_and_moved_means_alone(night: Night) -> None:
+    """Edits to the work items that reach other items' weights: a child moved to another parent, a
+    parent's only child deleted, another gone altogether, an estimate that moves its project's mean
+    and an item moved to another project. An incremental run rewrites the edited items, the parents
+    they name now or named, and the unestimated leaves of the projects whose mean moved, and ends
+    where a full rebuild of the same items ends."""
+    connection = night.connection
+    build_weighted(night)  # level with the night's work items
+    before = weighted_items(connection)
+    one_child_parents = connection.execute(
+        f"select children.parent_work_item_key, min(children.work_item_key) from {UNIONED} as children"
+        f" inner join {UNIONED} as parents on parents.work_item_key = children.parent_work_item_key"
+        " and parents.project_key = children.project_key where not children.is_deleted"
+        " group by children.parent_work_item_key having count(*) = 1 order by 1 limit 3"
+    ).fetchall()
+    assert len(one_child_parents) == 3, "the night's items hold parents with a single child"
+    (deleted_parent, deleted_child), (gone_parent, gone_child), (moved_from, moved_child) = one_child_parents
+    moved_to = connection.execute(
+        f"select work_item_key from {UNIONED} where project_key = (select project_key from {UNIONED}"
+        " where work_item_key = %s) and work_item_key not in (%s, %s) and not is_deleted"
+        " and parent_work_item_key is null order by 1 limit 1",
+        (moved_child, moved_child, moved_from),
+    ).fetchone()[0]
+    reestimated, mean_project = connection.execute(
+        f"select work_item_key, project_key from {WEIGHTED} w where carries_weight and estimate_hours is not null"
+        f" and work_item_key <> all(%s) and exists (select from {WEIGHTED} u where u.project_key = w.project_key"
+        " and u.carries_weight and u.estimate_hours is null) order by 1 limit 1",
+        ([deleted_child, gone_child, moved_child, moved_to],),
+    ).fetchone()
+    unestimated_leaves = issue_ids(
+        connection,
+        f"select work_item_key from {WEIGHTED} where project_key = %s and carries_weight and estimate_hours is null",
+        mean_project,
+    )
+    other_project = connection.execute(
+        f"select project_key from {UNIONED} where project_key is distinct from %s and project_key is not null"
+        " order by 1 limit 1",
+        (mean_project,),
+    ).fetchone()[0]
+    project_mover = connection.execute(
+        f"select work_item_key from {WEIGHTED} where carries_weight and estimate_hours is not null"
+        " and project_key <> %s and project_key <> %s and work_item_key <> all(%s) order by 1 desc limit 1",
+        (mean_project, other_project, [deleted_child, gone_child, moved_child, moved_to, reestimated]),
+    ).fetchone()[0]
+    edits = [
+        ("set is_deleted = true where work_item_key = %s", (deleted_child,)),
+        ("set parent_work_item_key = %s where work_item_key = %s", (moved_to, moved_child)),
+        ("set estimate_hours = estimate_hours + 7 where work_item_key = %s", (reestimated,)),
+        ("set project_key = %s where work_item_key = %s", (other_project, project_mover)),
+    ]
+    for change, params in edits:
+        connection.execute(f"update {UNIONED} {change.replace(' where', ', built_at = now() where')}", params)
+    connection.execute(f"delete from {UNIONED} where work_item_key = %s", (gone_child,))
+
+    rebuilt = build_weighted(night)
+    incremental = weighted_items(connection)
+    build_weighted(night, "--full-refresh")
+    full = weighted_items(connection)
+
+    assert incremental == full
+    assert gone_child not in incremental
+    assert incremental[deleted_parent]["is_leaf"] and not before[deleted_parent]["is_leaf"]
+    assert incremental[gone_parent]["is_leaf"] and not before[gone_parent]["is_leaf"]
+    assert incremental[moved_from]["is_leaf"] and not before[moved_from]["is_leaf"]
+    assert not incremental[moved_to]["is_leaf"]
+    assert unestimated_leaves
+    assert all(incremental[key]["weight"] != before[key]["weight"] for key in unestimated_leaves)
+    edited = {deleted_child, moved_child, reestimated, project_mover}
+    assert edited | {deleted_parent, gone_parent, moved_from, moved_to} | unestimated_leaves <= rebuilt
+    assert len(rebuilt) < len(full) / 4, f"{len(rebuilt)} of {len(full)} items rebuilt"
+
+    # the night's items again, for the tests that follow
+    build(night.url, night.work_dir, "--full-refresh")
+
+
+def test_a_weighted_items_table_built_before_it_had_built_at_is_rebuilt_whole(night: Night) -> None:
+    before = weighted_items(night.connection)
+    night.connection.execute(f"alter table {WEIGHTED} drop column built_at")
+    rebuilt = build_weighted(night)
+    assert rebuilt == set(before)
+    assert weighted_items(night.connection) == before
