@@ -39,9 +39,9 @@ class PeerRun:
     @classmethod
     def best_of(cls, runs: list[PeerRun]) -> PeerRun:
         """The fastest of `runs` of the same pipeline over the same data (the highest peak RSS kept)."""
-        if len({run.total_records for run in runs}) != 1:
-            counts = sorted({run.total_records for run in runs})
-            raise RuntimeError(f"the dlt runs loaded different record counts: {counts}")
+        counts = {run.total_records for run in runs}
+        if len(counts) != 1:
+            raise RuntimeError(f"the dlt runs loaded different record counts: {sorted(counts)}")
         fastest = min(runs, key=lambda run: run.seconds)
         return cls(fastest.records, fastest.seconds, max(run.peak_rss_bytes for run in runs), fastest.version)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from bench.extract import TOOLS
 from bench.run import main
 from simulators.world import SCALES
@@ -131,12 +133,9 @@ def test_a_profile_without_py_spy_is_refused_before_anything_runs(tmp_path, caps
     started = []
     monkeypatch.setattr("bench.run.run", lambda *args, **kwargs: started.append(args))
 
-    try:
+    with pytest.raises(SystemExit) as refused:
         main(["--scale", "demo", "--profile-dir", str(tmp_path / "profiles"), "--out", str(tmp_path / "results.md")])
-    except SystemExit as exit_:
-        assert exit_.code == 2
-    else:
-        raise AssertionError("the bench started without py-spy")
 
+    assert refused.value.code == 2
     assert started == []
     assert "--profile-dir needs py-spy" in capsys.readouterr().err

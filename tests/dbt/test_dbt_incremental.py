@@ -82,10 +82,12 @@ class Remap:
 
 
 def rows_of(connection: psycopg.Connection) -> dict[str, list[tuple]]:
-    return {
-        model: sorted((tuple(row.values()) for row in records(connection, relation)), key=repr)
-        for model, relation in INCREMENTAL_MODELS.items()
-    }
+    return {model: sorted_rows(connection, relation) for model, relation in INCREMENTAL_MODELS.items()}
+
+
+def sorted_rows(connection: psycopg.Connection, relation: str) -> list[tuple]:
+    """A relation's rows as sorted tuples, without the columns saying when a run wrote them."""
+    return sorted((tuple(row.values()) for row in records(connection, relation)), key=repr)
 
 
 def records(connection: psycopg.Connection, relation: str) -> list[dict]:
@@ -102,6 +104,16 @@ def build(url: str, work_dir: Path, *options: str) -> None:
     # `build` without tests, so the seeds the time entries' lookups read are loaded too
     command = ["build", "--select", SELECTION, "--exclude-resource-type", "test", "unit_test", *options]
     invocation = run_dbt(command, url, work_dir, run_date=ANCHOR_DATE.isoformat())
+    assert invocation.returncode == 0, invocation.output[-5000:]
+
+
+def run_model(
+    night: Night, *models: str, run_date: date = ANCHOR_DATE, variables: dict[str, object] | None = None
+) -> None:
+    """An incremental run of `models` alone, on the night's warehouse."""
+    invocation = run_dbt(
+        ["run", "--select", *models], night.url, night.work_dir, run_date=run_date.isoformat(), variables=variables
+    )
     assert invocation.returncode == 0, invocation.output[-5000:]
 
 
@@ -269,14 +281,7 @@ def test_a_new_milestone_issue_type_rebuilds_every_jira_item(night: Night) -> No
     table = "intermediate.int_work_items_unioned"
 
     def build_items(**variables: str) -> None:
-        invocation = run_dbt(
-            ["run", "--select", "int_work_items_unioned"],
-            night.url,
-            night.work_dir,
-            run_date=ANCHOR_DATE.isoformat(),
-            variables=variables,
-        )
-        assert invocation.returncode == 0, invocation.output[-5000:]
+        run_model(night, "int_work_items_unioned", variables=variables)
 
     def milestones() -> tuple[int, int, int]:
         return night.connection.execute(
@@ -336,10 +341,7 @@ def test_changes_whose_stored_category_no_longer_holds_are_rebuilt_found_through
     night.connection.execute(
         f"update {table} set to_category = 'todo' where work_item_key = %s and to_category = 'done'", (done_issue,)
     )
-    invocation = run_dbt(
-        ["run", "--select", "int_status_changes"], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat()
-    )
-    assert invocation.returncode == 0, invocation.output[-5000:]
+    run_model(night, "int_status_changes")
     indexes = fingerprint_indexes()
     assert [len(names) for names in indexes.values()] == [1, 1]
     scans = night.connection.execute(
@@ -347,8 +349,7 @@ def test_changes_whose_stored_category_no_longer_holds_are_rebuilt_found_through
         ([names[0] for names in indexes.values()],),
     ).fetchall()
     assert len(scans) == 2 and all(count > 0 for _, count in scans), f"the run read through the new indexes: {scans}"
-    rows = sorted((tuple(row.values()) for row in records(night.connection, table)), key=repr)
-    assert rows == night.full_refresh["int_status_changes"]
+    assert sorted_rows(night.connection, table) == night.full_refresh["int_status_changes"]
 
 
 def test_an_incremental_table_gets_the_configured_indexes_it_lacks_once(night: Night) -> None:
@@ -360,13 +361,7 @@ def test_an_incremental_table_gets_the_configured_indexes_it_lacks_once(night: N
     }
 
     def run_models() -> None:
-        invocation = run_dbt(
-            ["run", "--select", "stg_jira__issues", "int_work_items_unioned"],
-            night.url,
-            night.work_dir,
-            run_date=ANCHOR_DATE.isoformat(),
-        )
-        assert invocation.returncode == 0, invocation.output[-5000:]
+        run_model(night, "stg_jira__issues", "int_work_items_unioned")
 
     built = {table: indexes_of(night.connection, table) for table in lacking}
     for table, wanted in lacking.items():
@@ -443,17 +438,6 @@ KEPT_ACCOUNT_LOOKUPS = "intermediate.int_time_entries__account_lookups"
 KEPT_PROJECT_RATES = "intermediate.int_time_entries__project_rates"
 
 
-def run_time_entries(night: Night) -> None:
-    invocation = run_dbt(
-        ["run", "--select", "int_time_entries"], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat()
-    )
-    assert invocation.returncode == 0, invocation.output[-5000:]
-
-
-def time_entry_rows(night: Night) -> list[tuple]:
-    return sorted((tuple(row.values()) for row in records(night.connection, TIME_ENTRIES)), key=repr)
-
-
 def index_scans(night: Night, column: str) -> int:
     """How many scans PostgreSQL counted on the time entries' index of `column` alone."""
     names = [
@@ -506,7 +490,7 @@ def test_entries_are_rebuilt_for_the_accounts_and_projects_whose_kept_lookups_ch
     connection.execute(f"update {TIME_ENTRIES} set project_default_rate = -1 where time_entry_key = %s", (control_key,))
     scans_before = {column: index_scans(night, column) for column in ("account_id", "project_key")}
     try:
-        run_time_entries(night)
+        run_model(night, "int_time_entries")
         stale = connection.execute(f"select count(*) from {TIME_ENTRIES} where hourly_rate = -1").fetchone()[0]
         assert stale == 0, "the entries of the account and the project were rebuilt"
         control = connection.execute(
@@ -524,7 +508,7 @@ def test_entries_are_rebuilt_for_the_accounts_and_projects_whose_kept_lookups_ch
             f"update {TIME_ENTRIES} set project_default_rate = %s where time_entry_key = %s",
             (control_rate, control_key),
         )
-    assert time_entry_rows(night) == night.full_refresh["int_time_entries"]
+    assert sorted_rows(night.connection, TIME_ENTRIES) == night.full_refresh["int_time_entries"]
 
 
 def test_without_kept_lookups_a_run_compares_every_entry_and_keeps_them(night: Night) -> None:
@@ -538,7 +522,7 @@ def test_without_kept_lookups_a_run_compares_every_entry_and_keeps_them(night: N
     connection.execute(f"drop table {KEPT_ACCOUNT_LOOKUPS}")
     connection.execute(f"drop table {KEPT_PROJECT_RATES}")
     connection.execute(f"update {TIME_ENTRIES} set project_default_rate = -1 where time_entry_key = %s", (control_key,))
-    run_time_entries(night)
+    run_model(night, "int_time_entries")
     rebuilt = connection.execute(
         f"select project_default_rate from {TIME_ENTRIES} where time_entry_key = %s", (control_key,)
     ).fetchone()[0]
@@ -551,7 +535,7 @@ def test_without_kept_lookups_a_run_compares_every_entry_and_keeps_them(night: N
         " (select count(*) from intermediate.int_projects_mapped)"
     ).fetchone()
     assert kept == lookups
-    assert time_entry_rows(night) == night.full_refresh["int_time_entries"]
+    assert sorted_rows(night.connection, TIME_ENTRIES) == night.full_refresh["int_time_entries"]
 
 
 def test_a_time_entries_table_built_before_it_kept_its_lookups_is_rebuilt_whole(night: Night) -> None:
@@ -592,9 +576,7 @@ def work_items(connection: psycopg.Connection) -> dict[str, dict]:
 
 def build_work_items(night: Night, run_date: date = ANCHOR_DATE) -> set[str]:
     """An incremental run of fct_work_items alone; returns the keys of the rows it wrote."""
-    command = ["run", "--select", "fct_work_items"]
-    invocation = run_dbt(command, night.url, night.work_dir, run_date=run_date.isoformat())
-    assert invocation.returncode == 0, invocation.output[-5000:]
+    run_model(night, "fct_work_items", run_date=run_date)
     newest = f"(select max(built_at) from {WORK_ITEMS})"
     return issue_ids(night.connection, f"select work_item_key from {WORK_ITEMS} where built_at = {newest}")
 
