@@ -74,6 +74,15 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("memory", "extract peak RSS"),
         ("parse", "DAG folder"),
         ("enterprise", "world served"),
+        ("enterprise landing", "asana sections"),
+        ("enterprise landing", "asana tasks"),
+        ("enterprise landing", "asana time_entries"),
+        ("enterprise landing", "asana status_updates"),
+        ("enterprise landing", "asana"),
+        ("enterprise landing", "smartsheet register_rows"),
+        ("enterprise landing", "smartsheet rate_card_rows"),
+        ("enterprise landing", "smartsheet plan_rows"),
+        ("enterprise landing", "smartsheet"),
         ("enterprise", "extract + load jira"),
         ("enterprise", "extract + load asana"),
         ("enterprise", "extract + load smartsheet"),
@@ -92,7 +101,7 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
     for (section, _), cells in printed.items():
         assert cells[2], f"{section} row has no value"
         assert "failed" not in cells[2]
-        if section == "landing":
+        if section in ("landing", "enterprise landing"):
             assert cells[2].endswith(" s)") and cells[3].startswith("raw COPY") and float(cells[4]) > 0
     skipped = {(section, measure): cells[2] for (section, measure), cells in printed.items() if "skipped" in cells[2]}
     assert skipped == {
@@ -110,6 +119,17 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
     assert "600 issues" in smoke_memory[1] and smoke_memory[3].startswith("demo:") and float(smoke_memory[4]) > 0
     enterprise = {measure: cells for (section, measure), cells in printed.items() if section == "enterprise"}
     assert "600 Jira issues" in enterprise["world served"][2]
+    enterprise_landing = {
+        measure: cells for (section, measure), cells in printed.items() if section == "enterprise landing"
+    }
+    refreshed_tasks = enterprise["extract + load asana, full"][2]
+    landed = sum(
+        int(enterprise_landing[f"asana {stream}"][2].split("(")[1].split(" in")[0].replace(",", ""))
+        for stream in ("sections", "tasks", "time_entries", "status_updates")
+    )
+    assert 0 < landed <= int(refreshed_tasks.split("(")[1].split(" records")[0].replace(",", "")), (
+        "the enterprise world's records"
+    )
     jira_records = enterprise["extract + load jira, full"][2]
     assert int(jira_records.split("(")[1].split(" records")[0].replace(",", "")) > 600 + 1400, jira_records
     for night_section in ("night", "enterprise night"):
