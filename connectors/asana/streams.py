@@ -202,24 +202,26 @@ def time_entry_windows(start: date, today: date) -> list[tuple[date, date]]:
 class _PageBatcher:
     """Gathers small pages (a project's sections, a parent's subtasks) into loads of about `size` records.
 
-    Each load carries the state given with the records that fill it, so the saved state never
-    runs ahead of the rows already written; `flush` loads what is left with the final state.
+    Each load carries the stream state `state()` returns when the load is submitted; callers move
+    what it reads (a group's watermarks) only after adding every record those cover, so the saved
+    state never runs ahead of the rows already written. Worked out per load, not per page: the
+    tasks' state copies every project's watermark. `flush` loads what is left.
     """
 
-    def __init__(self, loader: PageLoader, size: int) -> None:
+    def __init__(self, loader: PageLoader, size: int, state: Callable[[], dict[str, Any]]) -> None:
         self.loader = loader
         self.size = size
+        self.state = state
         self.records: Page = []
 
-    def add(self, page: Page, state: dict[str, Any]) -> None:
+    def add(self, page: Page) -> None:
         self.records.extend(page)
         if len(self.records) >= self.size:
-            self.loader.submit(self.records, state=state)
-            self.records = []
+            self.flush()
 
-    def flush(self, state: dict[str, Any]) -> None:
+    def flush(self) -> None:
         if self.records:
-            self.loader.submit(self.records, state=state)
+            self.loader.submit(self.records, state=self.state())
             self.records = []
 
 
@@ -339,10 +341,10 @@ class AsanaExtractor:
         try:
             known = writer.live_ids() if spec.census else set()
             with PageLoader(writer, max_pending=PAGES_WAITING) as loader:
-                batcher = _PageBatcher(loader, self.settings.page_size)
+                batcher = _PageBatcher(loader, self.settings.page_size, lambda: progress)
                 for page in pages:
                     records, _ = spec.read(page)
-                    batcher.add(records, progress)
+                    batcher.add(records)
                     for record in records:
                         key, cursor = spec.key_and_cursor(record)
                         if key:
@@ -351,7 +353,7 @@ class AsanaExtractor:
                             newest = cursor
                     if on_page is not None:
                         on_page(records)
-                batcher.flush(progress)
+                batcher.flush()
             if spec.census:
                 self._tombstone(writer, known, seen)
             writer.finish(state={"snapshot_started_at": started, "complete": True}, watermark_to=newest)
@@ -561,7 +563,7 @@ class AsanaExtractor:
         watermarks into `marks`, saved with the group's last rows. The group's lists are read together,
         in batches: the projects' task lists, then their subtask tree a level at a time."""
         spec = STREAMS["tasks"]
-        batcher = _PageBatcher(loader, self.settings.page_size)
+        batcher = _PageBatcher(loader, self.settings.page_size, lambda: _task_state(marks))
         walks = [_ProjectWalk.starting(project, marks.get(project), overlap) for project in projects]
 
         def changed_list(walk: _ProjectWalk) -> ListRequest:
@@ -571,7 +573,7 @@ class AsanaExtractor:
         for index, page in self._read_lists_indexed([changed_list(walk) for walk in walks]):
             records, heads = spec.read(page)
             walks[index].census(spec, records, heads)
-            batcher.add(records, _task_state(marks))
+            batcher.add(records)
         incremental = [walk for walk in walks if walk.since is not None]
         for walk in incremental:
             walk.members = set()
@@ -609,11 +611,11 @@ class AsanaExtractor:
                     if walk.since is None or gid not in known or modified is None or modified >= walk.since:
                         kept.append(record)
                         walk.take(head)
-                batcher.add(kept, _task_state(marks))
+                batcher.add(kept)
         for walk in walks:
             if walk.newest is not None:
                 marks[walk.project] = asana_instant(walk.newest)
-        batcher.flush(_task_state(marks))
+        batcher.flush()
 
 
 @dataclass
