@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -289,3 +289,37 @@ def _copy_text_chunks(rows: list[tuple[str, str | None, str]], instance: str) ->
 
 def _copy_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+@dataclass
+class Landing:
+    """The best of each tool's landings, stream by stream, and the raw COPY of each stream's records."""
+
+    extracts: dict[str, ExtractRun]
+    limits: dict[tuple[str, str], CopyLimit]
+    warehouse_url: str
+
+
+def measure_landing(
+    server: EmbeddedWarehouse,
+    sites: Sites,
+    tools: tuple[str, ...],
+    repeat: int,
+    *,
+    profile_svg: Callable[[str], Path | None] | None = None,
+) -> Landing:
+    """Each tool's streams landed one at a time, `repeat` times, each time into a new database, and the
+    single-stream COPY of the same records `repeat` times; the best of each side is kept."""
+    runs: dict[str, list[ExtractRun]] = {tool: [] for tool in tools}
+    landing_url = ""
+    for attempt in range(repeat):
+        landing_url = create_database(server, "bench_landing")
+        for tool in tools:
+            svg = profile_svg(tool) if profile_svg and attempt == 0 else None
+            runs[tool].append(run_extract(sites, tool, landing_url, one_stream_at_a_time=True, profile_svg=svg))
+    limits = {
+        (tool, stream): copy_limit(landing_url, tool, stream, repeat=repeat)
+        for tool in tools
+        for stream in VOLUME_STREAMS[tool]
+    }
+    return Landing({tool: ExtractRun.best_of(tool_runs) for tool, tool_runs in runs.items()}, limits, landing_url)

@@ -30,7 +30,6 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,9 +43,10 @@ from bench.landing import (
     VOLUME_STREAMS,
     CopyLimit,
     ExtractRun,
-    copy_limit,
+    Landing,
     create_database,
     extracts_span,
+    measure_landing,
     private_warehouse,
     run_extract,
     tool_sites,
@@ -87,35 +87,6 @@ def rate(records: int, seconds: float) -> float:
 
 def format_rate(records: int, seconds: float) -> str:
     return f"{rate(records, seconds):,.0f} rec/s ({records:,} in {seconds:.2f} s)"
-
-
-@dataclass
-class Landing:
-    """The best of each tool's landings, stream by stream, and the raw COPY of each stream's records."""
-
-    extracts: dict[str, ExtractRun]
-    limits: dict[tuple[str, str], CopyLimit]
-    warehouse_url: str
-
-
-def measure_landing(
-    server, sites, tools: tuple[str, ...], repeat: int, *, profile_svg: Callable[[str], Path | None] | None = None
-) -> Landing:
-    """Each tool's streams landed one at a time, `repeat` times, each time into a new database, and the
-    single-stream COPY of the same records `repeat` times; the best of each side is kept."""
-    runs: dict[str, list[ExtractRun]] = {tool: [] for tool in tools}
-    landing_url = ""
-    for attempt in range(repeat):
-        landing_url = create_database(server, "bench_landing")
-        for tool in tools:
-            svg = profile_svg(tool) if profile_svg and attempt == 0 else None
-            runs[tool].append(run_extract(sites, tool, landing_url, one_stream_at_a_time=True, profile_svg=svg))
-    limits = {
-        (tool, stream): copy_limit(landing_url, tool, stream, repeat=repeat)
-        for tool in tools
-        for stream in VOLUME_STREAMS[tool]
-    }
-    return Landing({tool: ExtractRun.best_of(tool_runs) for tool, tool_runs in runs.items()}, limits, landing_url)
 
 
 def landing_rows(

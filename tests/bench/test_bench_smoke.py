@@ -24,6 +24,11 @@ def table_rows(text: str) -> dict[tuple[str, str], list[str]]:
     return rows
 
 
+def count_in(cell: str, unit: str = " records") -> int:
+    """The count a cell gives in brackets before `unit`: `3.2 s (143,208 records)`, `… (205 in 0.01 s)`."""
+    return int(cell.split("(")[1].split(unit)[0].replace(",", ""))
+
+
 def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(
         SCALES,
@@ -122,16 +127,14 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
     enterprise_landing = {
         measure: cells for (section, measure), cells in printed.items() if section == "enterprise landing"
     }
-    refreshed_tasks = enterprise["extract + load asana, full"][2]
+    asana_refreshed = enterprise["extract + load asana, full"][2]
     landed = sum(
-        int(enterprise_landing[f"asana {stream}"][2].split("(")[1].split(" in")[0].replace(",", ""))
+        count_in(enterprise_landing[f"asana {stream}"][2], " in")
         for stream in ("sections", "tasks", "time_entries", "status_updates")
     )
-    assert 0 < landed <= int(refreshed_tasks.split("(")[1].split(" records")[0].replace(",", "")), (
-        "the enterprise world's records"
-    )
+    assert 0 < landed <= count_in(asana_refreshed), "the enterprise world's records"
     jira_records = enterprise["extract + load jira, full"][2]
-    assert int(jira_records.split("(")[1].split(" records")[0].replace(",", "")) > 600 + 1400, jira_records
+    assert count_in(jira_records) > 600 + 1400, jira_records
     for night_section in ("night", "enterprise night"):
         night = {measure: cells for (section, measure), cells in printed.items() if section == night_section}
         changes = night["changes (1% of items and time entries, a few deletes and new items)"][2]
@@ -139,7 +142,7 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
             assert kind in changes
         for tool in ("jira", "asana", "smartsheet"):
             incremental = night[f"extract + load {tool}, incremental"][2]
-            assert int(incremental.split("(")[1].split(" records")[0].replace(",", "")) > 0, incremental
+            assert count_in(incremental) > 0, incremental
         # the extracts ran side by side: their span covers the longest of them and is what the night adds up
         span = float(night["extract + load, the 3 tools side by side"][2].split(" s ")[0])
         longest = max(float(night[f"extract + load {tool}, incremental"][2].split(" s ")[0]) for tool in TOOLS)
