@@ -82,6 +82,7 @@ class DbtProjectCopy:
             "--vars",
             json.dumps({"run_date": self.run_date}),
             "--quiet",
+            *settings.nightly_dbt_log_file_flags(),
             *NIGHTLY_EXCLUDE,
             *arguments,
         ]

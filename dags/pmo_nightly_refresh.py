@@ -58,6 +58,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 from connectors.config import load_sources
 from warehouse.notifications import notify_run
 from warehouse.publish import BUILD_SCHEMA
+from warehouse.settings import nightly_dbt_log_file_flags
 
 DBT_PROJECT_DIR = Path(os.environ.get("PMO_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -138,9 +139,9 @@ def pmo_nightly_refresh():
     dbt_operator_args = {
         "install_deps": False,
         # Each task runs dbt in a temporary copy of the project, deleted when the task ends: writing the
-        # manifest and run results there would cost a few tenths of a second per task for nothing. A build's
-        # failures are recorded by dbt's on-run-end hook instead.
-        "dbt_cmd_global_flags": ["--no-write-json"],
+        # manifest, run results and debug log there would cost CPU on every task for nothing. A build's
+        # failures are recorded by dbt's on-run-end hook instead, and dbt's output reaches the task log.
+        "dbt_cmd_global_flags": ["--no-write-json", *nightly_dbt_log_file_flags()],
         # A full refresh also rebuilds dbt's incremental staging and intermediate models from scratch.
         "full_refresh": "{{ params.full_refresh }}",
         "vars": {

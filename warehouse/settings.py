@@ -104,6 +104,17 @@ def redact(url: str) -> str:
     return url.replace(":" + quote(parts.password, safe="") + "@", ":***@").replace(":" + parts.password + "@", ":***@")
 
 
+def nightly_dbt_log_file_flags() -> list[str]:
+    """dbt's `--log-level-file` for the nightly builds (the DAG's tasks, the bench's builds).
+
+    Each nightly dbt task runs in a temporary copy of the project, deleted when it ends, so the
+    debug log file dbt writes there by default is thrown away with it, at a few percent of dbt's CPU.
+    The file is off unless `DBT_LOG_LEVEL_FILE` names a level (`DBT_LOG_PATH` then says where to
+    keep it); what dbt prints still reaches the task log.
+    """
+    return ["--log-level-file", os.environ.get("DBT_LOG_LEVEL_FILE", "none")]
+
+
 def dbt_env(url: str | None = None) -> dict[str, str]:
     """Environment variables read by `dbt_project/profiles.yml`."""
     parts = parse_url(url or warehouse_url())

@@ -79,3 +79,15 @@ def test_the_nightly_build_leaves_unit_tests_to_ci(dagbag):
 def test_parsing_is_fast_with_a_manifest(dagbag):
     print(f"DAG folder parsed in {dagbag.parse_seconds:.2f} s")
     assert dagbag.dags
+
+
+def test_the_nightly_dbt_tasks_write_no_log_file_into_their_temporary_project(dagbag):
+    dag = dagbag.dags["pmo_nightly_refresh"]
+    dbt_tasks = [task for task in dag.tasks if hasattr(task, "dbt_cmd_global_flags")]
+    assert {"dbt_build.fct_project_daily_model_build", "dbt_build.cross_model_tests"} <= {
+        task.task_id for task in dbt_tasks
+    }
+    for task in dbt_tasks:
+        flags = task.dbt_cmd_global_flags
+        assert flags[flags.index("--log-level-file") + 1] == "none", task.task_id
+        assert "--no-write-json" in flags, task.task_id

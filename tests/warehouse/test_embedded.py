@@ -84,3 +84,10 @@ def test_warehouse_url_prefers_the_environment(monkeypatch):
 def test_rejects_a_url_without_a_database():
     with pytest.raises(ValueError, match="names no database"):
         settings.parse_url("postgresql://user@host:5432")
+
+
+def test_nightly_dbt_builds_keep_a_log_file_only_when_a_level_is_set(monkeypatch):
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    assert settings.nightly_dbt_log_file_flags() == ["--log-level-file", "none"]
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    assert settings.nightly_dbt_log_file_flags() == ["--log-level-file", "debug"]
