@@ -137,7 +137,7 @@ def peer_row(extract: ExtractRun, peer: PeerRun | None, skipped_because: str = "
         measure.replace("dlt", f"dlt {peer.version}", 1),
         f"dlt {format_rate(peer.total_records, peer.seconds)}",
         ours,
-        f"{rate(records, seconds) / peer.rate:.1f}x" if peer.rate else "n/a",
+        f"{rate(records, seconds) / peer.rate:.2f}x" if peer.rate else "n/a",
         f">= {PEER_TARGET:g}x",
     )
 
