@@ -3,7 +3,8 @@
 `WAREHOUSE_URL` points at any PostgreSQL; when it is unset the embedded warehouse on
 127.0.0.1:`EMBEDDED_WAREHOUSE_PORT` (default 55432) is used. dbt reads its connection from
 the `WAREHOUSE_*` variables that `dbt_env()` derives from that one URL, so there is a single
-setting to change.
+setting to change. The nightly dbt builds' log file is off unless `DBT_LOG_LEVEL_FILE` names a
+level (`nightly_dbt_log_file_flags`).
 """
 
 from __future__ import annotations

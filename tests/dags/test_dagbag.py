@@ -82,12 +82,15 @@ def test_parsing_is_fast_with_a_manifest(dagbag):
 
 
 def test_the_nightly_dbt_tasks_write_no_log_file_into_their_temporary_project(dagbag):
+    from warehouse.settings import nightly_dbt_log_file_flags
+
     dag = dagbag.dags["pmo_nightly_refresh"]
     dbt_tasks = [task for task in dag.tasks if hasattr(task, "dbt_cmd_global_flags")]
     assert {"dbt_build.fct_project_daily_model_build", "dbt_build.cross_model_tests"} <= {
         task.task_id for task in dbt_tasks
     }
+    log_file_flags = nightly_dbt_log_file_flags()  # `--log-level-file none` unless DBT_LOG_LEVEL_FILE is set
     for task in dbt_tasks:
         flags = task.dbt_cmd_global_flags
-        assert flags[flags.index("--log-level-file") + 1] == "none", task.task_id
+        assert flags[flags.index("--log-level-file") :][:2] == log_file_flags, task.task_id
         assert "--no-write-json" in flags, task.task_id
