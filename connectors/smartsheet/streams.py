@@ -28,10 +28,16 @@ version has not moved: neither their rows nor their census are asked for, and th
 keeps their stored columns instead of asking for them again.
 
 A row stream reads what the warehouse holds of its sheets once, before its first sheet. It reads
-`concurrent_requests` sheets at once, each sheet whole (its pages, then on an incremental run its
-census) on a reading thread, with at most twice that many sheets read ahead and waiting in memory;
-it loads them in the sheets' order, pages and tombstones through a `PageLoader`, on a thread of its
-own, so each sheet's watermark is saved after its rows as when they were read one by one.
+its first sheets one at a time in its own thread, loading each page as soon as it is read (so does
+a stream of one sheet: the register, the rate card). From the first sheet that takes 20 ms or more
+(a server out on the network rather than close by) it reads `concurrent_requests` sheets at once,
+each sheet whole (its pages, then on an incremental run its census) on a reading thread, with at
+most twice that many sheets read ahead and waiting in memory. It loads them in the sheets' order,
+pages and tombstones through a `PageLoader`, on a thread of its own, so each sheet's watermark is
+saved after its rows as when they were read one by one.
+
+Rows are not decoded whole: each row stays the JSON text the API sent, and the record adds its keys
+to that text (`SheetLayout.record`), so a row is read once and never encoded again.
 """
 
 from __future__ import annotations
@@ -39,18 +45,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg import sql
 
 from connectors.http import RetryPolicy
 from connectors.ordered_reads import OrderedReader
-from connectors.raw_store import PageLoader, StreamWriter
+from connectors.raw_store import EncodedRecord, PageLoader, StreamWriter
 from connectors.runs import StreamResult, result_from
-from connectors.smartsheet.client import SmartsheetClient
+from connectors.smartsheet.client import JSON_NULL, SheetRow, SmartsheetClient, row_id
 from connectors.smartsheet.settings import SOURCE_SYSTEM, SmartsheetSettings
 
 log = logging.getLogger(__name__)
@@ -58,6 +65,9 @@ log = logging.getLogger(__name__)
 ROW_STREAM_KINDS = {"register_rows": "register", "rate_card_rows": "rate_card", "plan_rows": "plan"}
 STREAMS = ("sheets", *ROW_STREAM_KINDS)
 ROW_IDS_PER_REQUEST = 100
+# A sheet read faster than this came from a server close by: the next sheet is read in the stream's
+# own thread rather than several at once (see `connectors.ordered_reads`).
+INLINE_SHEET_READ_SECONDS = 0.02
 
 
 class SheetColumnsError(RuntimeError):
@@ -88,6 +98,28 @@ class SheetLayout:
     titles_by_column_id: Mapping[Any, str]
     primary_column_id: Any
     field_titles: Mapping[str, str]
+    # what `record` splices into a row's JSON text: each title's place among the titles, the keys of
+    # `cells_by_title` and `contract_fields` as JSON text, and the keys added before them
+    _places: dict[Any, int] = field(init=False, repr=False, compare=False)
+    _title_keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    _field_keys: tuple[tuple[bytes, int], ...] = field(init=False, repr=False, compare=False)
+    _added_keys: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        titles = list(dict.fromkeys(self.titles_by_column_id.values()))
+        place_of_title = {title: place for place, title in enumerate(titles)}
+        places = {column_id: place_of_title[title] for column_id, title in self.titles_by_column_id.items()}
+        encode = msgspec.json.encode
+        object.__setattr__(self, "_places", places)
+        object.__setattr__(self, "_title_keys", tuple(encode(title) + b":" for title in titles))
+        object.__setattr__(
+            self,
+            "_field_keys",
+            tuple((encode(name) + b":", place_of_title.get(title, -1)) for name, title in self.field_titles.items()),
+        )
+        object.__setattr__(
+            self, "_added_keys", b',"sheet_id":%s,"sheet_name":%s' % (encode(self.sheet_id), encode(self.name))
+        )
 
     @classmethod
     def from_body(
@@ -109,7 +141,12 @@ class SheetLayout:
 
     def record(self, row: Any) -> Any:
         """The raw record of a row; anything that is not a row with an id is returned as it came, for the
-        loader to reject."""
+        loader to reject.
+
+        A `SheetRow` becomes an `EncodedRecord`: the row's JSON text with the added keys spliced in
+        before its closing brace, so that the row is neither decoded whole nor encoded again."""
+        if isinstance(row, SheetRow):
+            return self._spliced(row)
         if not isinstance(row, dict) or row.get("id") is None:
             return row
         cells_by_title: dict[str, Any] = dict.fromkeys(self.titles_by_column_id.values())
@@ -124,19 +161,70 @@ class SheetLayout:
             "contract_fields": {field: cells_by_title.get(title) for field, title in self.field_titles.items()},
         }
 
+    def contract_fields(self, row: Any) -> dict[str, Any] | None:
+        """A row's contract fields (field name -> typed value), as `record` lands them; None for
+        anything that is not a row with an id."""
+        if isinstance(row, SheetRow):
+            values: dict[str, Any] = {}
+            for cell in row.head.cells or ():
+                title = self.titles_by_column_id.get(cell.columnId)
+                if title is not None:
+                    values[title] = cell.value
+            return {
+                field: msgspec.json.decode(values[title]) if title in values else None
+                for field, title in self.field_titles.items()
+            }
+        record = self.record(row)
+        return record["contract_fields"] if isinstance(record, dict) else None
+
+    def _spliced(self, row: SheetRow) -> EncodedRecord:
+        values: list[Any] = [JSON_NULL] * len(self._title_keys)
+        places = self._places
+        for cell in row.head.cells or ():
+            place = places.get(cell.columnId)
+            if place is not None:
+                values[place] = cell.value
+        payload = b"".join(
+            (
+                row.text[:-1],  # a row's text is the object exactly, its closing brace last
+                self._added_keys,
+                b',"cells_by_title":{',
+                b",".join([key + value for key, value in zip(self._title_keys, values, strict=True)]),
+                b'},"contract_fields":{',
+                b",".join([key + (values[place] if place >= 0 else b"null") for key, place in self._field_keys]),
+                b"}}",
+            )
+        )
+        return EncodedRecord(row.head.id, row.head.modifiedAt, payload)
+
 
 @dataclass(frozen=True)
-class _SheetRead:
-    """What was read of one sheet before any of it is loaded: its row pages and, on an incremental
-    read, its census (row id -> modifiedAt)."""
+class _SheetPage:
+    """A page of one sheet's rows, handed to the loader as soon as it is read."""
 
     sheet_id: int
     watermark: datetime | None
     since: datetime | None
     layout: SheetLayout
-    bodies: list[dict[str, Any]]
-    census: dict[str, str | None] | None
+    body: dict[str, Any]
     version: int | None
+
+
+@dataclass(frozen=True)
+class _SheetEnd:
+    """The end of one sheet's pages: on an incremental read, its census (row id -> modifiedAt)."""
+
+    sheet_id: int
+    census: dict[str, str | None] | None
+
+
+@dataclass
+class _SheetLoad:
+    """One sheet being loaded: what its pages have shown so far."""
+
+    first_page: _SheetPage
+    newest: datetime | None
+    read_ids: set[str] = field(default_factory=set)
 
 
 def _sheet_id_from_register(value: Any) -> int | None:
@@ -163,7 +251,9 @@ class SmartsheetExtractor:
         self.label = f"smartsheet[{settings.instance}]"
         self._plan_sheet_ids: tuple[int, ...] | None = settings.plan_sheet_ids
         self._sheet_versions: dict[int, int] | None = None
-        self._readers: OrderedReader[int, _SheetRead] = OrderedReader(settings.concurrent_requests, name=self.label)
+        self._readers: OrderedReader[int, _SheetPage | _SheetEnd] = OrderedReader(
+            settings.concurrent_requests, name=self.label, inline_below_seconds=INLINE_SHEET_READ_SECONDS
+        )
 
     def writer(self, stream: str) -> StreamWriter:
         return StreamWriter(
@@ -232,10 +322,9 @@ class SmartsheetExtractor:
                 body, needed, sheet_id=sheet_id, context=f"{self.label} plan sheets from the register"
             )
             for row in body["rows"]:
-                record = layout.record(row)
-                if not isinstance(record, dict):
+                values = layout.contract_fields(row)
+                if values is None:
                     continue
-                values = record["contract_fields"]
                 if str(values["source_system"] or "").strip().lower() != SOURCE_SYSTEM:
                     continue
                 plan_id = _sheet_id_from_register(values["source_project_key"])
@@ -243,7 +332,7 @@ class SmartsheetExtractor:
                     log.warning(
                         "%s: register row %s (%s) names Smartsheet sheet %r, which is not a sheet id; skipped",
                         self.label,
-                        record["id"],
+                        row_id(row),
                         values["project_code"],
                         values["source_project_key"],
                     )
@@ -337,15 +426,23 @@ class SmartsheetExtractor:
                 sheet_id: parse_instant((sheet_states.get(str(sheet_id)) or {}).get("watermark")) for sheet_id in ids
             }
 
-            def read(sheet_id: int) -> Iterator[_SheetRead]:
-                yield self._read_sheet(stream, sheet_id, previous[sheet_id])
+            def read(sheet_id: int) -> Iterator[_SheetPage | _SheetEnd]:
+                yield from self._read_sheet(stream, sheet_id, previous[sheet_id])
 
             # a sheet is a page or two: let many wait, so that the loader writes several in one transaction
             with PageLoader(writer, max_pending=32) as loader:
-                for sheet in self._readers.read(ids, read):
-                    sheet_states[str(sheet.sheet_id)] = self._sync_sheet(
-                        loader, stream, sheet, sheet_states, stored.get(str(sheet.sheet_id), {})
-                    )
+                sheet: _SheetLoad | None = None
+                for part in self._readers.read(ids, read):
+                    if isinstance(part, _SheetPage):
+                        if sheet is None:
+                            sheet = _SheetLoad(part, part.watermark)
+                        # the sheet's saved state keeps its old watermark until every row of this run is in
+                        self._load_rows(loader, sheet, part.body, sheet_states)
+                    else:
+                        sheet_states[str(part.sheet_id)] = self._finish_sheet(
+                            loader, stream, sheet, part.census, sheet_states, stored.get(str(part.sheet_id), {})
+                        )
+                        sheet = None
             newest = [parse_instant(entry.get("watermark")) for entry in sheet_states.values()]
             watermark = _isoformat(max((instant for instant in newest if instant), default=None))
             writer.finish(state={"sheets": sheet_states}, watermark_to=watermark)
@@ -380,84 +477,92 @@ class SmartsheetExtractor:
             )
         return changed
 
-    def _read_sheet(self, stream: str, sheet_id: int, watermark: datetime | None) -> _SheetRead:
+    def _read_sheet(self, stream: str, sheet_id: int, watermark: datetime | None) -> Iterator[_SheetPage | _SheetEnd]:
         """A sheet's pages of rows modified since its watermark less the overlap window (all of them
-        without one) and, on an incremental read, its census; touches no database, so several sheets
-        are read at once."""
+        without one), each as soon as it is read, then its end with, on an incremental read, its
+        census; touches no database, so several sheets are read at once."""
         since = watermark - timedelta(minutes=self.settings.overlap_minutes) if watermark else None
         field_titles = self.settings.column_map[ROW_STREAM_KINDS[stream]]
         context = f"{self.label} {stream}"
-        bodies = list(self.client.sheet_pages(sheet_id, self.settings.page_size, rows_modified_since=since))
-        if not bodies:
+        layout: SheetLayout | None = None
+        version: int | None = None
+        for body in self.client.sheet_pages(sheet_id, self.settings.page_size, rows_modified_since=since):
+            if layout is None:
+                layout = SheetLayout.from_body(body, field_titles, sheet_id=sheet_id, context=context)
+                # the version the first page was read at: a change after it moves the version and is read next run
+                version = _version(body.get("version"))
+            yield _SheetPage(sheet_id, watermark, since, layout, body, version)
+        if layout is None:
             raise RuntimeError(f"{context}: GET /sheets/{sheet_id} returned no page at all")
-        layout = SheetLayout.from_body(bodies[0], field_titles, sheet_id=sheet_id, context=context)
         census = None if since is None else self._census(sheet_id, layout.primary_column_id)
-        # the version the first page was read at: a change after it moves the version and is read next run
-        return _SheetRead(sheet_id, watermark, since, layout, bodies, census, _version(bodies[0].get("version")))
+        yield _SheetEnd(sheet_id, census)
 
-    def _sync_sheet(
+    def _load_rows(
+        self, loader: PageLoader, sheet: _SheetLoad, body: Mapping[str, Any], sheet_states: dict[str, dict[str, Any]]
+    ) -> None:
+        """Submit a page of a sheet's rows, noting their ids and the newest `modifiedAt` among them."""
+        records = [sheet.first_page.layout.record(row) for row in body.get("rows") or []]
+        for record in records:
+            if isinstance(record, EncodedRecord):
+                record_id, modified_at = record.record_id, record.cursor
+            elif isinstance(record, dict) and record.get("id") is not None:
+                record_id, modified_at = record["id"], record.get("modifiedAt")
+            else:
+                continue
+            sheet.read_ids.add(str(record_id))
+            modified = parse_instant(modified_at)
+            if modified is not None and (sheet.newest is None or modified > sheet.newest):
+                sheet.newest = modified
+        loader.submit(records, state={"sheets": dict(sheet_states)})
+
+    def _finish_sheet(
         self,
         loader: PageLoader,
         stream: str,
-        sheet: _SheetRead,
+        sheet: _SheetLoad,
+        census: dict[str, str | None] | None,
         sheet_states: dict[str, dict[str, Any]],
         stored: dict[str, tuple[str | None, bool]],
     ) -> dict[str, Any]:
-        """Load one sheet's new and changed rows and tombstone its deleted ones; returns its new state.
+        """After a sheet's pages: read again the changed rows its census shows the pages missed, and
+        tombstone its deleted rows; returns its new state.
 
         `stored` is what the warehouse held of the sheet before this run: record id -> (cursor, is_deleted).
         """
         context = f"{self.label} {stream}"
-        layout = sheet.layout
-        newest = sheet.watermark
-        read_ids: set[str] = set()
-
-        def load(body: Mapping[str, Any]) -> None:
-            nonlocal newest
-            records = [layout.record(row) for row in body.get("rows") or []]
-            for record in records:
-                if isinstance(record, dict) and record.get("id") is not None:
-                    read_ids.add(str(record["id"]))
-                    modified = parse_instant(record.get("modifiedAt"))
-                    if modified is not None and (newest is None or modified > newest):
-                        newest = modified
-            # the sheet's saved state keeps its old watermark until every row of this run is in
-            loader.submit(records, state={"sheets": dict(sheet_states)})
-
-        for body in sheet.bodies:
-            load(body)
-        if sheet.census is None:
-            live_ids = read_ids
+        page = sheet.first_page
+        if census is None:
+            live_ids = sheet.read_ids
         else:
-            live_ids = set(sheet.census)
+            live_ids = set(census)
             missed = [
                 row_id
-                for row_id, modified in sheet.census.items()
-                if row_id not in read_ids and _newer(modified, stored.get(row_id))
+                for row_id, modified in census.items()
+                if row_id not in sheet.read_ids and _newer(modified, stored.get(row_id))
             ]
             if missed:
                 log.warning(
                     "%s: sheet %s: %d changed rows were not in the incremental pages; reading them by id",
                     context,
-                    sheet.sheet_id,
+                    page.sheet_id,
                     len(missed),
                 )
                 for start in range(0, len(missed), ROW_IDS_PER_REQUEST):
                     chunk = missed[start : start + ROW_IDS_PER_REQUEST]
-                    for body in self.client.sheet_pages(sheet.sheet_id, self.settings.page_size, row_ids=chunk):
-                        load(body)
+                    for body in self.client.sheet_pages(page.sheet_id, self.settings.page_size, row_ids=chunk):
+                        self._load_rows(loader, sheet, body, sheet_states)
         # the rows read in this run are live in the warehouse now, whatever it held before
-        held = {row_id for row_id, (_, is_deleted) in stored.items() if not is_deleted} | read_ids
+        held = {row_id for row_id, (_, is_deleted) in stored.items() if not is_deleted} | sheet.read_ids
         gone = held - live_ids
-        sheet_state = {"watermark": _isoformat(newest), "name": layout.name, "version": sheet.version}
-        loader.mark_deleted(sorted(gone), state={"sheets": {**sheet_states, str(sheet.sheet_id): sheet_state}})
+        sheet_state = {"watermark": _isoformat(sheet.newest), "name": page.layout.name, "version": page.version}
+        loader.mark_deleted(sorted(gone), state={"sheets": {**sheet_states, str(page.sheet_id): sheet_state}})
         log.info(
             "%s: sheet %s (%s): %d rows read since %s, %d tombstoned, watermark %s",
             context,
-            sheet.sheet_id,
-            layout.name,
-            len(read_ids),
-            _isoformat(sheet.since) or "the beginning",
+            page.sheet_id,
+            page.layout.name,
+            len(sheet.read_ids),
+            _isoformat(page.since) or "the beginning",
             len(gone),
             sheet_state["watermark"],
         )
@@ -469,7 +574,9 @@ class SmartsheetExtractor:
         column_ids = [primary_column_id] if primary_column_id is not None else None
         for body in self.client.sheet_pages(sheet_id, self.settings.census_page_size, column_ids=column_ids):
             for row in body.get("rows") or []:
-                if isinstance(row, dict) and row.get("id") is not None:
+                if isinstance(row, SheetRow):
+                    census[str(row.head.id)] = row.head.modifiedAt
+                elif row_id(row) is not None:
                     census[str(row["id"])] = row.get("modifiedAt")
         return census
 
