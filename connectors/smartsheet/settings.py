@@ -106,7 +106,8 @@ class SmartsheetSettings:
     """One Smartsheet account. `plan_sheet_ids` None reads the plans the register names (its rows whose
     source_system is smartsheet); `requests_per_minute` None turns the client's own budget off.
     `concurrent_requests` sheets are read at once (their rows loaded in the order of the sheets), all
-    within the same request budget (Smartsheet allows 300 requests a minute per token)."""
+    within the same request budget (Smartsheet allows 300 requests a minute per token), from the first
+    sheet that takes 20 ms or more to read; sheets answered faster are read one at a time."""
 
     base_url: str
     token: Secret

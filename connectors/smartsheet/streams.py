@@ -158,7 +158,7 @@ class SheetLayout:
             "sheet_id": self.sheet_id,
             "sheet_name": self.name,
             "cells_by_title": cells_by_title,
-            "contract_fields": {field: cells_by_title.get(title) for field, title in self.field_titles.items()},
+            "contract_fields": {name: cells_by_title.get(title) for name, title in self.field_titles.items()},
         }
 
     def contract_fields(self, row: Any) -> dict[str, Any] | None:
@@ -171,8 +171,8 @@ class SheetLayout:
                 if title is not None:
                     values[title] = cell.value
             return {
-                field: msgspec.json.decode(values[title]) if title in values else None
-                for field, title in self.field_titles.items()
+                name: msgspec.json.decode(values[title]) if title in values else None
+                for name, title in self.field_titles.items()
             }
         record = self.record(row)
         return record["contract_fields"] if isinstance(record, dict) else None
