@@ -169,10 +169,11 @@ class SmartsheetClient:
                 "GET", f"sheets/{sheet_id}", params={"page": page, "pageSize": page_size, **filters}, shape=_SheetBody
             )
             rows = read_rows(body.rows or [])
-            ids = [row_id(row) for row in rows if row_id(row) is not None]
-            if page > 1 and ids and all(known in seen for known in ids):
+            keys = [row_id(row) for row in rows]
+            ids = [key for key in keys if key is not None]
+            if page > 1 and ids and all(key in seen for key in ids):
                 return
-            fresh = [row for row in rows if row_id(row) is None or row_id(row) not in seen]
+            fresh = [row for row, key in zip(rows, keys, strict=True) if key is None or key not in seen]
             seen.update(ids)
             yield {
                 "id": body.id,

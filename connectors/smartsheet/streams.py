@@ -98,9 +98,11 @@ class SheetLayout:
     titles_by_column_id: Mapping[Any, str]
     primary_column_id: Any
     field_titles: Mapping[str, str]
-    # what `record` splices into a row's JSON text: each title's place among the titles, the keys of
-    # `cells_by_title` and `contract_fields` as JSON text, and the keys added before them
+    # what `record` splices into a row's JSON text: each column's place among the distinct titles, each
+    # contract field's place, the keys of `cells_by_title` and `contract_fields` as JSON text, and the
+    # keys added before them
     _places: dict[Any, int] = field(init=False, repr=False, compare=False)
+    _field_places: dict[str, int] = field(init=False, repr=False, compare=False)
     _title_keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
     _field_keys: tuple[tuple[bytes, int], ...] = field(init=False, repr=False, compare=False)
     _added_keys: bytes = field(init=False, repr=False, compare=False)
@@ -108,14 +110,16 @@ class SheetLayout:
     def __post_init__(self) -> None:
         titles = list(dict.fromkeys(self.titles_by_column_id.values()))
         place_of_title = {title: place for place, title in enumerate(titles)}
-        places = {column_id: place_of_title[title] for column_id, title in self.titles_by_column_id.items()}
+        # a field whose title the sheet lacks (`from_body` refuses such a sheet) has no place: -1, null
+        field_places = {name: place_of_title.get(title, -1) for name, title in self.field_titles.items()}
         encode = msgspec.json.encode
-        object.__setattr__(self, "_places", places)
+        object.__setattr__(
+            self, "_places", {column_id: place_of_title[title] for column_id, title in self.titles_by_column_id.items()}
+        )
+        object.__setattr__(self, "_field_places", field_places)
         object.__setattr__(self, "_title_keys", tuple(encode(title) + b":" for title in titles))
         object.__setattr__(
-            self,
-            "_field_keys",
-            tuple((encode(name) + b":", place_of_title.get(title, -1)) for name, title in self.field_titles.items()),
+            self, "_field_keys", tuple((encode(name) + b":", place) for name, place in field_places.items())
         )
         object.__setattr__(
             self, "_added_keys", b',"sheet_id":%s,"sheet_name":%s' % (encode(self.sheet_id), encode(self.name))
@@ -165,25 +169,26 @@ class SheetLayout:
         """A row's contract fields (field name -> typed value), as `record` lands them; None for
         anything that is not a row with an id."""
         if isinstance(row, SheetRow):
-            values: dict[str, Any] = {}
-            for cell in row.head.cells or ():
-                title = self.titles_by_column_id.get(cell.columnId)
-                if title is not None:
-                    values[title] = cell.value
+            values = self._values_by_place(row)
             return {
-                name: msgspec.json.decode(values[title]) if title in values else None
-                for name, title in self.field_titles.items()
+                name: msgspec.json.decode(values[place]) if place >= 0 else None
+                for name, place in self._field_places.items()
             }
         record = self.record(row)
         return record["contract_fields"] if isinstance(record, dict) else None
 
-    def _spliced(self, row: SheetRow) -> EncodedRecord:
+    def _values_by_place(self, row: SheetRow) -> list[Any]:
+        """Each distinct title's value in the row, as JSON text (null for a column the row has no cell in)."""
         values: list[Any] = [JSON_NULL] * len(self._title_keys)
         places = self._places
         for cell in row.head.cells or ():
             place = places.get(cell.columnId)
             if place is not None:
                 values[place] = cell.value
+        return values
+
+    def _spliced(self, row: SheetRow) -> EncodedRecord:
+        values = self._values_by_place(row)
         payload = b"".join(
             (
                 row.text[:-1],  # a row's text is the object exactly, its closing brace last

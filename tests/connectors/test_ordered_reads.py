@@ -22,13 +22,18 @@ def reads_with_threads(delays: dict[int, float]):
     return read, threads
 
 
+def read_all(reader: OrderedReader[int, tuple[int, int]], items: list[int], read) -> list[tuple[int, int]]:
+    """Every result of reading `items`, the reader's threads stopped afterwards."""
+    try:
+        return list(reader.read(items, read))
+    finally:
+        reader.close()
+
+
 def test_without_a_threshold_every_item_is_read_on_the_pool_in_order():
     reader: OrderedReader[int, tuple[int, int]] = OrderedReader(3, name="plain")
     read, threads = reads_with_threads({0: 0.03})
-    try:
-        results = list(reader.read(list(range(6)), read))
-    finally:
-        reader.close()
+    results = read_all(reader, list(range(6)), read)
     assert results == [(item, part) for item in range(6) for part in (0, 1)]
     assert all(name.startswith("plain-read") for name in threads.values())
 
@@ -36,8 +41,7 @@ def test_without_a_threshold_every_item_is_read_on_the_pool_in_order():
 def test_fast_reads_stay_in_the_callers_thread():
     reader: OrderedReader[int, tuple[int, int]] = OrderedReader(3, name="near", inline_below_seconds=0.5)
     read, threads = reads_with_threads({})
-    results = list(reader.read(list(range(6)), read))
-    reader.close()
+    results = read_all(reader, list(range(6)), read)
     assert results == [(item, part) for item in range(6) for part in (0, 1)]
     assert set(threads.values()) == {threading.current_thread().name}
 
@@ -45,10 +49,7 @@ def test_fast_reads_stay_in_the_callers_thread():
 def test_the_first_slow_read_moves_the_rest_of_the_list_onto_the_threads():
     reader: OrderedReader[int, tuple[int, int]] = OrderedReader(3, name="far", inline_below_seconds=0.05)
     read, threads = reads_with_threads({2: 0.1})
-    try:
-        results = list(reader.read(list(range(6)), read))
-    finally:
-        reader.close()
+    results = read_all(reader, list(range(6)), read)
     assert results == [(item, part) for item in range(6) for part in (0, 1)]
     caller = threading.current_thread().name
     assert [threads[item] == caller for item in range(6)] == [True, True, True, False, False, False]
