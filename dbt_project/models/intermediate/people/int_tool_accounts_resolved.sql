@@ -53,6 +53,8 @@ identity_map as (
 account_sightings as (
 
     -- Every place an account shows up; the lower sighting_rank is trusted first for names and emails.
+    -- The items and time entries (millions of rows naming a few thousand accounts) fold first, each
+    -- table by its own name and email columns, before the union is folded again below.
     select
         'jira' as source_system,
         jira_users.account_id,
@@ -71,10 +73,11 @@ account_sightings as (
         jira_issues.assignee_display_name as display_name,
         jira_issues.assignee_email_address as email_address,
         2 as sighting_rank,
-        jira_issues.updated_at as seen_at
+        max(jira_issues.updated_at) as seen_at
 
     from jira_issues
     where jira_issues.assignee_account_id is not null
+    group by jira_issues.assignee_account_id, jira_issues.assignee_display_name, jira_issues.assignee_email_address
 
     union all
 
@@ -84,10 +87,11 @@ account_sightings as (
         jira_worklogs.author_display_name as display_name,
         jira_worklogs.author_email_address as email_address,
         3 as sighting_rank,
-        jira_worklogs.updated_at as seen_at
+        max(jira_worklogs.updated_at) as seen_at
 
     from jira_worklogs
     where jira_worklogs.author_account_id is not null
+    group by jira_worklogs.author_account_id, jira_worklogs.author_display_name, jira_worklogs.author_email_address
 
     union all
 
@@ -109,10 +113,11 @@ account_sightings as (
         asana_tasks.assignee_name as display_name,
         cast(null as text) as email_address,
         2 as sighting_rank,
-        asana_tasks.modified_at as seen_at
+        max(asana_tasks.modified_at) as seen_at
 
     from asana_tasks
     where asana_tasks.assignee_gid is not null
+    group by asana_tasks.assignee_gid, asana_tasks.assignee_name
 
     union all
 
@@ -122,10 +127,11 @@ account_sightings as (
         asana_time_entries.created_by_name as display_name,
         cast(null as text) as email_address,
         3 as sighting_rank,
-        asana_time_entries.created_at as seen_at
+        max(asana_time_entries.created_at) as seen_at
 
     from asana_time_entries
     where asana_time_entries.created_by_gid is not null
+    group by asana_time_entries.created_by_gid, asana_time_entries.created_by_name
 
     union all
 
@@ -145,8 +151,7 @@ account_sightings as (
 
 distinct_sightings as (
 
-    -- Each distinct sighting once, at its latest: the millions of worklogs a few thousand accounts
-    -- wrote fold here, by hashing, before the ordered aggregates below.
+    -- Each distinct sighting once, at its latest, by hashing, before the ordered aggregates below.
     select
         account_sightings.source_system,
         account_sightings.account_id,

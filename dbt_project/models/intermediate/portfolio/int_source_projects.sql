@@ -93,16 +93,19 @@ listed_projects as (
 referenced_projects as (
 
     -- Projects that work points at, whether or not the tool lists them (archived, not readable).
+    -- Each table's rows fold first by the project they name (hundreds of thousands of items, a few
+    -- thousand projects), before the union is folded again below.
     select
         'jira' as source_system,
         jira_issues.source_instance,
         jira_issues.project_id as source_project_id,
         jira_issues.project_key as source_project_key,
         jira_issues.project_name as source_project_name,
-        jira_issues.updated_at as seen_at
+        max(jira_issues.updated_at) as seen_at
 
     from jira_issues
     where jira_issues.project_id is not null
+    group by jira_issues.source_instance, jira_issues.project_id, jira_issues.project_key, jira_issues.project_name
 
     union all
 
@@ -112,10 +115,11 @@ referenced_projects as (
         asana_tasks.home_project_gid as source_project_id,
         asana_tasks.home_project_gid as source_project_key,
         asana_tasks.home_project_name as source_project_name,
-        asana_tasks.modified_at as seen_at
+        max(asana_tasks.modified_at) as seen_at
 
     from asana_tasks
     where asana_tasks.home_project_gid is not null
+    group by asana_tasks.source_instance, asana_tasks.home_project_gid, asana_tasks.home_project_name
 
     union all
 
@@ -125,10 +129,14 @@ referenced_projects as (
         asana_time_entries.attributable_project_gid as source_project_id,
         asana_time_entries.attributable_project_gid as source_project_key,
         asana_time_entries.attributable_project_name as source_project_name,
-        asana_time_entries.created_at as seen_at
+        max(asana_time_entries.created_at) as seen_at
 
     from asana_time_entries
     where asana_time_entries.attributable_project_gid is not null
+    group by
+        asana_time_entries.source_instance,
+        asana_time_entries.attributable_project_gid,
+        asana_time_entries.attributable_project_name
 
     union all
 
@@ -138,16 +146,16 @@ referenced_projects as (
         smartsheet_plan_rows.sheet_id as source_project_id,
         smartsheet_plan_rows.sheet_id as source_project_key,
         smartsheet_plan_rows.sheet_name as source_project_name,
-        smartsheet_plan_rows.modified_at as seen_at
+        max(smartsheet_plan_rows.modified_at) as seen_at
 
     from smartsheet_plan_rows
+    group by smartsheet_plan_rows.source_instance, smartsheet_plan_rows.sheet_id, smartsheet_plan_rows.sheet_name
 
 ),
 
 distinct_references as (
 
-    -- Each distinct reference once, at its latest: the hundreds of thousands of items that point at
-    -- a few thousand projects fold here, by hashing, before the ordered window below.
+    -- Each distinct reference once, at its latest, by hashing, before the ordered window below.
     select
         referenced_projects.source_system,
         referenced_projects.source_instance,
