@@ -27,4 +27,7 @@ left join work_items
     on time_entries.work_item_key = work_items.work_item_key
 where
     not time_entries.is_deleted
+    -- An entry's project is its item's (int_time_entries), so an entry whose item is not loaded has
+    -- none: the project_key index finds these few entries instead of a scan of every entry.
+    and time_entries.project_key is null
     and work_items.work_item_key is null
