@@ -579,10 +579,9 @@ class SmartsheetExtractor:
         column_ids = [primary_column_id] if primary_column_id is not None else None
         for body in self.client.sheet_pages(sheet_id, self.settings.census_page_size, column_ids=column_ids):
             for row in body.get("rows") or []:
-                if isinstance(row, SheetRow):
-                    census[str(row.head.id)] = row.head.modifiedAt
-                elif row_id(row) is not None:
-                    census[str(row["id"])] = row.get("modifiedAt")
+                key = row_id(row)
+                if key is not None:
+                    census[str(key)] = row.head.modifiedAt if isinstance(row, SheetRow) else row.get("modifiedAt")
         return census
 
     def _stored_columns(self, writer: StreamWriter) -> dict[str, tuple[Any, Any]]:
