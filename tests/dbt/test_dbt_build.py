@@ -10,8 +10,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import pytest
+import yaml
 
-from tests.dbt.conftest import FIXTURES_DIR, DbtInvocation, land_jira_stream, load_jira_fixture, run_dbt
+from tests.dbt.conftest import (
+    DBT_PROJECT_DIR,
+    FIXTURES_DIR,
+    DbtInvocation,
+    land_jira_stream,
+    load_jira_fixture,
+    run_dbt,
+)
 
 
 def md5(text: str) -> str:
@@ -243,6 +252,32 @@ def test_source_freshness_reports_each_stream_landed(marts: psycopg.Connection) 
         "worklogs": (8, 1, 1, "succeeded", False),
         "issue_changelogs": (4, 0, 0, "succeeded", False),
     }
+
+
+def test_the_marts_refuse_values_outside_their_accepted_ones(marts: psycopg.Connection) -> None:
+    """Each check constraint the marts' YAML names is on its table, and a value outside the accepted
+    ones is refused as it is written, naming the constraint."""
+    configured = set()
+    for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("*.yml"):
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            for column in model.get("columns", []):
+                for constraint in column.get("constraints", []):
+                    if constraint["type"] == "check":
+                        configured.add((model["name"], constraint["name"]))
+    assert len(configured) >= 20
+    present = set(
+        rows(
+            marts,
+            "select class.relname, constraint_.conname from pg_constraint as constraint_"
+            " join pg_class as class on class.oid = constraint_.conrelid"
+            " join pg_namespace as namespace on namespace.oid = class.relnamespace"
+            " where namespace.nspname = 'marts' and constraint_.contype = 'c'",
+        )
+    )
+    assert configured <= present, configured - present
+    with pytest.raises(psycopg.errors.CheckViolation, match="status_category_accepted"):
+        marts.execute("update marts.fct_work_items set status_category = 'blocked'")
+    assert rows(marts, "select count(*) from marts.fct_work_items where status_category = 'blocked'") == [(0,)]
 
 
 def test_a_worklog_without_its_issue_fails_the_staging_build_naming_the_column(
