@@ -11,7 +11,7 @@
     {%- endif -%}
     {%- set configured = {} -%}
     {%- for column in model['columns'].values() -%}
-        {%- for constraint in column.get('constraints') or [] if constraint['type'] == 'check' and constraint.get('name') -%}
+        {%- for constraint in column.get('constraints') or [] if is_named_check(constraint) -%}
             {%- do configured.update({constraint['name']: constraint['expression']}) -%}
         {%- endfor -%}
     {%- endfor -%}
@@ -27,4 +27,10 @@
         {%- do statements.append('alter table ' ~ this ~ ' add constraint ' ~ adapter.quote(name) ~ ' check (' ~ expression ~ ')') -%}
     {%- endfor -%}
     {{ statements | join(';\n') }}
+{%- endmacro %}
+
+{#- Whether a contract's constraint is a check with a name: `create_table_as` writes those as table
+    constraints, so that they keep their names, and `create_missing_checks` looks them up by name. -#}
+{% macro is_named_check(constraint) -%}
+    {{ return(constraint['type'] == 'check' and constraint.get('name') is not none) }}
 {%- endmacro %}

@@ -30,7 +30,7 @@
             {%- for constraint in column['constraints'] -%}
                 {%- if constraint['type'] == 'primary_key' -%}
                     {%- do deferred_keys.append([adapter.quote(name) if column.get('quote') else name]) -%}
-                {%- elif constraint['type'] == 'check' and constraint.get('name') -%}
+                {%- elif is_named_check(constraint) -%}
                     {%- do model_constraints.append(constraint) -%}
                 {%- else -%}
                     {%- do kept.append(constraint) -%}
