@@ -187,7 +187,7 @@ def pmo_nightly_refresh():
         profile_config=profile_config,
         dbt_executable_path=DBT_EXECUTABLE,
         invocation_mode=InvocationMode.DBT_RUNNER,
-        select=["test_name:relationships", "test_type:singular"],
+        select=["test_name:relationships", "test_name:relationships_columns", "test_type:singular"],
         **{name: value for name, value in dbt_operator_args.items() if name != "full_refresh"},
     )
     models_built >> cross_model_tests

@@ -46,7 +46,11 @@ def test_the_nightly_graph_extracts_then_builds_then_publishes(dagbag):
     cross_model_tests = dag.get_task("dbt_build.cross_model_tests")
     model_tasks = {t for t in dbt_tasks if t != "dbt_build.cross_model_tests"}
     assert cross_model_tests.upstream_task_ids and cross_model_tests.upstream_task_ids <= model_tasks
-    assert cross_model_tests.select == ["test_name:relationships", "test_type:singular"]
+    assert cross_model_tests.select == [
+        "test_name:relationships",
+        "test_name:relationships_columns",
+        "test_type:singular",
+    ]
     assert cross_model_tests.vars["marts_schema"] == "marts_build"
     assert not any(t.endswith("_test") for t in dbt_tasks), "no test is left to a task of its own"
     assert dag.get_task("dbt_build.fct_work_items_model_build").indirect_selection == "cautious"

@@ -280,6 +280,85 @@ def test_the_marts_refuse_values_outside_their_accepted_ones(marts: psycopg.Conn
     assert rows(marts, "select count(*) from marts.fct_work_items where status_category = 'blocked'") == [(0,)]
 
 
+def test_the_marts_refuse_a_second_row_of_a_unique_combination(marts: psycopg.Connection) -> None:
+    """The marts' unique columns and combinations are their tables' own constraints: a duplicate is
+    refused as it is written, a null counting as a value where the combination says so."""
+    constraints = dict(
+        rows(
+            marts,
+            "select class.relname, count(*) from pg_constraint as constraint_"
+            " join pg_class as class on class.oid = constraint_.conrelid"
+            " join pg_namespace as namespace on namespace.oid = class.relnamespace"
+            " where namespace.nspname = 'marts' and constraint_.contype = 'u' group by class.relname",
+        )
+    )
+    assert constraints == {
+        "dim_portfolio": 1,
+        "dim_program": 1,
+        "dim_project": 1,
+        "dim_project_history": 1,
+        "dq_source_freshness": 1,
+        "dq_unmapped_projects": 1,
+        "fct_portfolio_investment": 1,
+        "fct_schedule_changes": 1,
+    }
+    marts.execute("create temporary table second_project as select * from marts.dim_project limit 1")
+    marts.execute("update second_project set project_key = 'another project key'")
+    with pytest.raises(psycopg.errors.UniqueViolation) as second_code:
+        marts.execute("insert into marts.dim_project select * from second_project")
+    assert second_code.value.diag.message_detail.startswith("Key (project_code)=")
+    marts.execute("drop table second_project")
+    # unmapped projects have no strategic theme: their rows are one group, null or not
+    with pytest.raises(psycopg.errors.UniqueViolation) as second_group:
+        marts.execute(
+            "insert into marts.fct_portfolio_investment"
+            " select * from marts.fct_portfolio_investment where strategic_theme is null limit 1"
+        )
+    assert second_group.value.diag.message_detail.startswith("Key (portfolio_key, strategic_theme, stage)=")
+
+
+def test_keys_their_parents_lack_fail_the_models_relationships_test_naming_column_and_value(
+    marts: psycopg.Connection, jira_fixture_warehouse: str, tmp_path: Path
+) -> None:
+    """`relationships_columns` checks every foreign key of fct_time_entries in one test: a value its
+    parent lacks fails it, one row per column and value with its count; a null passes."""
+
+    def test_time_entries_keys() -> tuple[DbtInvocation, list[dict]]:
+        invocation = run_dbt(
+            ["test", "--select", "test_name:relationships_columns,fct_time_entries"], jira_fixture_warehouse, tmp_path
+        )
+        return invocation, [r for r in invocation.run_results["results"] if r["unique_id"].startswith("test.")]
+
+    first = rows(marts, "select time_entry_key from marts.fct_time_entries order by time_entry_key limit 1")[0][0]
+    passed, results = test_time_entries_keys()
+    assert passed.returncode == 0, passed.output[-3000:]
+    assert [result["unique_id"].split(".")[2] for result in results] == ["relationships_columns_fct_time_entries"]
+    marts.execute("create temporary table orphans as select * from marts.fct_time_entries where false")
+    try:
+        for key, entry_date in (("orphan-1", None), ("orphan-2", "1900-01-01")):
+            marts.execute(
+                "insert into orphans select * from marts.fct_time_entries where time_entry_key = %s", (first,)
+            )
+            marts.execute(
+                "update orphans set time_entry_key = %s, work_item_key = 'no-such-item', person_key = null,"
+                " entry_date = coalesce(%s::date, entry_date) where time_entry_key = %s",
+                (key, entry_date, first),
+            )
+        marts.execute("insert into marts.fct_time_entries select * from orphans")
+
+        failed, [result] = test_time_entries_keys()
+
+        assert failed.returncode != 0
+        assert result["status"] == "fail" and result["failures"] == 2
+        assert set(rows(marts, result["compiled_code"])) == {
+            ("work_item_key", "no-such-item", 2),
+            ("entry_date", "1900-01-01", 1),
+        }
+    finally:
+        marts.execute("delete from marts.fct_time_entries where time_entry_key in ('orphan-1', 'orphan-2')")
+        marts.execute("drop table orphans")
+
+
 def test_a_worklog_without_its_issue_fails_the_staging_build_naming_the_column(
     warehouse_url: str, tmp_path: Path
 ) -> None:
