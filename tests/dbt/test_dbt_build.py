@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -254,6 +255,17 @@ def test_source_freshness_reports_each_stream_landed(marts: psycopg.Connection) 
     }
 
 
+def mart_constraints(connection: psycopg.Connection, kind: str) -> list[tuple[str, str]]:
+    """(table, constraint name) of the marts' constraints of one kind (`pg_constraint.contype`: c, u...)."""
+    return rows(
+        connection,
+        "select class.relname, constraint_.conname from pg_constraint as constraint_"
+        " join pg_class as class on class.oid = constraint_.conrelid"
+        " join pg_namespace as namespace on namespace.oid = class.relnamespace"
+        f" where namespace.nspname = 'marts' and constraint_.contype = '{kind}'",
+    )
+
+
 def test_the_marts_refuse_values_outside_their_accepted_ones(marts: psycopg.Connection) -> None:
     """Each check constraint the marts' YAML names is on its table, and a value outside the accepted
     ones is refused as it is written, naming the constraint."""
@@ -265,15 +277,7 @@ def test_the_marts_refuse_values_outside_their_accepted_ones(marts: psycopg.Conn
                     if constraint["type"] == "check":
                         configured.add((model["name"], constraint["name"]))
     assert len(configured) >= 20
-    present = set(
-        rows(
-            marts,
-            "select class.relname, constraint_.conname from pg_constraint as constraint_"
-            " join pg_class as class on class.oid = constraint_.conrelid"
-            " join pg_namespace as namespace on namespace.oid = class.relnamespace"
-            " where namespace.nspname = 'marts' and constraint_.contype = 'c'",
-        )
-    )
+    present = set(mart_constraints(marts, "c"))
     assert configured <= present, configured - present
     with pytest.raises(psycopg.errors.CheckViolation, match="status_category_accepted"):
         marts.execute("update marts.fct_work_items set status_category = 'blocked'")
@@ -283,15 +287,7 @@ def test_the_marts_refuse_values_outside_their_accepted_ones(marts: psycopg.Conn
 def test_the_marts_refuse_a_second_row_of_a_unique_combination(marts: psycopg.Connection) -> None:
     """The marts' unique columns and combinations are their tables' own constraints: a duplicate is
     refused as it is written, a null counting as a value where the combination says so."""
-    constraints = dict(
-        rows(
-            marts,
-            "select class.relname, count(*) from pg_constraint as constraint_"
-            " join pg_class as class on class.oid = constraint_.conrelid"
-            " join pg_namespace as namespace on namespace.oid = class.relnamespace"
-            " where namespace.nspname = 'marts' and constraint_.contype = 'u' group by class.relname",
-        )
-    )
+    constraints = Counter(table for table, _ in mart_constraints(marts, "u"))
     assert constraints == {
         "dim_portfolio": 1,
         "dim_program": 1,
@@ -323,14 +319,14 @@ def test_keys_their_parents_lack_fail_the_models_relationships_test_naming_colum
     """`relationships_columns` checks every foreign key of fct_time_entries in one test: a value its
     parent lacks fails it, one row per column and value with its count; a null passes."""
 
-    def test_time_entries_keys() -> tuple[DbtInvocation, list[dict]]:
+    def run_the_time_entries_keys_test() -> tuple[DbtInvocation, list[dict]]:
         invocation = run_dbt(
             ["test", "--select", "test_name:relationships_columns,fct_time_entries"], jira_fixture_warehouse, tmp_path
         )
         return invocation, [r for r in invocation.run_results["results"] if r["unique_id"].startswith("test.")]
 
     first = rows(marts, "select time_entry_key from marts.fct_time_entries order by time_entry_key limit 1")[0][0]
-    passed, results = test_time_entries_keys()
+    passed, results = run_the_time_entries_keys_test()
     assert passed.returncode == 0, passed.output[-3000:]
     assert [result["unique_id"].split(".")[2] for result in results] == ["relationships_columns_fct_time_entries"]
     marts.execute("create temporary table orphans as select * from marts.fct_time_entries where false")
@@ -346,7 +342,7 @@ def test_keys_their_parents_lack_fail_the_models_relationships_test_naming_colum
             )
         marts.execute("insert into marts.fct_time_entries select * from orphans")
 
-        failed, [result] = test_time_entries_keys()
+        failed, [result] = run_the_time_entries_keys_test()
 
         assert failed.returncode != 0
         assert result["status"] == "fail" and result["failures"] == 2
