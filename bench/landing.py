@@ -224,14 +224,9 @@ class CopyLimit:
         return self.records / self.seconds if self.seconds else 0.0
 
 
-def copy_limit(warehouse_url: str, tool: str, stream: str, *, instance: str = "bench", repeat: int = 1) -> CopyLimit:
-    """The fastest of `repeat` single-stream COPYs of the records landed in `raw.<tool>_<stream>` into a
-    table made like it."""
-    runs = [_copy_once(warehouse_url, f"{tool}_{stream}", instance) for _ in range(repeat)]
-    return min(runs, key=lambda run: run.seconds)
-
-
-def _copy_once(warehouse_url: str, table: str, instance: str) -> CopyLimit:
+def copy_limit(warehouse_url: str, tool: str, stream: str, *, instance: str = "bench") -> CopyLimit:
+    """One single-stream COPY of the records landed in `raw.<tool>_<stream>` into a table made like it."""
+    table = f"{tool}_{stream}"
     source = sql.Identifier("raw", table)
     target = sql.Identifier("bench_limit", table)
     with psycopg.connect(warehouse_url) as connection:
@@ -307,19 +302,28 @@ def measure_landing(
     repeat: int,
     *,
     profile_svg: Callable[[str], Path | None] | None = None,
+    each_round: Callable[[], None] | None = None,
 ) -> Landing:
-    """Each tool's streams landed one at a time, `repeat` times, each time into a new database, and the
-    single-stream COPY of the same records `repeat` times; the best of each side is kept."""
+    """Each tool's streams landed one at a time, and the single-stream COPY of the same records, in
+    `repeat` rounds, each into a new database; the best of each side is kept.
+
+    A round lands every tool, then COPYs each stream's records from that round's database, then
+    calls `each_round` (the peer's run): every side's best comes from the same stretch of the
+    machine's time, so a machine whose speed drifts during the bench (a shared one) does not favour
+    the side that happened to be measured last."""
     runs: dict[str, list[ExtractRun]] = {tool: [] for tool in tools}
+    copies: dict[tuple[str, str], list[CopyLimit]] = {
+        (tool, stream): [] for tool in tools for stream in VOLUME_STREAMS[tool]
+    }
     landing_url = ""
     for attempt in range(repeat):
         landing_url = create_database(server, "bench_landing")
         for tool in tools:
             svg = profile_svg(tool) if profile_svg and attempt == 0 else None
             runs[tool].append(run_extract(sites, tool, landing_url, one_stream_at_a_time=True, profile_svg=svg))
-    limits = {
-        (tool, stream): copy_limit(landing_url, tool, stream, repeat=repeat)
-        for tool in tools
-        for stream in VOLUME_STREAMS[tool]
-    }
+        for (tool, stream), stream_copies in copies.items():
+            stream_copies.append(copy_limit(landing_url, tool, stream))
+        if each_round is not None:
+            each_round()
+    limits = {key: min(stream_copies, key=lambda copy: copy.seconds) for key, stream_copies in copies.items()}
     return Landing({tool: ExtractRun.best_of(tool_runs) for tool, tool_runs in runs.items()}, limits, landing_url)

@@ -427,33 +427,34 @@ def run(
         with tool_sites(scale) as sites:
             world = sites.world
             log(f"landing: {scale} world, {len(world.jira.issues):,} issues, {len(world.jira.worklogs):,} worklogs")
+            peer_runs: list[PeerRun] = []
+
+            def run_peer() -> None:
+                # one run a round of the landing, each into a new database, so that both sides get their best
+                log(f"peer: dlt, run {len(peer_runs) + 1} of {repeat}")
+                peer_runs.append(
+                    run_dlt(
+                        sites.url("jira"),
+                        create_database(server, "bench_peer"),
+                        email=JIRA_EMAIL,
+                        token=JIRA_TOKEN,
+                        fields=issue_fields(world),
+                    )
+                )
+
             landing = measure_landing(
                 server,
                 sites,
                 TOOLS,
                 repeat,
                 profile_svg=(lambda tool: profile_dir / f"extract-{tool}-{scale}.svg") if profile_dir else None,
+                each_round=None if skip_dlt else run_peer,
             )
             extracts = landing.extracts
             peaks[scale] = (extracts["jira"].peak_rss_bytes, world)
             for tool in TOOLS:
                 rows += landing_rows(tool, extracts[tool], landing.limits)
-            peer = None
-            if not skip_dlt:
-                log("peer: dlt")
-                # as many runs as the landing's, each into a new database, so that both sides get their best
-                peer = PeerRun.best_of(
-                    [
-                        run_dlt(
-                            sites.url("jira"),
-                            create_database(server, "bench_peer"),
-                            email=JIRA_EMAIL,
-                            token=JIRA_TOKEN,
-                            fields=issue_fields(world),
-                        )
-                        for _ in range(repeat)
-                    ]
-                )
+            peer = PeerRun.best_of(peer_runs) if peer_runs else None
             rows.append(peer_row(extracts["jira"], peer, "--skip-dlt"))
             machine = machine_lines(landing.warehouse_url)
             refresh = measure_refresh(
@@ -510,8 +511,8 @@ def results_document(table: str, machine: list[str], command: str, repeat: int, 
             "# Benchmark results",
             "",
             f"`{command}` ({seconds:.0f} s in all). Landing, raw COPY and dlt"
-            f" figures are the best of {repeat} runs each, the refresh and the night ran once; rates are records"
-            " a second.",
+            f" figures are the best of {repeat} runs each, taken in turn (a round: the landings, the COPYs of"
+            " their records, dlt), the refresh and the night ran once; rates are records a second.",
             "",
             *machine,
             "",
