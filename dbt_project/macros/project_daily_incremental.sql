@@ -3,13 +3,18 @@
     cast('{{ var("dim_date_start") }}' as date)
 {%- endmacro %}
 
-{#- Pre-hook of fct_project_daily on an incremental run: removes every day of a project whose inputs
-    changed since its days were built (its inputs_hash differs) or that has no span any more, and days
-    outside the project's current span; the model then rebuilds those projects whole. When those days
-    are more than the `daily_facts_rebuild_share` var of the table, it is emptied instead and every
-    project rebuilt whole: deleting most rows and inserting them again costs several times what
-    writing them into an empty table does (each new key meets its deleted one in the primary key). -#}
-{% macro delete_outdated_project_days(spans_relation) -%}
+{#- Pre-hook of fct_project_daily on an incremental run: removes each project's days from the first
+    month whose inputs changed since those days were built, and days outside the project's current
+    span (or of a project that has no span any more); the model then rebuilds each project from its
+    first missing day. A day's figures follow from the project's budget and baselines and from the
+    events of every day up to it, so a month's days and every later day are outdated when the
+    month's fingerprint in `monthly_inputs_relation` is not the one its stored days carry
+    (`inputs_hash`), when the month has no fingerprint any more, or when a month of the span has no
+    stored day (the span starts earlier now). When the outdated days are more than the
+    `daily_facts_rebuild_share` var of the table, it is emptied instead and every project rebuilt
+    whole: deleting most rows and inserting them again costs several times what writing them into
+    an empty table does (each new key meets its deleted one in the primary key). -#}
+{% macro delete_outdated_project_days(spans_relation, monthly_inputs_relation) -%}
     {%- if is_incremental() -%}
         {%- set outdated -%}
 not exists (
@@ -17,8 +22,45 @@ not exists (
     from {{ spans_relation }} as spans
     where
         spans.project_key = project_days.project_key
-        and spans.inputs_hash = project_days.inputs_hash
         and project_days.date_day between greatest(spans.first_day, {{ first_calendar_day() }}) and {{ run_date() }}
+)
+or exists (
+    select 1
+    from (
+        select
+            changed_months.project_key,
+            min(changed_months.month_start) as outdated_from
+        from (
+            select
+                stored_days.project_key,
+                cast(date_trunc('month', stored_days.date_day) as date) as month_start
+            from {{ this }} as stored_days
+            left join {{ monthly_inputs_relation }} as monthly_inputs
+                on
+                    stored_days.project_key = monthly_inputs.project_key
+                    and cast(date_trunc('month', stored_days.date_day) as date) = monthly_inputs.month_start
+            where stored_days.inputs_hash is distinct from monthly_inputs.inputs_hash
+
+            union all
+
+            select
+                monthly_inputs.project_key,
+                monthly_inputs.month_start
+            from {{ monthly_inputs_relation }} as monthly_inputs
+            where not exists (
+                select 1
+                from {{ this }} as stored_days
+                where
+                    stored_days.project_key = monthly_inputs.project_key
+                    and stored_days.date_day >= monthly_inputs.month_start
+                    and stored_days.date_day < monthly_inputs.month_start + interval '1 month'
+            )
+        ) as changed_months
+        group by changed_months.project_key
+    ) as outdated_projects
+    where
+        outdated_projects.project_key = project_days.project_key
+        and project_days.date_day >= outdated_projects.outdated_from
 )
         {%- endset -%}
         {%- if execute and most_project_days_outdated(outdated) -%}
@@ -28,6 +70,104 @@ delete from {{ this }} as project_days
 where {{ outdated }}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The events the current (not deleted) items of `work_items` (a relation or CTE shaped like
+    fct_work_items) put on their projects' days, as a parenthesised query, one row per event: an
+    item counts from the UTC day it was created, as done from the day it was done (never before it
+    was created), and as overdue from the day after its due date until the day it is done. Each row
+    gives the project, the day and what it changes (items_created, weight_created, items_completed,
+    weight_completed, overdue_change). fct_project_daily sums them into its running totals and
+    int_project_monthly_inputs fingerprints them by month, so both read the very same events. -#}
+{% macro project_item_events(work_items) -%}
+(
+    with
+
+    current_items as (
+
+        select
+            work_items.project_key,
+            cast(work_items.created_at at time zone 'UTC' as date) as created_on,
+            work_items.due_date,
+            work_items.weight,
+            case
+                when work_items.status_category = 'done'
+                    then greatest(
+                        cast(work_items.completed_at at time zone 'UTC' as date),
+                        cast(work_items.created_at at time zone 'UTC' as date)
+                    )
+            end as done_on
+
+        from {{ work_items }} as work_items
+        where not work_items.is_deleted
+
+    ),
+
+    overdue_periods as (
+
+        select
+            current_items.project_key,
+            greatest(current_items.due_date + 1, current_items.created_on) as overdue_from,
+            current_items.done_on as overdue_until
+
+        from current_items
+        where current_items.due_date is not null
+
+    )
+
+    select
+        current_items.project_key,
+        current_items.created_on as event_day,
+        1 as items_created,
+        current_items.weight as weight_created,
+        0 as items_completed,
+        0 as weight_completed,
+        0 as overdue_change
+
+    from current_items
+
+    union all
+
+    select
+        current_items.project_key,
+        current_items.done_on as event_day,
+        0 as items_created,
+        0 as weight_created,
+        1 as items_completed,
+        current_items.weight as weight_completed,
+        0 as overdue_change
+
+    from current_items
+    where current_items.done_on is not null
+
+    union all
+
+    select
+        overdue_periods.project_key,
+        overdue_periods.overdue_from as event_day,
+        0 as items_created,
+        0 as weight_created,
+        0 as items_completed,
+        0 as weight_completed,
+        1 as overdue_change
+
+    from overdue_periods
+    where overdue_periods.overdue_until is null or overdue_periods.overdue_until > overdue_periods.overdue_from
+
+    union all
+
+    select
+        overdue_periods.project_key,
+        overdue_periods.overdue_until as event_day,
+        0 as items_created,
+        0 as weight_created,
+        0 as items_completed,
+        0 as weight_completed,
+        -1 as overdue_change
+
+    from overdue_periods
+    where overdue_periods.overdue_until > overdue_periods.overdue_from
+)
 {%- endmacro %}
 
 {#- Whether the days matching `outdated` are more than the `daily_facts_rebuild_share` var of

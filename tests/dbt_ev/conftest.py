@@ -103,7 +103,7 @@ class Person:
 
 @dataclass
 class Portfolio:
-    """The hand-built portfolio: PF1 holds programs PG1 (A, B) and PG2 (C, D, F); E is unmapped."""
+    """The hand-built portfolio: PF1 holds programs PG1 (A, B) and PG2 (C, D, F, H); E is unmapped."""
 
     projects: list[Project] = field(default_factory=list)
     items: list[WorkItem] = field(default_factory=list)
@@ -179,6 +179,19 @@ def build_portfolio() -> Portfolio:
             ),
             # A source project no register row maps.
             Project("jira:E", "UNASSIGNED", "UNASSIGNED", is_mapped=False),
+            # Under way since February, with an open item and time in both months.
+            Project(
+                "H",
+                "PG2",
+                "PF1",
+                approved_budget=money("3000"),
+                baseline_start=d("2026-02-16"),
+                baseline_finish=d("2026-03-31"),
+                strategic_theme="efficiency",
+                stage="active",
+                expected_benefit=money("4000"),
+                alignment_score=money("3"),
+            ),
         ],
         items=[
             WorkItem(
@@ -240,6 +253,8 @@ def build_portfolio() -> Portfolio:
             ),
             WorkItem("d1", "D", money("2"), utc("2026-03-01T09:00:00+00:00"), estimate_hours=money("2")),
             WorkItem("e1", "jira:E", money("1"), utc("2026-03-04T09:00:00+00:00"), utc("2026-03-06T09:00:00+00:00")),
+            WorkItem("h1", "H", money("5"), utc("2026-02-16T09:00:00+00:00"), due_date=d("2026-03-06")),
+            WorkItem("h2", "H", money("3"), utc("2026-02-17T09:00:00+00:00"), utc("2026-02-25T09:00:00+00:00")),
         ],
         entries=[
             TimeEntry("t1", "a1", "A", "alice@example.com", d("2026-02-21"), money("20"), money("100")),
@@ -249,6 +264,8 @@ def build_portfolio() -> Portfolio:
             TimeEntry("t5", "c1", "C", "bob@example.com", d("2026-03-06"), money("10"), money("100")),
             TimeEntry("t6", "d1", "D", "carol@example.com", d("2026-03-03"), money("4"), money("50")),
             TimeEntry("t7", "e1", "jira:E", "carol@example.com", d("2026-03-05"), money("2"), None),
+            TimeEntry("t9", "h1", "H", "carol@example.com", d("2026-02-18"), money("6"), money("50")),
+            TimeEntry("t10", "h1", "H", "carol@example.com", d("2026-03-02"), money("2"), money("50")),
         ],
         people=[
             Person("alice@example.com", Decimal("40")),

@@ -199,7 +199,7 @@ def test_project_days_run_from_first_activity_or_baseline_to_the_run_date(built_
 
 
 @pytest.mark.parametrize("day", STATUS_DAYS, ids=str)
-@pytest.mark.parametrize("code", ["A", "B", "C", "D", "F", "jira:E"])
+@pytest.mark.parametrize("code", ["A", "B", "C", "D", "F", "H", "jira:E"])
 def test_project_figures_follow_the_contract(built_marts, portfolio: Portfolio, code: str, day: date) -> None:
     connection, _ = built_marts
     project = portfolio.project(code)
@@ -331,7 +331,8 @@ def test_bi_role_reads_the_marts_and_nothing_else(
 def edit_portfolio(portfolio: Portfolio) -> Portfolio:
     """A night's changes: a re-estimated item (A), a forecast (A), an old entry's hours corrected (A, weeks
     before the days every run rebuilds), late time (C), a deleted item and its time (D), a re-planned
-    project (F), a project gone from the register (E) and a new one (G). B is untouched."""
+    project (F), a project gone from the register (E) and a new one (G), a February item of H done in
+    March and late time of H in March. B is untouched."""
     d = date.fromisoformat
     items = [
         replace(item, weight=Decimal("6"), estimate_hours=Decimal("6")) if item.item_id == "a2" else item
@@ -339,10 +340,14 @@ def edit_portfolio(portfolio: Portfolio) -> Portfolio:
         if item.project != "jira:E"
     ]
     items = [replace(item, is_deleted=True) if item.item_id == "d1" else item for item in items]
+    items = [
+        replace(item, completed_at=utc("2026-03-11T15:00:00+00:00")) if item.item_id == "h1" else item for item in items
+    ]
     items.append(WorkItem("g1", "G", Decimal("2"), utc("2026-03-09T09:00:00+00:00")))
     entries = [entry for entry in portfolio.entries if entry.project not in ("jira:E", "D")]
     entries = [replace(entry, hours=Decimal("25")) if entry.entry_id == "t1" else entry for entry in entries]
     entries.append(TimeEntry("t8", "c2", "C", "bob@example.com", d("2026-03-11"), Decimal("3"), Decimal("100")))
+    entries.append(TimeEntry("t11", "h1", "H", "carol@example.com", d("2026-03-04"), Decimal("1"), Decimal("50")))
     projects = []
     for project in portfolio.projects:
         if project.code == "A":
@@ -389,7 +394,7 @@ def edited_warehouse(warehouse_server: str, tmp_path_factory: pytest.TempPathFac
         with psycopg.connect(url, autocommit=True) as connection:
             write_portfolio(connection, build_portfolio())
             run_dbt(build, url, work_dir).check()
-            versions_before = {code: row_versions(connection, code) for code in ("A", "B")}
+            versions_before = {code: row_versions(connection, code) for code in ("A", "B", "H")}
 
             connection.execute("create table public.project_days_before_edits as select * from marts.fct_project_daily")
             write_portfolio(connection, edit_portfolio(build_portfolio()))
@@ -398,7 +403,7 @@ def edited_warehouse(warehouse_server: str, tmp_path_factory: pytest.TempPathFac
             incremental_build = run_dbt(build, url, work_dir, **later, daily_facts_rebuild_share=1)
             incremental_build.check()
             incremental = project_days(connection)
-            versions_after = {code: row_versions(connection, code) for code in ("A", "B")}
+            versions_after = {code: row_versions(connection, code) for code in ("A", "B", "H")}
             schedule_changes = connection.execute(
                 "select project_key, field, old_date, new_date, delta_days from marts.fct_schedule_changes"
             ).fetchall()
@@ -477,6 +482,16 @@ def test_incremental_run_rewrites_only_recent_days_of_unchanged_projects(edited_
     # A's inputs changed (a re-estimated item): every one of its days is rewritten.
     assert not {day for day, version in after["A"].items() if before["A"].get(day) == version}
     assert "days to rebuild; at most 1.0 of them, so only those are deleted" in edited_warehouse["incremental_log"]
+
+
+def test_incremental_run_rewrites_a_project_from_the_first_month_whose_inputs_changed(edited_warehouse) -> None:
+    # H's February item was done in March and H logged late time in March: its February days, built
+    # from the same February events, stay as they were; every March day is rewritten.
+    before, after = edited_warehouse["versions_before"]["H"], edited_warehouse["versions_after"]["H"]
+    untouched = {day for day, version in after.items() if before.get(day) == version}
+    assert min(after) == date(2026, 2, 16)
+    assert untouched == {day for day in before if day < date(2026, 3, 1)}
+    assert untouched, "the days before the changed month are kept"
 
 
 def test_a_night_outdating_more_than_the_rebuild_share_rebuilds_every_project_with_the_same_rows(

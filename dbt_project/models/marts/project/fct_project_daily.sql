@@ -5,7 +5,7 @@
         unique_key=['project_key', 'date_day'],
         on_schema_change='fail',
         contract={'enforced': true},
-        pre_hook="{{ delete_outdated_project_days(ref('int_project_daily_spans')) }}",
+        pre_hook="{{ delete_outdated_project_days(ref('int_project_daily_spans'), ref('int_project_monthly_inputs')) }}",
     )
 }}
 
@@ -19,6 +19,12 @@ with
 spans as (
 
     select * from {{ ref('int_project_daily_spans') }}
+
+),
+
+monthly_inputs as (
+
+    select * from {{ ref('int_project_monthly_inputs') }}
 
 ),
 
@@ -59,14 +65,13 @@ build_ranges as (
 
     -- A full build covers each project's whole span. An incremental one rebuilds the last
     -- `daily_facts_lookback_days` days, any day after the last one built and, on a backfill, every
-    -- day from `rebuild_from`; the pre-hook has already deleted every day of a project whose inputs
-    -- changed, so such a project is rebuilt whole.
+    -- day from `rebuild_from`; the pre-hook has already deleted each project's days from the first
+    -- month whose inputs changed, so such a project is rebuilt from that month.
     select
         spans.project_key,
         spans.bac,
         spans.baseline_start,
         spans.baseline_finish,
-        spans.inputs_hash,
         {% if is_incremental() -%}
             greatest(
                 spans.first_day,
@@ -92,111 +97,38 @@ build_ranges as (
 
 project_days as (
 
+    -- Each day carries its month's fingerprint, which the next incremental run compares.
     select
         build_ranges.project_key,
         calendar.date_day,
         build_ranges.bac,
         build_ranges.baseline_start,
         build_ranges.baseline_finish,
-        build_ranges.inputs_hash
+        monthly_inputs.inputs_hash
 
     from build_ranges
     inner join calendar
         on calendar.date_day between build_ranges.build_from and {{ run_date() }}
-
-),
-
-current_items as (
-
-    select
-        work_items.project_key,
-        cast(work_items.created_at at time zone 'UTC' as date) as created_on,
-        work_items.due_date,
-        work_items.weight,
-        case
-            when work_items.status_category = 'done'
-                then greatest(
-                    cast(work_items.completed_at at time zone 'UTC' as date),
-                    cast(work_items.created_at at time zone 'UTC' as date)
-                )
-        end as done_on
-
-    from work_items
-    where not work_items.is_deleted
-
-),
-
-overdue_periods as (
-
-    -- An open item is overdue from the day after its due date until the day it is done.
-    select
-        current_items.project_key,
-        greatest(current_items.due_date + 1, current_items.created_on) as overdue_from,
-        current_items.done_on as overdue_until
-
-    from current_items
-    where current_items.due_date is not null
+    left join monthly_inputs
+        on
+            build_ranges.project_key = monthly_inputs.project_key
+            and cast(date_trunc('month', calendar.date_day) as date) = monthly_inputs.month_start
 
 ),
 
 events as (
 
     select
-        current_items.project_key,
-        current_items.created_on as event_day,
-        1 as items_created,
-        current_items.weight as weight_created,
-        0 as items_completed,
-        0 as weight_completed,
-        0 as overdue_change,
+        item_events.project_key,
+        item_events.event_day,
+        item_events.items_created,
+        item_events.weight_created,
+        item_events.items_completed,
+        item_events.weight_completed,
+        item_events.overdue_change,
         0 as cost
 
-    from current_items
-
-    union all
-
-    select
-        current_items.project_key,
-        current_items.done_on as event_day,
-        0 as items_created,
-        0 as weight_created,
-        1 as items_completed,
-        current_items.weight as weight_completed,
-        0 as overdue_change,
-        0 as cost
-
-    from current_items
-    where current_items.done_on is not null
-
-    union all
-
-    select
-        overdue_periods.project_key,
-        overdue_periods.overdue_from as event_day,
-        0 as items_created,
-        0 as weight_created,
-        0 as items_completed,
-        0 as weight_completed,
-        1 as overdue_change,
-        0 as cost
-
-    from overdue_periods
-    where overdue_periods.overdue_until is null or overdue_periods.overdue_until > overdue_periods.overdue_from
-
-    union all
-
-    select
-        overdue_periods.project_key,
-        overdue_periods.overdue_until as event_day,
-        0 as items_created,
-        0 as weight_created,
-        0 as items_completed,
-        0 as weight_completed,
-        -1 as overdue_change,
-        0 as cost
-
-    from overdue_periods
-    where overdue_periods.overdue_until > overdue_periods.overdue_from
+    from {{ project_item_events('work_items') }} as item_events
 
     union all
 
