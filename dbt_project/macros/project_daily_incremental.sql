@@ -16,60 +16,90 @@
     an empty table does (each new key meets its deleted one in the primary key). -#}
 {% macro delete_outdated_project_days(spans_relation, monthly_inputs_relation) -%}
     {%- if is_incremental() -%}
-        {%- set outdated -%}
-not exists (
-    select 1
-    from {{ spans_relation }} as spans
-    where
-        spans.project_key = project_days.project_key
-        and project_days.date_day between greatest(spans.first_day, {{ first_calendar_day() }}) and {{ run_date() }}
-)
-or exists (
-    select 1
-    from (
+        {%- set kept_days -%}
+(
+    with
+
+    stored_projects as (
+
+        -- Each project's first month whose stored days carry another fingerprint than its current
+        -- one (or that has none any more); null when every stored month matches.
         select
-            changed_months.project_key,
-            min(changed_months.month_start) as outdated_from
-        from (
-            select
-                stored_days.project_key,
-                cast(date_trunc('month', stored_days.date_day) as date) as month_start
+            stored_days.project_key,
+            min({{ month_start('stored_days.date_day') }}) filter (
+                where stored_days.inputs_hash is distinct from monthly_inputs.inputs_hash
+            ) as first_changed_month
+
+        from {{ this }} as stored_days
+        left join {{ monthly_inputs_relation }} as monthly_inputs
+            on
+                stored_days.project_key = monthly_inputs.project_key
+                and {{ month_start('stored_days.date_day') }} = monthly_inputs.month_start
+        group by stored_days.project_key
+
+    ),
+
+    unbuilt_months as (
+
+        -- Each project's first month of its span without a stored day: the span starts earlier
+        -- now, or (harmlessly) the month after the last day built.
+        select
+            monthly_inputs.project_key,
+            min(monthly_inputs.month_start) as first_unbuilt_month
+
+        from {{ monthly_inputs_relation }} as monthly_inputs
+        where not exists (
+            select 1
             from {{ this }} as stored_days
-            left join {{ monthly_inputs_relation }} as monthly_inputs
-                on
-                    stored_days.project_key = monthly_inputs.project_key
-                    and cast(date_trunc('month', stored_days.date_day) as date) = monthly_inputs.month_start
-            where stored_days.inputs_hash is distinct from monthly_inputs.inputs_hash
+            where
+                stored_days.project_key = monthly_inputs.project_key
+                and stored_days.date_day >= monthly_inputs.month_start
+                and stored_days.date_day < cast(monthly_inputs.month_start + interval '1 month' as date)
+        )
+        group by monthly_inputs.project_key
 
-            union all
+    )
 
-            select
-                monthly_inputs.project_key,
-                monthly_inputs.month_start
-            from {{ monthly_inputs_relation }} as monthly_inputs
-            where not exists (
-                select 1
-                from {{ this }} as stored_days
-                where
-                    stored_days.project_key = monthly_inputs.project_key
-                    and stored_days.date_day >= monthly_inputs.month_start
-                    and stored_days.date_day < monthly_inputs.month_start + interval '1 month'
-            )
-        ) as changed_months
-        group by changed_months.project_key
-    ) as outdated_projects
-    where
-        outdated_projects.project_key = project_days.project_key
-        and project_days.date_day >= outdated_projects.outdated_from
+    -- The days of each stored project that stay: from its first day (not before the first calendar
+    -- day) to the run date, and before the first outdated month. None of a project without a span.
+    select
+        stored_projects.project_key,
+        case
+            when spans.first_day is not null then greatest(spans.first_day, {{ first_calendar_day() }})
+        end as keep_from,
+        least(
+            {{ run_date() }},
+            least(stored_projects.first_changed_month, unbuilt_months.first_unbuilt_month) - 1
+        ) as keep_until
+
+    from stored_projects
+    left join {{ spans_relation }} as spans
+        on stored_projects.project_key = spans.project_key
+    left join unbuilt_months
+        on stored_projects.project_key = unbuilt_months.project_key
 )
         {%- endset -%}
-        {%- if execute and most_project_days_outdated(outdated) -%}
+        {%- set outdated -%}
+project_days.project_key = kept_days.project_key
+and (
+    kept_days.keep_from is null
+    or project_days.date_day < kept_days.keep_from
+    or project_days.date_day > kept_days.keep_until
+)
+        {%- endset -%}
+        {%- if execute and most_project_days_outdated(kept_days, outdated) -%}
 truncate {{ this }}
         {%- else -%}
 delete from {{ this }} as project_days
+using {{ kept_days }} as kept_days
 where {{ outdated }}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The first day of the month of `day` (a date expression), as a date. -#}
+{% macro month_start(day) -%}
+    cast(date_trunc('month', cast({{ day }} as timestamp)) as date)
 {%- endmacro %}
 
 {#- The events the current (not deleted) items of `work_items` (a relation or CTE shaped like
@@ -170,16 +200,22 @@ where {{ outdated }}
 )
 {%- endmacro %}
 
-{#- Whether the days matching `outdated` are more than the `daily_facts_rebuild_share` var of
-    fct_project_daily's days; says how many either way. -#}
-{% macro most_project_days_outdated(outdated) -%}
+{#- Whether the days of fct_project_daily matching `outdated` (a condition on `project_days`, a row of
+    the table, and `kept_days`, a row of the `kept_days` query for its project) are more than the
+    `daily_facts_rebuild_share` var of its days; says how many either way. -#}
+{% macro most_project_days_outdated(kept_days, outdated) -%}
     {%- set rebuild_share = var('daily_facts_rebuild_share', 0.5) | float -%}
     {%- if rebuild_share < 0 or rebuild_share > 1 -%}
         {{ exceptions.raise_compiler_error("var daily_facts_rebuild_share must be between 0 and 1, got " ~ rebuild_share) }}
     {%- endif -%}
     {%- set counted -%}
 select
-    (select count(*) from {{ this }} as project_days where {{ outdated }}) as outdated_days,
+    (
+        select count(*)
+        from {{ this }} as project_days
+        inner join {{ kept_days }} as kept_days
+            on {{ outdated }}
+    ) as outdated_days,
     (select count(*) from {{ this }}) as built_days
     {%- endset -%}
     {%- set row = run_query(counted).rows[0] -%}

@@ -30,10 +30,12 @@ built_spans as (
         spans.bac,
         spans.baseline_start,
         spans.baseline_finish,
-        cast(date_trunc('month', greatest(spans.first_day, {{ first_calendar_day() }})) as date) as first_month
+        {{ month_start('greatest(spans.first_day, ' ~ first_calendar_day() ~ ')') }} as first_month
 
     from spans
-    where greatest(spans.first_day, {{ first_calendar_day() }}) <= {{ run_date() }}
+    where
+        spans.first_day is not null
+        and greatest(spans.first_day, {{ first_calendar_day() }}) <= {{ run_date() }}
 
 ),
 
@@ -48,8 +50,8 @@ project_months as (
 
     from built_spans
     cross join lateral generate_series(
-        built_spans.first_month,
-        date_trunc('month', {{ run_date() }}),
+        cast(built_spans.first_month as timestamp),
+        cast({{ month_start(run_date()) }} as timestamp),
         interval '1 month'
     ) as months (month_start)
 
@@ -57,58 +59,63 @@ project_months as (
 
 events as (
 
+    -- Each event as its day, its kind and its amount. A day's figures are sums of its events' (an
+    -- item created adds 1 and its weight, done 1 and its weight, an overdue start or end 1 or -1, a
+    -- time entry its cost), so the same kinds and amounts on the same days give the same days.
     select
         item_events.project_key,
         item_events.event_day,
-        item_events.items_created,
-        item_events.weight_created,
-        item_events.items_completed,
-        item_events.weight_completed,
-        item_events.overdue_change,
-        null as cost
+        item_events.items_created
+        + 2 * item_events.items_completed
+        + case item_events.overdue_change when 1 then 3 when -1 then 4 else 0 end as event_kind,
+        coalesce(item_events.weight_created + item_events.weight_completed, 0) as amount
 
     from {{ project_item_events('work_items') }} as item_events
 
     union all
 
-    -- Each entry by itself: a day's cost is the sum of its entries', so the same entries give the
-    -- same days, without folding millions of entries by day first.
+    -- Each entry by itself: a day's cost is the sum of its entries'.
     select
         time_entries.project_key,
         time_entries.entry_date as event_day,
-        0 as items_created,
-        0 as weight_created,
-        0 as items_completed,
-        0 as weight_completed,
-        0 as overdue_change,
-        time_entries.cost
+        0 as event_kind,
+        coalesce(time_entries.cost, 0) as amount
 
     from time_entries
 
 ),
 
-monthly_events as (
+event_months as (
 
+    -- The events of each project and month as their count and the sum of a 64-bit hash of each,
+    -- whatever their order (as rows_fingerprint, from the values rather than their text).
     select
-        built_spans.project_key,
-        greatest(cast(date_trunc('month', events.event_day) as date), built_spans.first_month) as month_start,
-        {{ rows_fingerprint([
-            'events.event_day',
-            'events.items_created',
-            'events.weight_created',
-            'events.items_completed',
-            'events.weight_completed',
-            'events.overdue_change',
-            'events.cost',
-        ]) }} as events_fingerprint
+        events.project_key,
+        {{ month_start('events.event_day') }} as event_month,
+        count(*) as events,
+        sum(hashint8extended(
+            cast(events.event_day - date '2000-01-01' as bigint) * 8 + events.event_kind,
+            hash_numeric_extended(events.amount, 0)
+        )) as events_hash
 
     from events
-    inner join built_spans
-        on events.project_key = built_spans.project_key
     where events.event_day <= {{ run_date() }}
-    group by
+    group by events.project_key, {{ month_start('events.event_day') }}
+
+),
+
+monthly_events as (
+
+    -- Months before the first one built fold into it, as their days' events do.
+    select
         built_spans.project_key,
-        greatest(cast(date_trunc('month', events.event_day) as date), built_spans.first_month)
+        greatest(event_months.event_month, built_spans.first_month) as month_start,
+        sum(event_months.events) || ':' || sum(event_months.events_hash) as events_fingerprint
+
+    from event_months
+    inner join built_spans
+        on event_months.project_key = built_spans.project_key
+    group by built_spans.project_key, greatest(event_months.event_month, built_spans.first_month)
 
 )
 

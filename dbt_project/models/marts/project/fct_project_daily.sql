@@ -112,7 +112,7 @@ project_days as (
     left join monthly_inputs
         on
             build_ranges.project_key = monthly_inputs.project_key
-            and cast(date_trunc('month', calendar.date_day) as date) = monthly_inputs.month_start
+            and {{ month_start('calendar.date_day') }} = monthly_inputs.month_start
 
 ),
 
