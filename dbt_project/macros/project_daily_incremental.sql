@@ -107,8 +107,7 @@ where {{ outdated }}
     item counts from the UTC day it was created, as done from the day it was done (never before it
     was created), and as overdue from the day after its due date until the day it is done. Each row
     gives the project, the day and what it changes (items_created, weight_created, items_completed,
-    weight_completed, overdue_change). fct_project_daily sums them into its running totals and
-    int_project_monthly_inputs fingerprints them by month, so both read the very same events. -#}
+    weight_completed, overdue_change). int_project_daily_events folds them by project and day. -#}
 {% macro project_item_events(work_items) -%}
 (
     with

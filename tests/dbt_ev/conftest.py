@@ -27,7 +27,7 @@ DBT_PROJECT_DIR = settings.project_root() / "dbt_project"
 RUN_DATE = date(2026, 3, 10)
 # Everything the earned value marts are built from, and the marts themselves.
 EARNED_VALUE_SELECTION = (
-    "dim_date int_project_daily_spans+ fct_capacity_weekly register_snapshot+ assert_earned_value_macros"
+    "dim_date int_project_daily_events+ fct_capacity_weekly register_snapshot+ assert_earned_value_macros"
 )
 
 

@@ -10,38 +10,22 @@ projects as (
 
 ),
 
-work_items as (
+daily_events as (
 
-    select * from {{ ref('fct_work_items') }}
-
-),
-
-time_entries as (
-
-    select * from {{ ref('fct_time_entries') }}
+    select * from {{ ref('int_project_daily_events') }}
 
 ),
 
-item_activity as (
+first_activity as (
 
+    -- A project's activity starts with its first current item's creation or its first time entry.
     select
-        work_items.project_key,
-        min(cast(work_items.created_at at time zone 'UTC' as date)) as first_item_created_on
+        daily_events.project_key,
+        min(daily_events.date_day) as first_active_on
 
-    from work_items
-    where not work_items.is_deleted
-    group by work_items.project_key
-
-),
-
-time_activity as (
-
-    select
-        time_entries.project_key,
-        min(time_entries.entry_date) as first_entry_on
-
-    from time_entries
-    group by time_entries.project_key
+    from daily_events
+    where daily_events.items_created > 0 or daily_events.time_entries > 0
+    group by daily_events.project_key
 
 )
 
@@ -50,14 +34,8 @@ select
     projects.approved_budget as bac,
     projects.baseline_start,
     projects.baseline_finish,
-    least(
-        projects.baseline_start,
-        item_activity.first_item_created_on,
-        time_activity.first_entry_on
-    ) as first_day
+    least(projects.baseline_start, first_activity.first_active_on) as first_day
 
 from projects
-left join item_activity
-    on projects.project_key = item_activity.project_key
-left join time_activity
-    on projects.project_key = time_activity.project_key
+left join first_activity
+    on projects.project_key = first_activity.project_key

@@ -9,15 +9,9 @@ spans as (
 
 ),
 
-work_items as (
+daily_events as (
 
-    select * from {{ ref('fct_work_items') }}
-
-),
-
-time_entries as (
-
-    select * from {{ ref('fct_time_entries') }}
+    select * from {{ ref('int_project_daily_events') }}
 
 ),
 
@@ -57,50 +51,29 @@ project_months as (
 
 ),
 
-events as (
-
-    -- Each event as its day, its kind and its amount. A day's figures are sums of its events' (an
-    -- item created adds 1 and its weight, done 1 and its weight, an overdue start or end 1 or -1, a
-    -- time entry its cost), so the same kinds and amounts on the same days give the same days.
-    select
-        item_events.project_key,
-        item_events.event_day,
-        item_events.items_created
-        + 2 * item_events.items_completed
-        + case item_events.overdue_change when 1 then 3 when -1 then 4 else 0 end as event_kind,
-        coalesce(item_events.weight_created + item_events.weight_completed, 0) as amount
-
-    from {{ project_item_events('work_items') }} as item_events
-
-    union all
-
-    -- Each entry by itself: a day's cost is the sum of its entries'.
-    select
-        time_entries.project_key,
-        time_entries.entry_date as event_day,
-        0 as event_kind,
-        coalesce(time_entries.cost, 0) as amount
-
-    from time_entries
-
-),
-
 event_months as (
 
-    -- The events of each project and month as their count and the sum of a 64-bit hash of each,
-    -- whatever their order (as rows_fingerprint, from the values rather than their text).
+    -- Each project's days of each month as their count and the sum of a 64-bit hash of each day's
+    -- figures, whatever their order (as rows_fingerprint, from the values rather than their text):
+    -- the same sums on the same days give the same days.
     select
-        events.project_key,
-        {{ month_start('events.event_day') }} as event_month,
-        count(*) as events,
+        daily_events.project_key,
+        {{ month_start('daily_events.date_day') }} as event_month,
+        count(*) as event_days,
         sum(hashint8extended(
-            cast(events.event_day - date '2000-01-01' as bigint) * 8 + events.event_kind,
-            hash_numeric_extended(events.amount, 0)
-        )) as events_hash
+            cast(daily_events.date_day - date '2000-01-01' as bigint),
+            hash_numeric_extended(daily_events.weight_created, hash_numeric_extended(
+                daily_events.weight_completed, hash_numeric_extended(daily_events.cost, hashint8extended(
+                    daily_events.items_created, hashint8extended(
+                        daily_events.items_completed, daily_events.overdue_change
+                    )
+                ))
+            ))
+        )) as days_hash
 
-    from events
-    where events.event_day <= {{ run_date() }}
-    group by events.project_key, {{ month_start('events.event_day') }}
+    from daily_events
+    where daily_events.date_day <= {{ run_date() }}
+    group by daily_events.project_key, {{ month_start('daily_events.date_day') }}
 
 ),
 
@@ -110,7 +83,7 @@ monthly_events as (
     select
         built_spans.project_key,
         greatest(event_months.event_month, built_spans.first_month) as month_start,
-        sum(event_months.events) || ':' || sum(event_months.events_hash) as events_fingerprint
+        sum(event_months.event_days) || ':' || sum(event_months.days_hash) as events_fingerprint
 
     from event_months
     inner join built_spans

@@ -28,15 +28,9 @@ monthly_inputs as (
 
 ),
 
-work_items as (
+daily_events as (
 
-    select * from {{ ref('fct_work_items') }}
-
-),
-
-time_entries as (
-
-    select * from {{ ref('fct_time_entries') }}
+    select * from {{ ref('int_project_daily_events') }}
 
 ),
 
@@ -116,58 +110,24 @@ project_days as (
 
 ),
 
-events as (
+opening_totals as (
 
-    select
-        item_events.project_key,
-        item_events.event_day,
-        item_events.items_created,
-        item_events.weight_created,
-        item_events.items_completed,
-        item_events.weight_completed,
-        item_events.overdue_change,
-        0 as cost
-
-    from {{ project_item_events('work_items') }} as item_events
-
-    union all
-
-    -- One event per project and day of cost: millions of time entries fold here, by hashing,
-    -- before the events are sorted by day.
-    select
-        time_entries.project_key,
-        time_entries.entry_date as event_day,
-        0 as items_created,
-        0 as weight_created,
-        0 as items_completed,
-        0 as weight_completed,
-        0 as overdue_change,
-        sum(coalesce(time_entries.cost, 0)) as cost
-
-    from time_entries
-    group by time_entries.project_key, time_entries.entry_date
-
-),
-
-daily_changes as (
-
-    -- Events before the first day built are moved onto it, so the running totals start from
-    -- everything that happened before.
+    -- What happened before a project's first day built counts on that day, so its running totals
+    -- start from everything before it.
     select
         build_ranges.project_key,
-        greatest(events.event_day, build_ranges.build_from) as date_day,
-        sum(events.items_created) as items_created,
-        sum(events.weight_created) as weight_created,
-        sum(events.items_completed) as items_completed,
-        sum(events.weight_completed) as weight_completed,
-        sum(events.overdue_change) as overdue_change,
-        sum(events.cost) as cost
+        sum(daily_events.items_created) as items_created,
+        sum(daily_events.weight_created) as weight_created,
+        sum(daily_events.items_completed) as items_completed,
+        sum(daily_events.weight_completed) as weight_completed,
+        sum(daily_events.overdue_change) as overdue_change,
+        sum(daily_events.cost) as cost
 
-    from events
+    from daily_events
     inner join build_ranges
-        on events.project_key = build_ranges.project_key
-    where events.event_day <= {{ run_date() }}
-    group by build_ranges.project_key, greatest(events.event_day, build_ranges.build_from)
+        on daily_events.project_key = build_ranges.project_key
+    where daily_events.date_day < build_ranges.build_from
+    group by build_ranges.project_key
 
 ),
 
@@ -180,18 +140,26 @@ running_totals as (
         project_days.baseline_start,
         project_days.baseline_finish,
         project_days.inputs_hash,
-        sum(coalesce(daily_changes.items_created, 0)) over project_history as items_total,
-        sum(coalesce(daily_changes.items_completed, 0)) over project_history as items_done,
-        sum(coalesce(daily_changes.overdue_change, 0)) over project_history as items_overdue,
-        sum(coalesce(daily_changes.weight_created, 0)) over project_history as weight_total,
-        sum(coalesce(daily_changes.weight_completed, 0)) over project_history as weight_done,
-        sum(coalesce(daily_changes.cost, 0)) over project_history as actual_cost
+        coalesce(opening_totals.items_created, 0)
+        + sum(coalesce(daily_events.items_created, 0)) over project_history as items_total,
+        coalesce(opening_totals.items_completed, 0)
+        + sum(coalesce(daily_events.items_completed, 0)) over project_history as items_done,
+        coalesce(opening_totals.overdue_change, 0)
+        + sum(coalesce(daily_events.overdue_change, 0)) over project_history as items_overdue,
+        coalesce(opening_totals.weight_created, 0)
+        + sum(coalesce(daily_events.weight_created, 0)) over project_history as weight_total,
+        coalesce(opening_totals.weight_completed, 0)
+        + sum(coalesce(daily_events.weight_completed, 0)) over project_history as weight_done,
+        coalesce(opening_totals.cost, 0)
+        + sum(coalesce(daily_events.cost, 0)) over project_history as actual_cost
 
     from project_days
-    left join daily_changes
+    left join daily_events
         on
-            project_days.project_key = daily_changes.project_key
-            and project_days.date_day = daily_changes.date_day
+            project_days.project_key = daily_events.project_key
+            and project_days.date_day = daily_events.date_day
+    left join opening_totals
+        on project_days.project_key = opening_totals.project_key
     window project_history as (
         partition by project_days.project_key
         order by project_days.date_day
