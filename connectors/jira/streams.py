@@ -11,6 +11,9 @@
 | boards   | id        | none (re-read, agile 1.0)       | census                           |
 | sprints  | id        | none (re-read per scrum board)  | census                           |
 
+Jira's worklog feeds leave out the last minute: a worklog logged or deleted in the minute before a
+run is served to the next one, which starts from the last worklog served (`until`).
+
 Changelogs come whole from `changelog/bulkfetch` (the changelog embedded in search results is
 cut at 20 entries): every issue that landed since the stream's last run has its full status
 history fetched again, 1000 issues a request.

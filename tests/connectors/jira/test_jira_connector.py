@@ -113,6 +113,32 @@ def test_an_incremental_run_picks_up_edits_including_one_just_before_the_waterma
     assert issues[fresh]["fields"]["status"]["name"] == "Done"
 
 
+def test_a_worklog_of_the_last_minute_lands_with_the_next_extract(world, warehouse_url):
+    # Jira's worklog feeds leave out the last minute: a worklog logged just before an extract is not
+    # served to it, and the next extract, whose cursor is the last worklog served, lands it (with no
+    # overlap window to read it again otherwise).
+    now = [datetime.now(UTC)]
+    simulator = JiraSimulator(world, api_token=TOKEN, clock=lambda: now[0]).start()
+    settings = settings_for(simulator, overlap_minutes=0)
+    try:
+        extract_jira(settings, warehouse_url, streams=["worklogs"])
+        author = next(user["accountId"] for user in world.jira.users if user.get("active", True))
+        logged = simulator.add_worklog(
+            world.jira.issues[0].id,
+            author_account_id=author,
+            started=now[0] - timedelta(hours=1),
+            time_spent_seconds=1800,
+            at=now[0] - timedelta(seconds=20),
+        )
+        extract_jira(settings, warehouse_url, streams=["worklogs"])
+        assert logged not in raw_rows(warehouse_url, "jira_worklogs")
+        now[0] += timedelta(minutes=2)
+        extract_jira(settings, warehouse_url, streams=["worklogs"])
+        assert raw_rows(warehouse_url, "jira_worklogs")[logged][1]["timeSpentSeconds"] == 1800
+    finally:
+        simulator.stop()
+
+
 def test_jql_watermarks_are_written_in_the_token_users_time_zone():
     instant = datetime(2026, 3, 1, 0, 0, 30, tzinfo=UTC)
     assert jql_literal(instant, "Australia/Sydney") == "2026-03-01 11:00"
