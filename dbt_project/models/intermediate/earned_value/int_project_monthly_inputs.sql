@@ -51,44 +51,29 @@ project_months as (
 
 ),
 
-event_months as (
+monthly_days as (
 
-    -- Each project's days of each month as their count and the sum of a 64-bit hash of each day's
-    -- figures, whatever their order (as rows_fingerprint, from the values rather than their text):
-    -- the same sums on the same days give the same days.
-    select
-        daily_events.project_key,
-        {{ month_start('daily_events.date_day') }} as event_month,
-        count(*) as event_days,
-        sum(hashint8extended(
-            cast(daily_events.date_day - date '2000-01-01' as bigint),
-            hash_numeric_extended(daily_events.weight_created, hash_numeric_extended(
-                daily_events.weight_completed, hash_numeric_extended(daily_events.cost, hashint8extended(
-                    daily_events.items_created, hashint8extended(
-                        daily_events.items_completed, daily_events.overdue_change
-                    )
-                ))
-            ))
-        )) as days_hash
-
-    from daily_events
-    where daily_events.date_day <= {{ run_date() }}
-    group by daily_events.project_key, {{ month_start('daily_events.date_day') }}
-
-),
-
-monthly_events as (
-
-    -- Months before the first one built fold into it, as their days' events do.
+    -- Each project's days of each month as a fingerprint of their figures (the same sums on the
+    -- same days give the same days); days before the first month built fold into it, as their
+    -- figures do.
     select
         built_spans.project_key,
-        greatest(event_months.event_month, built_spans.first_month) as month_start,
-        sum(event_months.event_days) || ':' || sum(event_months.days_hash) as events_fingerprint
+        greatest({{ month_start('daily_events.date_day') }}, built_spans.first_month) as month_start,
+        {{ rows_fingerprint([
+            'daily_events.date_day',
+            'daily_events.items_created',
+            'daily_events.weight_created',
+            'daily_events.items_completed',
+            'daily_events.weight_completed',
+            'daily_events.overdue_change',
+            'daily_events.cost',
+        ]) }} as days_fingerprint
 
-    from event_months
+    from daily_events
     inner join built_spans
-        on event_months.project_key = built_spans.project_key
-    group by built_spans.project_key, greatest(event_months.event_month, built_spans.first_month)
+        on daily_events.project_key = built_spans.project_key
+    where daily_events.date_day <= {{ run_date() }}
+    group by built_spans.project_key, greatest({{ month_start('daily_events.date_day') }}, built_spans.first_month)
 
 )
 
@@ -100,11 +85,11 @@ select
         'project_months.baseline_start',
         'project_months.baseline_finish',
         "'" ~ var('dim_date_start') ~ "'",
-        'monthly_events.events_fingerprint',
+        'monthly_days.days_fingerprint',
     ]) }} as inputs_hash
 
 from project_months
-left join monthly_events
+left join monthly_days
     on
-        project_months.project_key = monthly_events.project_key
-        and project_months.month_start = monthly_events.month_start
+        project_months.project_key = monthly_days.project_key
+        and project_months.month_start = monthly_days.month_start
