@@ -384,11 +384,15 @@ def machine_lines(warehouse_url: str) -> list[str]:
     with psycopg.connect(warehouse_url) as connection:
         server = connection.execute("show server_version").fetchone()[0]
         running = ", ".join(f"{name} {value}" for name, value in running_settings(connection).items())
+        locale = connection.execute(
+            "select case datlocprovider when 'b' then 'builtin' when 'i' then 'icu' else 'libc' end"
+            " || ' ' || coalesce(datlocale, datcollate) from pg_database where datname = current_database()"
+        ).fetchone()[0]
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return [
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {cpu_model()}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, {platform.platform()}",
-        f"- Python {platform.python_version()}, PostgreSQL {server} (embedded: {running})",
+        f"- Python {platform.python_version()}, PostgreSQL {server} (embedded: {running}; databases' locale {locale})",
     ]
 
 

@@ -16,6 +16,7 @@ from psycopg import sql
 
 from warehouse import settings
 from warehouse.embedded import EmbeddedWarehouse
+from warehouse.embedded import create_database as create_warehouse_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,7 +62,7 @@ def create_database(server_url: str) -> str:
     """A new, empty database on the server; returns its URL."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_admin_url(server_url), autocommit=True) as connection:
-        connection.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        create_warehouse_database(connection, name)
     parts = settings.parse_url(server_url)
     return settings.ConnectionParts(parts.host, parts.port, parts.user, parts.password, name, parts.sslmode).url()
 

@@ -43,6 +43,30 @@ def running_settings(connection: psycopg.Connection) -> dict[str, str]:
     return dict(rows)
 
 
+# PostgreSQL's builtin C.UTF-8 locale (PostgreSQL 17 and later) orders text by code point, as the
+# libc C.UTF-8 locale does, and upper-cases and matches letters the same, but it compares strings
+# itself instead of through libc's strcoll: sorting the warehouse's text keys (md5 hex) takes about a
+# fifth of the time. Every sort, merge join, text index and unique key of the models compares them.
+DATABASE_LOCALE_OPTIONS = "template template0 encoding 'UTF8' locale_provider builtin builtin_locale 'C.UTF-8'"
+
+
+def create_database(connection: psycopg.Connection, name: str) -> None:
+    """Create database `name` (on an autocommit connection) with the builtin C.UTF-8 locale where the
+    server has it (PostgreSQL 17 and later), else with the server's default locale."""
+    statement = sql.SQL("create database {}").format(sql.Identifier(name))
+    if connection.info.server_version >= 170000:
+        statement = sql.SQL("{} {}").format(statement, sql.SQL(DATABASE_LOCALE_OPTIONS))
+    connection.execute(statement)
+
+
+def sorts_text_by_libc(connection: psycopg.Connection) -> bool:
+    """Whether the connected database orders its text through a libc locale other than C (slower)."""
+    provider, collation = connection.execute(
+        "select datlocprovider, datcollate from pg_database where datname = current_database()"
+    ).fetchone()
+    return provider == "c" and collation not in ("C", "POSIX")
+
+
 class WarehouseError(RuntimeError):
     """The embedded warehouse could not be started or reached."""
 
@@ -134,6 +158,15 @@ class EmbeddedWarehouse:
                 )
         self._wait_until_accepting()
         self._ensure_database()
+        with psycopg.connect(self.url) as connection:
+            if sorts_text_by_libc(connection):
+                log.warning(
+                    "database %s orders text through the libc locale it was created with; a database "
+                    "created now gets PostgreSQL's builtin C.UTF-8 locale, whose sorts of text keys take "
+                    "about a fifth of the time (`make clean` removes the embedded warehouse's data, and the "
+                    "next run creates it anew)",
+                    self.database,
+                )
         log.info("embedded warehouse ready at %s in %.1f s", settings.redact(self.url), time.monotonic() - started_at)
         return self.url
 
@@ -152,7 +185,7 @@ class EmbeddedWarehouse:
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
             exists = connection.execute("select 1 from pg_database where datname = %s", (self.database,)).fetchone()
             if not exists:
-                connection.execute(sql.SQL("create database {}").format(sql.Identifier(self.database)))
+                create_database(connection, self.database)
             connection.execute(
                 sql.SQL("alter role {} password {}").format(
                     sql.Identifier(settings.EMBEDDED_USER), sql.Literal(settings.EMBEDDED_PASSWORD)

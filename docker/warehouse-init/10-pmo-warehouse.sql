@@ -11,7 +11,10 @@
 create role pmo_loader with login nosuperuser nocreatedb nocreaterole password :'loader_password';
 create role bi_reader with login nosuperuser nocreatedb nocreaterole noinherit password :'bi_reader_password';
 
-create database pmo_warehouse with owner pmo_loader;
+-- PostgreSQL's builtin C.UTF-8 locale orders text by code point, as libc's C.UTF-8 does, without
+-- going through libc for each comparison: the models' sorts, joins and indexes of text keys run faster.
+create database pmo_warehouse with owner pmo_loader
+    template template0 encoding 'UTF8' locale_provider builtin builtin_locale 'C.UTF-8';
 revoke all on database pmo_warehouse from public;
 grant connect on database pmo_warehouse to bi_reader;
 

@@ -37,7 +37,11 @@ def mentions_reader(statement: str) -> bool:
 
 
 def test_the_init_scripts_create_the_database_and_both_roles(statements):
-    assert any(re.fullmatch(rf"create database {DATABASE} with owner {LOADER}", s) for s in statements)
+    create_database = (
+        f"create database {DATABASE} with owner {LOADER}"
+        " template template0 encoding 'utf8' locale_provider builtin builtin_locale 'c.utf-8'"
+    )
+    assert create_database in statements
     for role in (LOADER, READER):
         create = next(s for s in statements if s.startswith(f"create role {role} "))
         assert "login" in create and "nosuperuser" in create and "nocreatedb" in create and "nocreaterole" in create
@@ -109,6 +113,15 @@ def test_the_scripts_set_both_passwords_from_the_environment(initialised_warehou
             ([LOADER, READER],),
         ).fetchall()
     assert sorted(rows) == [(READER, True, False), (LOADER, True, False)]
+
+
+def test_the_warehouse_database_orders_text_with_the_builtin_locale(initialised_warehouse):
+    with psycopg.connect(initialised_warehouse.admin_url) as connection:
+        locale = connection.execute(
+            "select datlocprovider, datlocale, pg_get_userbyid(datdba) from pg_database where datname = %s",
+            (DATABASE,),
+        ).fetchone()
+    assert locale == ("b", "C.UTF-8", LOADER)
 
 
 def test_bi_reader_reads_the_marts_dbt_builds_and_nothing_else(initialised_warehouse):

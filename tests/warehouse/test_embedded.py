@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import psycopg
@@ -9,7 +10,14 @@ import pytest
 
 from tests.conftest import free_port
 from warehouse import settings
-from warehouse.embedded import SERVER_SETTINGS, EmbeddedWarehouse, WarehouseError, running_settings
+from warehouse.embedded import (
+    SERVER_SETTINGS,
+    EmbeddedWarehouse,
+    WarehouseError,
+    create_database,
+    running_settings,
+    sorts_text_by_libc,
+)
 
 
 def test_start_is_idempotent_and_serves_tcp(tmp_path):
@@ -57,6 +65,48 @@ def test_the_server_runs_with_the_analytics_settings(tmp_path):
     finally:
         server.stop()
     assert running == SERVER_SETTINGS
+
+
+def test_the_warehouse_database_orders_text_with_the_builtin_locale_by_code_point(tmp_path):
+    server = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
+    words = ["b", "a", "B", "é", "Z", "_", "aa", "A1"]
+    try:
+        with psycopg.connect(server.start()) as connection:
+            locale = connection.execute(
+                "select datlocprovider, datlocale from pg_database where datname = current_database()"
+            ).fetchone()
+            ordered = connection.execute("select array_agg(word order by word) from unnest(%s::text[]) word", (words,))
+            ordered = ordered.fetchone()[0]
+            upper = connection.execute("select upper('straße é')").fetchone()[0]
+            libc = sorts_text_by_libc(connection)
+    finally:
+        server.stop()
+    assert locale == ("b", "C.UTF-8")
+    assert not libc
+    assert ordered == sorted(words)  # code point order, as the libc C.UTF-8 locale gave
+    assert upper == "STRAßE É"
+
+
+def test_a_database_made_with_a_libc_locale_is_kept_and_named_in_a_warning(tmp_path, caplog):
+    port = free_port()
+    server = EmbeddedWarehouse(data_dir=tmp_path, port=port)
+    try:
+        server.start()
+        with psycopg.connect(server.admin_url, autocommit=True) as connection:
+            connection.execute(
+                "create database made_before template template0 encoding 'UTF8' locale_provider libc locale 'C.UTF-8'"
+            )
+            create_database(connection, "made_now")
+        with caplog.at_level(logging.WARNING, logger="warehouse.embedded"):
+            EmbeddedWarehouse(data_dir=tmp_path, port=port, database="made_now").start()
+            assert not caplog.records
+            older = EmbeddedWarehouse(data_dir=tmp_path, port=port, database="made_before")
+            with psycopg.connect(older.start()) as connection:
+                assert sorts_text_by_libc(connection)
+    finally:
+        server.stop()
+    [warning] = caplog.records
+    assert "database made_before orders text through the libc locale" in warning.getMessage()
 
 
 def test_refuses_a_port_taken_by_another_program(tmp_path):
