@@ -56,7 +56,7 @@ from bench.peer import PEER_STREAMS, PeerRun, run_dlt
 from bench.refresh import Refresh, measure_refresh
 from connectors.jira.settings import CUSTOM_FIELD_NAMES, ISSUE_FIELDS
 from simulators.world import SCALES, World
-from warehouse.embedded import running_settings
+from warehouse.embedded import database_locale, running_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results.md"
@@ -384,10 +384,7 @@ def machine_lines(warehouse_url: str) -> list[str]:
     with psycopg.connect(warehouse_url) as connection:
         server = connection.execute("show server_version").fetchone()[0]
         running = ", ".join(f"{name} {value}" for name, value in running_settings(connection).items())
-        locale = connection.execute(
-            "select case datlocprovider when 'b' then 'builtin' when 'i' then 'icu' else 'libc' end"
-            " || ' ' || coalesce(datlocale, datcollate) from pg_database where datname = current_database()"
-        ).fetchone()[0]
+        locale = " ".join(database_locale(connection))
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return [
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",

@@ -59,12 +59,21 @@ def create_database(connection: psycopg.Connection, name: str) -> None:
     connection.execute(statement)
 
 
-def sorts_text_by_libc(connection: psycopg.Connection) -> bool:
-    """Whether the connected database orders its text through a libc locale other than C (slower)."""
-    provider, collation = connection.execute(
-        "select datlocprovider, datcollate from pg_database where datname = current_database()"
+def database_locale(connection: psycopg.Connection, database: str | None = None) -> tuple[str, str]:
+    """The provider (`builtin`, `icu` or `libc`) and locale that order text in `database` (by default
+    the connected one)."""
+    return connection.execute(
+        "select case datlocprovider when 'b' then 'builtin' when 'i' then 'icu' else 'libc' end,"
+        " coalesce(datlocale, datcollate) from pg_database where datname = coalesce(%s, current_database())",
+        (database,),
     ).fetchone()
-    return provider == "c" and collation not in ("C", "POSIX")
+
+
+def sorts_text_by_libc(connection: psycopg.Connection, database: str | None = None) -> bool:
+    """Whether `database` (by default the connected one) orders its text through a libc locale other
+    than C, which compares each pair of strings through libc (slower)."""
+    provider, locale = database_locale(connection, database)
+    return provider == "libc" and locale not in ("C", "POSIX")
 
 
 class WarehouseError(RuntimeError):
@@ -158,15 +167,6 @@ class EmbeddedWarehouse:
                 )
         self._wait_until_accepting()
         self._ensure_database()
-        with psycopg.connect(self.url) as connection:
-            if sorts_text_by_libc(connection):
-                log.warning(
-                    "database %s orders text through the libc locale it was created with; a database "
-                    "created now gets PostgreSQL's builtin C.UTF-8 locale, whose sorts of text keys take "
-                    "about a fifth of the time (`make clean` removes the embedded warehouse's data, and the "
-                    "next run creates it anew)",
-                    self.database,
-                )
         log.info("embedded warehouse ready at %s in %.1f s", settings.redact(self.url), time.monotonic() - started_at)
         return self.url
 
@@ -186,6 +186,14 @@ class EmbeddedWarehouse:
             exists = connection.execute("select 1 from pg_database where datname = %s", (self.database,)).fetchone()
             if not exists:
                 create_database(connection, self.database)
+            elif sorts_text_by_libc(connection, self.database):
+                log.warning(
+                    "database %s orders text through the libc locale it was created with; a database "
+                    "created now gets PostgreSQL's builtin C.UTF-8 locale, whose sorts of text keys take "
+                    "about a fifth of the time (`make clean` removes the embedded warehouse's data, and the "
+                    "next run creates it anew)",
+                    self.database,
+                )
             connection.execute(
                 sql.SQL("alter role {} password {}").format(
                     sql.Identifier(settings.EMBEDDED_USER), sql.Literal(settings.EMBEDDED_PASSWORD)
