@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='milestone_key',
         full_refresh=false,
+        unlogged=false,
     )
 }}
 
