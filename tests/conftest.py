@@ -8,6 +8,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -41,6 +42,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@contextmanager
+def private_embedded_server() -> Iterator[EmbeddedWarehouse]:
+    """An embedded PostgreSQL of its own (a free port, a temporary data directory), started;
+    stopped and removed after."""
+    # Outside pytest's temp root: each pytest run makes that root owner-only, and the server runs
+    # as its own OS user when the tests run as root.
+    data_dir = Path(tempfile.mkdtemp(prefix="pmo-test-warehouse-"))
+    server = EmbeddedWarehouse(data_dir=data_dir, port=free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def warehouse_server() -> Iterator[str]:
     """A PostgreSQL server for the test session: `TEST_WAREHOUSE_URL`, else a private embedded one."""
@@ -48,14 +65,8 @@ def warehouse_server() -> Iterator[str]:
     if external:
         yield external
         return
-    # Outside pytest's temp root: each pytest run makes that root owner-only, and the server runs
-    # as its own OS user when the tests run as root.
-    data_dir = Path(tempfile.mkdtemp(prefix="pmo-test-warehouse-"))
-    server = EmbeddedWarehouse(data_dir=data_dir, port=free_port())
-    url = server.start()
-    yield url
-    server.stop()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    with private_embedded_server() as server:
+        yield server.url
 
 
 def create_database(server_url: str) -> str:

@@ -130,6 +130,26 @@ def run_dbt(
     return DbtInvocation(completed.returncode, completed.stdout + completed.stderr, run_results)
 
 
+# When a run wrote the row, not what it says: an incremental run, a full refresh and a rebuild write
+# the same rows at different times (`hours_since_success` counts from the build's start).
+WRITTEN_AT_COLUMNS = {"built_at", "hours_since_success"}
+
+
+def records(connection: psycopg.Connection, relation: str) -> list[dict]:
+    """A relation's rows as dicts, without the columns saying when a run wrote them."""
+    cursor = connection.execute(f"select * from {relation}")
+    names = [column.name for column in cursor.description]
+    return [
+        {name: value for name, value in zip(names, row, strict=True) if name not in WRITTEN_AT_COLUMNS}
+        for row in cursor
+    ]
+
+
+def sorted_rows(connection: psycopg.Connection, relation: str) -> list[tuple]:
+    """A relation's rows as sorted tuples, without the columns saying when a run wrote them."""
+    return sorted((tuple(row.values()) for row in records(connection, relation)), key=repr)
+
+
 @pytest.fixture(scope="session")
 def jira_fixture_warehouse(warehouse_server: str) -> Iterator[str]:
     """A database of its own on the test run's server, holding the hand-written Jira fixture in `raw`."""

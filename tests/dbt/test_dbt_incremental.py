@@ -25,7 +25,7 @@ from simulators.jira import JiraSimulator
 from simulators.smartsheet import SmartsheetSimulator
 from simulators.world import WorldConfig, build_world
 from tests.conftest import create_database, drop_database
-from tests.dbt.conftest import land_from_simulators, run_dbt
+from tests.dbt.conftest import land_from_simulators, records, run_dbt, sorted_rows
 
 ANCHOR_DATE = date(2026, 3, 10)
 INCREMENTAL_MODELS = {
@@ -39,8 +39,6 @@ INCREMENTAL_MODELS = {
     "fct_status_changes": "marts.fct_status_changes",
     "fct_work_items": "marts.fct_work_items",
 }
-# When a run wrote the row: an incremental run and a full refresh write the same rows at different times.
-WRITTEN_AT_COLUMNS = {"built_at"}
 SELECTION = " ".join(f"+{model}" for model in INCREMENTAL_MODELS)
 
 
@@ -83,21 +81,6 @@ class Remap:
 
 def rows_of(connection: psycopg.Connection) -> dict[str, list[tuple]]:
     return {model: sorted_rows(connection, relation) for model, relation in INCREMENTAL_MODELS.items()}
-
-
-def sorted_rows(connection: psycopg.Connection, relation: str) -> list[tuple]:
-    """A relation's rows as sorted tuples, without the columns saying when a run wrote them."""
-    return sorted((tuple(row.values()) for row in records(connection, relation)), key=repr)
-
-
-def records(connection: psycopg.Connection, relation: str) -> list[dict]:
-    """A relation's rows as dicts, without the columns saying when a run wrote them."""
-    cursor = connection.execute(f"select * from {relation}")
-    names = [column.name for column in cursor.description]
-    return [
-        {name: value for name, value in zip(names, row, strict=True) if name not in WRITTEN_AT_COLUMNS}
-        for row in cursor
-    ]
 
 
 def build(url: str, work_dir: Path, *options: str) -> None:

@@ -5,8 +5,6 @@ its tables altered by the next run that builds them."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import create_database, free_port
-from tests.dbt.conftest import load_jira_fixture, run_dbt
+from tests.conftest import create_database, private_embedded_server
+from tests.dbt.conftest import load_jira_fixture, run_dbt, sorted_rows
 from warehouse.embedded import EmbeddedWarehouse
 
 # Logged: the baselines remember what raw no longer says; the lookups int_time_entries' post-hook
@@ -25,9 +23,6 @@ LOGGED_INTERMEDIATE_TABLES = {
     "intermediate.int_time_entries__account_lookups",
     "intermediate.int_time_entries__project_rates",
 }
-# Columns that say when a row was built, not what it says: a rebuild writes them anew
-# (`hours_since_success` counts from the build's start).
-WRITE_TIME_COLUMNS = {"built_at", "hours_since_success"}
 
 
 @dataclass
@@ -40,18 +35,13 @@ class BuiltWarehouse:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
     """A server of this module's own (the crash below stops it), the Jira fixture landed and built."""
-    data_dir = Path(tempfile.mkdtemp(prefix="pmo-test-unlogged-"))
-    server = EmbeddedWarehouse(data_dir=data_dir, port=free_port())
-    try:
-        url = create_database(server.start())
+    with private_embedded_server() as server:
+        url = create_database(server.url)
         with psycopg.connect(url) as connection:
             load_jira_fixture(connection)
         work_dir = tmp_path_factory.mktemp("dbt-unlogged")
         run_dbt(["build"], url, work_dir).check()
         yield BuiltWarehouse(server, url, work_dir)
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def tables_by_persistence(connection: psycopg.Connection) -> dict[str, str]:
@@ -68,27 +58,12 @@ def tables_by_persistence(connection: psycopg.Connection) -> dict[str, str]:
     return dict(rows)
 
 
-def mart_digests(connection: psycopg.Connection) -> dict[str, tuple[int, str]]:
-    """Each mart table's row count and a digest of its rows (write-time columns left out)."""
-    digests = {}
+def mart_rows(connection: psycopg.Connection) -> dict[str, list[tuple]]:
+    """Each mart table's rows, sorted, without the columns saying when a run wrote them."""
     tables = connection.execute(
         "select table_name from information_schema.tables where table_schema = 'marts' and table_type = 'BASE TABLE'"
     ).fetchall()
-    for (table,) in tables:
-        columns = [
-            name
-            for (name,) in connection.execute(
-                "select column_name from information_schema.columns"
-                " where table_schema = 'marts' and table_name = %s order by ordinal_position",
-                (table,),
-            ).fetchall()
-            if name not in WRITE_TIME_COLUMNS
-        ]
-        row = "concat_ws('|', " + ", ".join(f"coalesce({name}::text, '<null>')" for name in columns) + ")"
-        digests[table] = connection.execute(
-            f"select count(*), md5(coalesce(string_agg({row}, chr(10) order by {row}), '')) from marts.{table}"
-        ).fetchone()
-    return digests
+    return {table: sorted_rows(connection, f"marts.{table}") for (table,) in tables}
 
 
 def test_staging_and_intermediate_tables_are_unlogged_the_rest_logged(built: BuiltWarehouse) -> None:
@@ -134,7 +109,7 @@ def test_a_crash_empties_the_unlogged_tables_keeps_the_marts_and_the_next_build_
 ) -> None:
     baselines_query = "select * from intermediate.int_milestone_baselines order by 1"
     with psycopg.connect(built.url) as connection:
-        before = mart_digests(connection)
+        before = mart_rows(connection)
         baselines = connection.execute(baselines_query).fetchall()
         assert connection.execute("select count(*) from intermediate.int_time_entries").fetchone()[0] > 0
 
@@ -149,11 +124,11 @@ def test_a_crash_empties_the_unlogged_tables_keeps_the_marts_and_the_next_build_
         assert len(unlogged) > 10
         emptied = {name: connection.execute(f"select count(*) from {name}").fetchone()[0] for name in unlogged}
         assert set(emptied.values()) == {0}
-        assert mart_digests(connection) == before, "the marts stay readable, as they were"
+        assert mart_rows(connection) == before, "the marts stay readable, as they were"
         assert connection.execute(baselines_query).fetchall() == baselines
 
     run_dbt(["build"], built.url, built.work_dir).check()
 
     with psycopg.connect(built.url) as connection:
         assert connection.execute("select count(*) from intermediate.int_time_entries").fetchone()[0] > 0
-        assert mart_digests(connection) == before
+        assert mart_rows(connection) == before
