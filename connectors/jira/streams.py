@@ -327,10 +327,7 @@ class JiraExtractor:
             if self.connection.execute("select to_regclass('raw.jira_issues')").fetchone()[0] is None:
                 newest, issue_ids = None, array("q")
             else:
-                newest = self.connection.execute(
-                    "select max(loaded_at) from raw.jira_issues where source_instance = %s", (self.settings.instance,)
-                ).fetchone()[0]
-                issue_ids = _changed_issue_ids(self.connection, self.settings.instance, since)
+                issue_ids, newest = _changed_issue_ids(self.connection, self.settings.instance, since)
             with PageLoader(writer) as loader:
                 for start in range(0, len(issue_ids), CHANGELOG_BULK_LIMIT):
                     chunk = [str(issue_id) for issue_id in issue_ids[start : start + CHANGELOG_BULK_LIMIT]]
@@ -374,24 +371,37 @@ class JiraExtractor:
         return result
 
 
-def _changed_issue_ids(connection: psycopg.Connection, instance: str, since: str | None) -> array:
-    """The ids of the live issues loaded after `since` (all of them without it), in order.
+def _changed_issue_ids(
+    connection: psycopg.Connection, instance: str, since: str | None
+) -> tuple[array, datetime | None]:
+    """The ids of the live issues loaded after `since` (all of them without it), in order, and the
+    newest `loaded_at` among the rows loaded after it, tombstoned ones included (None when there are none).
 
     Jira's issue ids are numbers: they are streamed from the warehouse into an array of 8 bytes an
     id, before any changelog loads (the loading thread then owns the connection), so that memory
-    does not grow with the site as a list of strings would.
+    does not grow with the site as a list of strings would. A night's rows are found through the
+    table's index on when each row was last written, instead of a scan of every issue.
     """
     ids = array("q")
-    with connection.cursor() as cursor:
-        ids.extend(
-            int(row[0])
-            for row in cursor.stream(
-                "select record_id from raw.jira_issues where source_instance = %s and not is_deleted"
-                " and (%s::timestamptz is null or loaded_at > %s::timestamptz) order by record_id",
-                (instance, since, since),
-            )
+    newest: datetime | None = None
+    if since is None:
+        query, params = (
+            "select record_id, loaded_at, is_deleted from raw.jira_issues where source_instance = %s",
+            [instance],
         )
-    return ids
+    else:
+        query = (
+            "select record_id, loaded_at, is_deleted from raw.jira_issues where source_instance = %s"
+            " and greatest(loaded_at, deleted_at) > %s::timestamptz and loaded_at > %s::timestamptz"
+        )
+        params = [instance, since, since]
+    with connection.cursor() as cursor:
+        for record_id, loaded_at, is_deleted in cursor.stream(query + " order by record_id", params):
+            if newest is None or loaded_at > newest:
+                newest = loaded_at
+            if not is_deleted:
+                ids.append(int(record_id))
+    return ids, newest
 
 
 def _issue_updated(record: Any) -> datetime | None:

@@ -257,6 +257,27 @@ def test_changelogs_arrive_whole_and_only_for_issues_that_changed(simulator, wor
     assert second["issue_changelogs"]["records"] == 1
     landed = raw_rows(warehouse_url, "jira_issue_changelogs")[longest.id][1]
     assert landed["histories"][-1]["items"][0]["toString"] == "Done"
+    assert second["issue_changelogs"]["watermark"] == newest_issue_load(warehouse_url)
+
+    # a tombstoned issue is the newest row written: its changelog is not read, and the watermark passes it
+    tombstoned = world.jira.issues[0]
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        connection.execute(
+            "update raw.jira_issues set is_deleted = true, deleted_at = now(), loaded_at = now() where record_id = %s",
+            (tombstoned.id,),
+        )
+    third = by_stream(extract_jira(settings, warehouse_url, streams=["issue_changelogs"]))
+    assert third["issue_changelogs"]["records"] == 0
+    assert (
+        third["issue_changelogs"]["watermark"]
+        == newest_issue_load(warehouse_url)
+        > second["issue_changelogs"]["watermark"]
+    )
+
+
+def newest_issue_load(warehouse_url: str) -> str:
+    with psycopg.connect(warehouse_url) as connection:
+        return connection.execute("select max(loaded_at) from raw.jira_issues").fetchone()[0].isoformat()
 
 
 @pytest.mark.parametrize(
