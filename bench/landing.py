@@ -11,11 +11,8 @@ client has no work left to do.
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,25 +45,6 @@ VOLUME_STREAMS: dict[str, tuple[str, ...]] = {
 COPY_CHUNK_BYTES = 1 << 20
 # The sampling profiler behind `--profile-dir` (a dev dependency, installed by `make install`).
 PY_SPY = Path(sys.executable).parent / "py-spy"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def private_warehouse() -> Iterator[EmbeddedWarehouse]:
-    """A PostgreSQL of the bench's own: a free port, a temporary data directory, stopped and removed after."""
-    data_dir = Path(tempfile.mkdtemp(prefix="pmo-bench-warehouse-"))
-    server = EmbeddedWarehouse(data_dir=data_dir, port=free_port())
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def create_database(server: EmbeddedWarehouse, name: str) -> str:

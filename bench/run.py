@@ -47,7 +47,6 @@ from bench.landing import (
     create_database,
     extracts_span,
     measure_landing,
-    private_warehouse,
     run_extract,
     tool_sites,
 )
@@ -56,7 +55,7 @@ from bench.peer import PEER_STREAMS, PeerRun, run_dlt
 from bench.refresh import Refresh, measure_refresh
 from connectors.jira.settings import CUSTOM_FIELD_NAMES, ISSUE_FIELDS
 from simulators.world import SCALES, World
-from warehouse.embedded import database_locale, running_settings
+from warehouse.embedded import database_locale, running_settings, throwaway_warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results.md"
@@ -424,7 +423,7 @@ def run(
     peaks: dict[str, tuple[int, World]] = {}
     dbt_peaks: dict[str, int] = {}
     enterprise_run: Enterprise | None = None
-    with private_warehouse() as server:
+    with throwaway_warehouse(prefix="pmo-bench-warehouse-") as server:
         with tool_sites(scale) as sites:
             world = sites.world
             log(f"landing: {scale} world, {len(world.jira.issues):,} issues, {len(world.jira.worklogs):,} worklogs")

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -16,8 +13,8 @@ import pytest
 from psycopg import sql
 
 from warehouse import settings
-from warehouse.embedded import EmbeddedWarehouse
 from warehouse.embedded import create_database as create_warehouse_database
+from warehouse.embedded import throwaway_warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,28 +33,6 @@ os.environ.update(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def private_embedded_server() -> Iterator[EmbeddedWarehouse]:
-    """An embedded PostgreSQL of its own (a free port, a temporary data directory), started;
-    stopped and removed after."""
-    # Outside pytest's temp root: each pytest run makes that root owner-only, and the server runs
-    # as its own OS user when the tests run as root.
-    data_dir = Path(tempfile.mkdtemp(prefix="pmo-test-warehouse-"))
-    server = EmbeddedWarehouse(data_dir=data_dir, port=free_port())
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def warehouse_server() -> Iterator[str]:
     """A PostgreSQL server for the test session: `TEST_WAREHOUSE_URL`, else a private embedded one."""
@@ -65,7 +40,7 @@ def warehouse_server() -> Iterator[str]:
     if external:
         yield external
         return
-    with private_embedded_server() as server:
+    with throwaway_warehouse(prefix="pmo-test-warehouse-") as server:
         yield server.url
 
 

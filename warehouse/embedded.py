@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -221,6 +225,30 @@ class EmbeddedWarehouse:
     def psql_command(self, url: str | None = None) -> list[str]:
         """The wheel's `psql`, pointed at the warehouse."""
         return [str(self._server().bin_path / "psql"), url or self.url]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on at the moment of asking."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def throwaway_warehouse(prefix: str = "pmo-warehouse-") -> Iterator[EmbeddedWarehouse]:
+    """An embedded server of its own, for tests and benchmarks: a free port and a new temporary data
+    directory named with `prefix`, started; stopped and removed after.
+
+    The directory is made outside any test runner's temp root: pytest makes that root owner-only,
+    and the server runs as its own OS user when started by root."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    server = EmbeddedWarehouse(data_dir=data_dir, port=free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def ensure_warehouse() -> str:

@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import create_database, private_embedded_server
+from tests.conftest import create_database
 from tests.dbt.conftest import load_jira_fixture, run_dbt, sorted_rows
-from warehouse.embedded import EmbeddedWarehouse
+from warehouse.embedded import EmbeddedWarehouse, throwaway_warehouse
 
 # Logged: the baselines remember what raw no longer says; the lookups int_time_entries' post-hook
 # keeps are plain tables (dropping them is safe: the next run compares every entry).
@@ -35,7 +35,7 @@ class BuiltWarehouse:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWarehouse]:
     """A server of this module's own (the crash below stops it), the Jira fixture landed and built."""
-    with private_embedded_server() as server:
+    with throwaway_warehouse(prefix="pmo-test-warehouse-") as server:
         url = create_database(server.url)
         with psycopg.connect(url) as connection:
             load_jira_fixture(connection)

@@ -15,10 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import free_port
 from tests.docker.deployment_files import WAREHOUSE_INIT_DIR, sql_statements
 from warehouse import settings
-from warehouse.embedded import EmbeddedWarehouse
+from warehouse.embedded import EmbeddedWarehouse, free_port
 
 INIT_SCRIPTS = sorted(WAREHOUSE_INIT_DIR.glob("*.sql"))
 READER = "bi_reader"

@@ -12,11 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from warehouse.embedded import free_port
 
 
 def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -38,7 +34,7 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_start_status_stop(tmp_path: Path, state_dir: Path) -> None:
-    port, asana_port, smartsheet_port = _free_port(), _free_port(), _free_port()
+    port, asana_port, smartsheet_port = free_port(), free_port(), free_port()
     options = ["--state-dir", str(state_dir), "--port", str(port), "--anchor-date", "2026-11-29"]
     options += ["--asana-port", str(asana_port), "--smartsheet-port", str(smartsheet_port)]
     credentials = {

@@ -8,13 +8,13 @@ import socket
 import psycopg
 import pytest
 
-from tests.conftest import free_port
 from warehouse import settings
 from warehouse.embedded import (
     SERVER_SETTINGS,
     EmbeddedWarehouse,
     WarehouseError,
     create_database,
+    free_port,
     running_settings,
     sorts_text_by_libc,
 )
