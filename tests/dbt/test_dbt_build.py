@@ -317,7 +317,8 @@ def test_keys_their_parents_lack_fail_the_models_relationships_test_naming_colum
     marts: psycopg.Connection, jira_fixture_warehouse: str, tmp_path: Path
 ) -> None:
     """`relationships_columns` checks every foreign key of fct_time_entries in one test: a value its
-    parent lacks fails it, one row per column and value with its count; a null passes."""
+    parent lacks fails it, one row per column and value with its count; a null passes. The project,
+    person and day are read by walking their indexes (`by_index`), the item by an anti join."""
 
     def run_the_time_entries_keys_test() -> tuple[DbtInvocation, list[dict]]:
         invocation = run_dbt(
@@ -337,22 +338,48 @@ def test_keys_their_parents_lack_fail_the_models_relationships_test_naming_colum
             )
             marts.execute(
                 "update orphans set time_entry_key = %s, work_item_key = 'no-such-item', person_key = null,"
-                " entry_date = coalesce(%s::date, entry_date) where time_entry_key = %s",
-                (key, entry_date, first),
+                " entry_date = coalesce(%s::date, entry_date),"
+                " project_key = case when %s::date is null then project_key else 'no-such-project' end"
+                " where time_entry_key = %s",
+                (key, entry_date, entry_date, first),
             )
         marts.execute("insert into marts.fct_time_entries select * from orphans")
 
         failed, [result] = run_the_time_entries_keys_test()
 
         assert failed.returncode != 0
-        assert result["status"] == "fail" and result["failures"] == 2
+        assert result["status"] == "fail" and result["failures"] == 3
         assert set(rows(marts, result["compiled_code"])) == {
             ("work_item_key", "no-such-item", 2),
+            ("project_key", "no-such-project", 1),
             ("entry_date", "1900-01-01", 1),
         }
     finally:
         marts.execute("delete from marts.fct_time_entries where time_entry_key in ('orphan-1', 'orphan-2')")
         marts.execute("drop table orphans")
+
+
+def test_a_key_read_by_index_on_a_model_without_that_index_is_a_clear_error(
+    marts: psycopg.Connection, jira_fixture_warehouse: str, tmp_path: Path
+) -> None:
+    """`by_index` walks the model's index on the column: without one the walk would scan the model
+    once per distinct value, so the test errors, naming the column, instead of running."""
+    [(index_name, definition)] = rows(
+        marts,
+        "select indexname, indexdef from pg_indexes where schemaname = 'marts' and tablename = 'fct_time_entries'"
+        " and indexdef like '%(person_key)'",
+    )
+    marts.execute(f'drop index marts."{index_name}"')
+    try:
+        invocation = run_dbt(
+            ["test", "--select", "test_name:relationships_columns,fct_time_entries"], jira_fixture_warehouse, tmp_path
+        )
+    finally:
+        marts.execute(definition)
+
+    assert invocation.returncode != 0
+    assert "person_key is read by index (by_index)" in invocation.output
+    assert "has no index that starts with it" in invocation.output
 
 
 def test_a_worklog_without_its_issue_fails_the_staging_build_naming_the_column(

@@ -9,7 +9,12 @@
         incremental_strategy='delete+insert',
         unique_key='time_entry_key',
         on_schema_change='fail',
-        indexes=[{'columns': ['built_at']}],
+        indexes=[
+            {'columns': ['built_at']},
+            {'columns': ['project_key']},
+            {'columns': ['person_key']},
+            {'columns': ['entry_date']},
+        ],
         pre_hook="{{ delete_retired_time_entries(ref('int_time_entries')) }}",
     )
 }}

@@ -15,6 +15,7 @@
         incremental_strategy='delete+insert',
         unique_key='work_item_key',
         on_schema_change='fail',
+        indexes=[{'columns': ['project_key']}, {'columns': ['assignee_person_key']}],
         pre_hook="{{ delete_rows_gone_from(ref('int_work_items_weighted'), 'work_item_key') }}",
     )
 }}
