@@ -78,4 +78,3 @@
 {%- endfor %}
 
 {% endtest %}
-
