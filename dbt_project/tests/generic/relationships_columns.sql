@@ -11,8 +11,14 @@
     read by the anti join, with a warning: a walk would scan the model once per value. -#}
 {% test relationships_columns(model, columns) %}
 
+{%- set by_index = [] %}
+{%- for name, parent in columns.items() if parent.get('by_index') %}
+    {%- do by_index.append(name) %}
+{%- endfor %}
+{%- set indexed = index_leading_columns(model) if by_index else [] %}
+
 {% for name, parent in columns.items() %}
-    {%- set walk_index = parent.get('by_index') and has_index_starting_with(model, name) %}
+    {%- set walk_index = name in by_index and (indexed is none or name in indexed) %}
     {%- if parent.get('by_index') and not walk_index %}
         {%- do exceptions.warn(
             "relationships_columns: " ~ model ~ " has no index that starts with " ~ name
