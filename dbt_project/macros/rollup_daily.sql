@@ -130,6 +130,8 @@ with_milestones as (
 
 ),
 
+-- `offset 0` keeps the indices and bands from being pulled up into the final select, where each
+-- band would work its index out again in every branch, and overall_health both bands in every branch.
 indices as (
 
     select
@@ -138,6 +140,7 @@ indices as (
         cast({{ safe_divide('with_milestones.ev', 'with_milestones.ac') }} as numeric(18, 6)) as cpi
 
     from with_milestones
+    offset 0  -- noqa: AM09
 
 ),
 
@@ -149,6 +152,7 @@ health as (
         {{ health_band('indices.cpi') }} as cost_health
 
     from indices
+    offset 0  -- noqa: AM09
 
 )
 

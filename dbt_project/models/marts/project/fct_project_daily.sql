@@ -187,9 +187,15 @@ progress as (
         ) as complete_fraction
 
     from running_totals
+    offset 0  -- noqa: AM09
 
 ),
 
+-- `offset 0` keeps each CTE from here on from being pulled up into the next one, so each row's
+-- figures are worked out once: pulled up, every reading of a fraction, pv, ev, ac, an index or a band
+-- would work it out again from the running totals (eac divides by the cost index that cpi rounds,
+-- each band names its index in every branch, overall_health names both bands in every branch).
+-- A materialized CTE would store every row first.
 values_earned as (
 
     select
@@ -199,25 +205,33 @@ values_earned as (
         cast(progress.actual_cost as numeric(18, 2)) as ac
 
     from progress
+    offset 0  -- noqa: AM09
 
 ),
 
--- `offset 0` keeps this and the next CTE from being pulled up into the final select, so each row's
--- indices and bands are worked out once: pulled up, every reading of spi, cpi, eac or a band would
--- work it out again from the running totals (each band names its index in every branch,
--- overall_health names both bands in every branch). A materialized CTE would store every row first.
-indices as (
+cost_performance as (
 
     select
         values_earned.*,
-        cast({{ safe_divide('values_earned.ev', 'values_earned.pv') }} as numeric(18, 6)) as spi,
-        cast({{ safe_divide('values_earned.ev', 'values_earned.ac') }} as numeric(18, 6)) as cpi,
-        cast(coalesce(
-            {{ safe_divide('values_earned.bac', safe_divide('values_earned.ev', 'values_earned.ac')) }},
-            values_earned.bac
-        ) as numeric(18, 2)) as eac
+        {{ safe_divide('values_earned.ev', 'values_earned.ac') }} as cost_index
 
     from values_earned
+    offset 0  -- noqa: AM09
+
+),
+
+indices as (
+
+    select
+        cost_performance.*,
+        cast({{ safe_divide('cost_performance.ev', 'cost_performance.pv') }} as numeric(18, 6)) as spi,
+        cast(cost_performance.cost_index as numeric(18, 6)) as cpi,
+        cast(coalesce(
+            {{ safe_divide('cost_performance.bac', 'cost_performance.cost_index') }},
+            cost_performance.bac
+        ) as numeric(18, 2)) as eac
+
+    from cost_performance
     offset 0  -- noqa: AM09
 
 ),
