@@ -92,11 +92,14 @@ class EmbeddedWarehouse:
         data_dir: Path | None = None,
         port: int | None = None,
         database: str = settings.EMBEDDED_DATABASE,
+        bind_wait_seconds: float = 15.0,
     ) -> None:
         self.data_dir = Path(data_dir or settings.local_dir() / "warehouse").resolve()
         self.pgdata = self.data_dir / "pgdata"
         self.port = port or settings.embedded_port()
         self.database = database
+        # How long a start waits for a port that nothing listens on but a connection still holds.
+        self.bind_wait_seconds = bind_wait_seconds
 
     @property
     def url(self) -> str:
@@ -158,21 +161,51 @@ class EmbeddedWarehouse:
             if not (self.pgdata / "PG_VERSION").exists():
                 log.info("initialising a new PostgreSQL data directory in %s", self.pgdata)
             server.ensure_pgdata_inited()
-            settings_given = " ".join(f"-c {name}={value}" for name, value in SERVER_SETTINGS.items())
-            options = f"-h 127.0.0.1 -p {self.port} -k '' {settings_given}"
-            result = self._pg_ctl(
-                "start", "-w", "-t", "60", "-D", str(self.pgdata), "-l", str(self.log_file), "-o", options
-            )
-            if result.returncode != 0:
-                tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
-                raise WarehouseError(
-                    f"PostgreSQL did not start (pg_ctl exit {result.returncode}): "
-                    f"{result.stderr.strip() or result.stdout.strip()}\n{tail}"
-                )
+            self._start_server()
         self._wait_until_accepting()
         self._ensure_database()
         log.info("embedded warehouse ready at %s in %.1f s", settings.redact(self.url), time.monotonic() - started_at)
         return self.url
+
+    def _start_server(self) -> None:
+        """`pg_ctl start` on the port. A port that nothing listens on can still be held for a moment
+        by a socket bound to it, such as a connection that used it as its own end and is closing:
+        PostgreSQL then cannot bind it, and the start is tried again every half second for
+        `bind_wait_seconds`."""
+        settings_given = " ".join(f"-c {name}={value}" for name, value in SERVER_SETTINGS.items())
+        options = f"-h 127.0.0.1 -p {self.port} -k '' {settings_given}"
+        deadline = time.monotonic() + self.bind_wait_seconds
+        while True:
+            logged_before = self.log_file.stat().st_size if self.log_file.exists() else 0
+            result = self._pg_ctl(
+                "start", "-w", "-t", "60", "-D", str(self.pgdata), "-l", str(self.log_file), "-o", options
+            )
+            if result.returncode == 0:
+                return
+            attempt_log = ""
+            if self.log_file.exists():
+                with open(self.log_file, "rb") as log_text:
+                    log_text.seek(logged_before)
+                    attempt_log = log_text.read().decode(errors="replace")
+            port_held = "Address already in use" in attempt_log and not self._port_taken()
+            if port_held and time.monotonic() < deadline:
+                log.warning(
+                    "port %s on 127.0.0.1 is held by a socket that does not listen (a closing connection?); "
+                    "starting PostgreSQL again in 0.5 s",
+                    self.port,
+                )
+                time.sleep(0.5)
+                continue
+            held = (
+                f"port {self.port} on 127.0.0.1 stayed held for {self.bind_wait_seconds:.0f} s by a socket "
+                "that does not listen; set EMBEDDED_WAREHOUSE_PORT to a free port. "
+                if port_held
+                else ""
+            )
+            raise WarehouseError(
+                f"{held}PostgreSQL did not start (pg_ctl exit {result.returncode}): "
+                f"{result.stderr.strip() or result.stdout.strip()}\n{attempt_log[-2000:]}"
+            )
 
     def _wait_until_accepting(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

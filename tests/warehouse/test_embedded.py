@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 
 import psycopg
 import pytest
@@ -116,6 +117,35 @@ def test_refuses_a_port_taken_by_another_program(tmp_path):
         server = EmbeddedWarehouse(data_dir=tmp_path, port=squatter.getsockname()[1])
         with pytest.raises(WarehouseError, match="taken by another program"):
             server.start()
+
+
+def test_waits_for_a_port_held_by_a_socket_that_does_not_listen(tmp_path, caplog):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    release = threading.Timer(1.5, holder.close)
+    release.start()
+    server = EmbeddedWarehouse(data_dir=tmp_path, port=port, bind_wait_seconds=30)
+    try:
+        with caplog.at_level(logging.WARNING, logger="warehouse.embedded"):
+            url = server.start()
+        with psycopg.connect(url) as connection:
+            assert connection.execute("select 1").fetchone() == (1,)
+    finally:
+        release.cancel()
+        holder.close()
+        server.stop()
+    assert any(f"port {port} on 127.0.0.1 is held" in record.getMessage() for record in caplog.records)
+
+
+def test_gives_up_on_a_port_held_longer_than_the_wait_and_names_it(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        server = EmbeddedWarehouse(data_dir=tmp_path, port=port, bind_wait_seconds=1)
+        with pytest.raises(WarehouseError, match=f"port {port} on 127.0.0.1 stayed held for 1 s"):
+            server.start()
+        assert not server.is_running()
 
 
 def test_warehouse_url_prefers_the_environment(monkeypatch):
