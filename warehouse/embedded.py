@@ -92,13 +92,14 @@ class EmbeddedWarehouse:
         data_dir: Path | None = None,
         port: int | None = None,
         database: str = settings.EMBEDDED_DATABASE,
-        bind_wait_seconds: float = 15.0,
+        bind_wait_seconds: float = 75.0,
     ) -> None:
         self.data_dir = Path(data_dir or settings.local_dir() / "warehouse").resolve()
         self.pgdata = self.data_dir / "pgdata"
         self.port = port or settings.embedded_port()
         self.database = database
-        # How long a start waits for a port that nothing listens on but a connection still holds.
+        # How long a start waits for a port that nothing listens on but a closed connection still
+        # holds (Linux keeps a connection's end in TIME_WAIT for 60 s).
         self.bind_wait_seconds = bind_wait_seconds
 
     @property
@@ -168,13 +169,15 @@ class EmbeddedWarehouse:
         return self.url
 
     def _start_server(self) -> None:
-        """`pg_ctl start` on the port. A port that nothing listens on can still be held for a moment
-        by a socket bound to it, such as a connection that used it as its own end and is closing:
-        PostgreSQL then cannot bind it, and the start is tried again every half second for
-        `bind_wait_seconds`."""
+        """`pg_ctl start` on the port. The default port lies in the range Linux hands out to outgoing
+        connections, and a connection that took it as its own end and closed first keeps it in
+        TIME_WAIT for 60 s (after a test suite's thousands of local connections, say), during which
+        PostgreSQL cannot bind it although nothing listens there. The start is then tried again every
+        half second for `bind_wait_seconds`, with a warning every 10 s."""
         settings_given = " ".join(f"-c {name}={value}" for name, value in SERVER_SETTINGS.items())
         options = f"-h 127.0.0.1 -p {self.port} -k '' {settings_given}"
         deadline = time.monotonic() + self.bind_wait_seconds
+        warned_at = None
         while True:
             logged_before = self.log_file.stat().st_size if self.log_file.exists() else 0
             result = self._pg_ctl(
@@ -189,11 +192,14 @@ class EmbeddedWarehouse:
                     attempt_log = log_text.read().decode(errors="replace")
             port_held = "Address already in use" in attempt_log and not self._port_taken()
             if port_held and time.monotonic() < deadline:
-                log.warning(
-                    "port %s on 127.0.0.1 is held by a socket that does not listen (a closing connection?); "
-                    "starting PostgreSQL again in 0.5 s",
-                    self.port,
-                )
+                if warned_at is None or time.monotonic() - warned_at >= 10:
+                    warned_at = time.monotonic()
+                    log.warning(
+                        "port %s on 127.0.0.1 is held by a socket that does not listen (a closed connection "
+                        "in TIME_WAIT?); trying again every 0.5 s for up to %.0f s more",
+                        self.port,
+                        deadline - warned_at,
+                    )
                 time.sleep(0.5)
                 continue
             held = (

@@ -148,6 +148,24 @@ def test_gives_up_on_a_port_held_longer_than_the_wait_and_names_it(tmp_path):
         assert not server.is_running()
 
 
+def test_a_port_in_time_wait_after_a_closed_connection_counts_as_held(tmp_path):
+    # A connection that took the port as its own end and closed first leaves it in TIME_WAIT.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        client = socket.socket()
+        client.bind(("127.0.0.1", 0))
+        port = client.getsockname()[1]
+        client.connect(listener.getsockname())
+        accepted, _ = listener.accept()
+        client.close()
+        accepted.recv(1)
+        accepted.close()
+    server = EmbeddedWarehouse(data_dir=tmp_path, port=port, bind_wait_seconds=1)
+    with pytest.raises(WarehouseError, match=f"port {port} on 127.0.0.1 stayed held"):
+        server.start()
+
+
 def test_warehouse_url_prefers_the_environment(monkeypatch):
     monkeypatch.setenv("WAREHOUSE_URL", "postgresql://loader:s3cr%40t@db.internal:6543/pmo")
     assert settings.warehouse_url() == "postgresql://loader:s3cr%40t@db.internal:6543/pmo"
