@@ -168,6 +168,11 @@ running_totals as (
 
 ),
 
+-- `offset 0` keeps each CTE from here on from being pulled up into the next one, so each row's
+-- figures are worked out once: pulled up, every reading of a fraction, pv, ev, ac, an index or a band
+-- would work it out again from the running totals (eac divides by the cost index that cpi rounds,
+-- each band names its index in every branch, overall_health names both bands in every branch).
+-- A materialized CTE would store every row first.
 progress as (
 
     select
@@ -191,11 +196,6 @@ progress as (
 
 ),
 
--- `offset 0` keeps each CTE from here on from being pulled up into the next one, so each row's
--- figures are worked out once: pulled up, every reading of a fraction, pv, ev, ac, an index or a band
--- would work it out again from the running totals (eac divides by the cost index that cpi rounds,
--- each band names its index in every branch, overall_health names both bands in every branch).
--- A materialized CTE would store every row first.
 values_earned as (
 
     select
