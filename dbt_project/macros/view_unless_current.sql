@@ -3,8 +3,8 @@
     create it is left alone instead of being created again.
 
     dbt's own view materialization creates every view on every run: a temporary view, two renames,
-    the relation's and every column's comment, then a drop of the old view. At night the staging
-    views are the same as the night before, and that is most of their nodes' time. Here the model's
+    the relation's and every column's comment, then a drop of the old view, although at night the
+    staging views are the same as the night before. Here the model's
     SQL is first made a temporary view (nothing outside this session sees it), and the existing view
     is kept when PostgreSQL's own text of both definitions is the same (a `select *` expands to
     the same columns, every name resolves to the same relation) and the comment on its `_RETURN`

@@ -99,9 +99,10 @@ def run_dbt(
     work_dir: Path,
     run_date: str = FIXTURE_RUN_DATE,
     variables: dict[str, object] | None = None,
+    project_dir: Path = DBT_PROJECT_DIR,
 ) -> DbtInvocation:
-    """Run a dbt command on the project against `url`, writing its artifacts under `work_dir`, with
-    `run_date` and any other `variables` given to dbt."""
+    """Run a dbt command on the project (or a copy of it in `project_dir`) against `url`, writing its
+    artifacts under `work_dir`, with `run_date` and any other `variables` given to dbt."""
     target_path = work_dir / "target"
     environment = {
         **environment_with_dbt(url),
@@ -113,9 +114,9 @@ def run_dbt(
             str(Path(sys.executable).with_name("dbt")),
             *command,
             "--project-dir",
-            str(DBT_PROJECT_DIR),
+            str(project_dir),
             "--profiles-dir",
-            str(DBT_PROJECT_DIR),
+            str(project_dir),
             "--vars",
             json.dumps({"run_date": run_date, **(variables or {})}),
         ],

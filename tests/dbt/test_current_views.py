@@ -4,13 +4,14 @@ documentation, and every view of a full refresh, is created again."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.conftest import create_database
-from tests.dbt.conftest import DbtInvocation, load_jira_fixture, run_dbt
+from tests.dbt.conftest import DBT_PROJECT_DIR, DbtInvocation, load_jira_fixture, run_dbt
 
 VIEWS = ("stg_jira__users", "stg_jira__projects", "stg_jira__fields")
 SELECTION = ["--select", *VIEWS]
@@ -91,3 +92,26 @@ def test_a_full_refresh_creates_every_view_again(built: tuple[str, Path]) -> Non
     assert set(messages(invocation).values()) == {"CREATE VIEW"}
     after = view_oids(url)
     assert all(after[view] != before[view] for view in VIEWS)
+
+
+def test_a_view_whose_documentation_changed_is_created_again_with_it(built: tuple[str, Path], tmp_path: Path) -> None:
+    url, work_dir = built
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+    models_file = project / "models" / "staging" / "jira" / "_jira__models.yml"
+    original = "description: One row per Jira user account and source instance."
+    assert original in models_file.read_text()
+    models_file.write_text(models_file.read_text().replace(original, f"{original[:-1]}, as documented anew."))
+
+    edited = run_dbt(["run", *SELECTION], url, tmp_path, project_dir=project).check()
+    assert messages(edited) == {
+        "stg_jira__users": "CREATE VIEW",
+        "stg_jira__projects": "VIEW CURRENT",
+        "stg_jira__fields": "VIEW CURRENT",
+    }
+    with psycopg.connect(url) as connection:
+        comment = connection.execute("select obj_description('staging.stg_jira__users'::regclass)").fetchone()[0]
+    assert comment.endswith("as documented anew.")
+
+    restored = run_dbt(["run", "--select", "stg_jira__users"], url, work_dir).check()
+    assert messages(restored) == {"stg_jira__users": "CREATE VIEW"}
