@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.child import child_env
-from bench.parse import DBT_PROJECT_DIR
+from bench.parse import copy_dbt_project
 from warehouse import settings
 
 LAYERS = ("staging", "intermediate", "marts")
@@ -162,8 +162,7 @@ def _selector(node: dict) -> str:
 def dbt_project_copy(warehouse_url: str, run_date: str) -> Iterator[DbtProjectCopy]:
     scratch = Path(tempfile.mkdtemp(prefix="pmo-bench-dbt-"))
     try:
-        project = scratch / "dbt_project"
-        shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+        project = copy_dbt_project(scratch / "dbt_project")
         yield DbtProjectCopy(project, warehouse_url, run_date)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -31,6 +31,12 @@ PLACEHOLDER_WAREHOUSE_ENV = {
 }
 
 
+def copy_dbt_project(target: Path) -> Path:
+    """A copy of the dbt project at `target`, without what builds leave in it (target, logs)."""
+    shutil.copytree(DBT_PROJECT_DIR, target, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+    return target
+
+
 @dataclass
 class ParseRun:
     dbt_parse_seconds: float
@@ -44,8 +50,7 @@ def measure_parse() -> ParseRun:
     """Parse the DAG folder against a private copy of the dbt project (its own manifest, its own target)."""
     scratch = Path(tempfile.mkdtemp(prefix="pmo-bench-parse-"))
     try:
-        dbt_project = scratch / "dbt_project"
-        shutil.copytree(DBT_PROJECT_DIR, dbt_project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+        dbt_project = copy_dbt_project(scratch / "dbt_project")
         dbt = Path(sys.executable).parent / "dbt"
         started = time.perf_counter()
         parsed = subprocess.run(

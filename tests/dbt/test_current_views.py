@@ -4,14 +4,14 @@ documentation, and every view of a full refresh, is created again."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from bench.parse import copy_dbt_project
 from tests.conftest import create_database
-from tests.dbt.conftest import DBT_PROJECT_DIR, DbtInvocation, load_jira_fixture, run_dbt
+from tests.dbt.conftest import DbtInvocation, load_jira_fixture, run_dbt
 
 VIEWS = ("stg_jira__users", "stg_jira__projects", "stg_jira__fields")
 SELECTION = ["--select", *VIEWS]
@@ -96,8 +96,7 @@ def test_a_full_refresh_creates_every_view_again(built: tuple[str, Path]) -> Non
 
 def test_a_view_whose_documentation_changed_is_created_again_with_it(built: tuple[str, Path], tmp_path: Path) -> None:
     url, work_dir = built
-    project = tmp_path / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+    project = copy_dbt_project(tmp_path / "dbt_project")
     models_file = project / "models" / "staging" / "jira" / "_jira__models.yml"
     original = "description: One row per Jira user account and source instance."
     assert original in models_file.read_text()
