@@ -34,7 +34,7 @@ import msgspec
 
 from simulators.base import RequestRecord, Route, SimHttpError, SimRequest, SimResponse, SimulatorServer
 from simulators.faults import FaultPlan
-from simulators.jira_stored import StoredJiraSite, WorklogFeed
+from simulators.jira_stored import QueryResult, StoredJiraSite, WorklogFeed
 from simulators.jql import (
     UNBOUNDED_MESSAGE,
     JqlError,
@@ -660,19 +660,25 @@ class JiraSimulator(SimulatorServer):
         limit = SEARCH_MAX_ID_PAGE if selection.only_identifiers else SEARCH_MAX_PAGE
         max_results = _int_param(raw_max, "maxResults", SEARCH_DEFAULT_PAGE)
         max_results = max(1, min(max_results, limit))
-        page = issues[offset : offset + max_results]
         if self.store.on_disk and selection.only_identifiers and not expand:
-            # an id census: nothing to read from disk, and each issue is spelled out as `_render_issue` renders it
+            # an id census: nothing to read from disk, no `StoredIssue` made, and each issue spelled out as
+            # `_render_issue` renders it (its `self` is the issues' URL, open, followed by its encoded id)
             encode = msgspec.json.encode
             head = b'{"expand":' + encode(ISSUE_EXPAND) + b',"id":'
+            issue_url = encode(f"{self.url}/rest/api/3/issue/")[:-1]
+            identifiers = (
+                issues.identifiers(offset, offset + max_results)
+                if isinstance(issues, QueryResult)
+                else [(issue.id, issue.key) for issue in issues[offset : offset + max_results]]
+            )
+            spelled = b'%s%s,"self":%s%s,"key":%s,"fields":{}}'
             encoded = [
-                msgspec.Raw(
-                    b'%s%s,"self":%s,"key":%s,"fields":{}}'
-                    % (head, encode(issue.id), encode(f"{self.url}/rest/api/3/issue/{issue.id}"), encode(issue.key))
-                )
-                for issue in page
+                msgspec.Raw(spelled % (head, id_json, issue_url, id_json[1:], encode(key)))
+                for issue_id, key in identifiers
+                for id_json in (encode(issue_id),)
             ]
         elif self.store.on_disk:
+            page = issues[offset : offset + max_results]
             # a page's payloads in one read instead of one an issue
             if selection.only_identifiers:
                 payloads = {issue.id: {"fields": {}} for issue in page}
@@ -683,6 +689,7 @@ class JiraSimulator(SimulatorServer):
                 for issue in page
             ]
         else:
+            page = issues[offset : offset + max_results]
             encoded = [self._encoded_issue(issue, selection, expand) for issue in page]
         body: dict[str, Any] = {"issues": encoded}
         if offset + max_results < len(issues):

@@ -484,6 +484,13 @@ class QueryResult(Sequence[Any]):
             return [self._issue(item) for item in self._items[index]]
         return self._issue(self._items[index])
 
+    def identifiers(self, start: int, stop: int) -> list[tuple[str, str]]:
+        """The (id, key) of the issues from `start` to `stop`, without making a `StoredIssue` of each row."""
+        return [
+            (str(item[0]), item[1]) if isinstance(item, tuple) else (item.id, item.key)
+            for item in self._items[start:stop]
+        ]
+
 
 class _OverlaidTable(MutableMapping[str, Any]):
     """Items by id read from the shards, with the changes made since the store was opened kept in memory:
