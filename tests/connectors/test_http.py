@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -21,11 +22,15 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.script: list[tuple[int, dict[str, str], bytes]] = []
         self.requests: list[str] = []
+        # each request as it arrived: method, path with query, Authorization header, body
+        self.received: list[tuple[str, str, str | None, bytes]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.requests.append(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.received.append((self.command, self.path, self.headers.get("Authorization"), body))
                 status, headers, body = outer.script.pop(0) if outer.script else (200, {}, b'{"ok": true}')
                 if status == 0:  # drop the connection without answering
                     self.close_connection = True
@@ -37,6 +42,8 @@ class ScriptedServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_POST = do_GET
 
             def log_message(self, *args) -> None:
                 pass
@@ -151,3 +158,37 @@ def test_the_environments_proxy_is_read_once_when_the_client_is_made(server, mon
     assert client.get("/rest/thing", q="1") == {"ok": True}
     # the scripted server answered as the proxy: it was asked for the tool's absolute URL
     assert server.requests == ["http://tool.invalid/rest/thing?q=1"]
+
+
+def test_each_request_carries_the_sessions_credential_and_only_its_own_query_and_body(server):
+    session = requests.Session()
+    session.auth = ("bot@example.com", "tok")
+    session.headers["X-Tool"] = "pmo"
+    client = ApiClient(server.url, session=session, name="tool")
+
+    assert client.get("/things", page=1, q="a b") == {"ok": True}
+    assert client.get("/things") == {"ok": True}
+    assert client.get("/things", page=2) == {"ok": True}
+    assert client.post("/batch", {"actions": [1, "é"]}) == {"ok": True}
+    assert client.post("/batch", {"actions": [2]}) == {"ok": True}
+
+    basic = "Basic " + base64.b64encode(b"bot@example.com:tok").decode()
+    assert [(method, path, auth) for method, path, auth, _ in server.received] == [
+        ("GET", "/things?page=1&q=a+b", basic),
+        ("GET", "/things", basic),
+        ("GET", "/things?page=2", basic),
+        ("POST", "/batch", basic),
+        ("POST", "/batch", basic),
+    ]
+    assert [json.loads(body) for method, _, _, body in server.received if method == "POST"] == [
+        {"actions": [1, "é"]},
+        {"actions": [2]},
+    ]
+
+
+def test_a_redirect_is_followed(server):
+    server.script = [(302, {"Location": "/moved"}, b"")]
+    client = client_for(server)
+
+    assert client.get("/things", page=3) == {"ok": True}
+    assert server.requests == ["/things?page=3", "/moved"]

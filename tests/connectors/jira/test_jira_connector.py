@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from connectors.http import ApiError, RetryPolicy, Secret
 from connectors.jira.client import JiraClient
@@ -351,7 +352,7 @@ def test_sprints_of_several_boards_are_read_at_once_land_in_board_order_and_are_
     # every request answers late, so that requests sent at once are in flight together
     simulator.faults.faults.append(Fault("slow", path=r"/sprint", times=100_000, delay=0.02))
     times = RequestTimes()
-    monkeypatch.setattr(requests.Session, "send", times.wrap(requests.Session.send))
+    monkeypatch.setattr(HTTPAdapter, "send", times.wrap(HTTPAdapter.send))
     results = by_stream(extract_jira(settings_for(simulator), warehouse_url, streams=["sprints"]))
 
     assert times.overlap(r"/board/\d+/sprint", r"/board/\d+/sprint")
@@ -383,10 +384,10 @@ class RequestTimes:
         self.spans: list[tuple[str, float, float]] = []
 
     def wrap(self, send: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(session: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+        def timed(adapter: HTTPAdapter, request: requests.PreparedRequest, **kwargs: Any) -> Any:
             began = time.monotonic()
             try:
-                return send(session, request, **kwargs)
+                return send(adapter, request, **kwargs)
             finally:
                 with self.lock:
                     self.spans.append((urlparse(request.url).path, began, time.monotonic()))
@@ -411,8 +412,8 @@ def test_stream_lanes_and_the_census_run_at_once_and_land_what_one_after_another
     # every request answers late, so that requests sent at once are in flight together
     simulator.faults.faults.append(Fault("slow", path=r".", times=100_000, delay=0.02))
     times = RequestTimes()
-    send_unwrapped = requests.Session.send
-    monkeypatch.setattr(requests.Session, "send", times.wrap(send_unwrapped))
+    send_unwrapped = HTTPAdapter.send
+    monkeypatch.setattr(HTTPAdapter, "send", times.wrap(send_unwrapped))
     results = extract_jira(settings, warehouse_url)
 
     assert [result["stream"] for result in results] == list(STREAMS)
@@ -428,7 +429,7 @@ def test_stream_lanes_and_the_census_run_at_once_and_land_what_one_after_another
 
     # a full refresh reads one stream at a time whatever the setting
     full_read = RequestTimes()
-    monkeypatch.setattr(requests.Session, "send", full_read.wrap(send_unwrapped))
+    monkeypatch.setattr(HTTPAdapter, "send", full_read.wrap(send_unwrapped))
     extract_jira(settings, warehouse_url, full_refresh=True)
     assert not full_read.overlap(r"/search/jql|/changelog/", r"/board|/user|/project|/worklog")
     assert not full_read.overlap(r"/search/jql", r"/search/jql")
