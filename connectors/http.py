@@ -157,9 +157,9 @@ class ApiClient:
     Each method is prepared once (the session's headers and credential merged), and each request is
     a copy of it with its own URL, query and JSON body, sent through the session's transport
     adapter: `Session.request` would merge and prepare it all again, and look for cookies and
-    redirects, for about a third of a call's CPU. A session that needs more (a
-    proxy, response hooks, a credential other than a user and password) goes through `requests`'
-    own `Session.request`; a redirect is followed as `Session.send` follows it.
+    redirects, for about a third of a call's CPU. A session that needs more (a proxy, response
+    hooks, a credential other than a user and password) goes through `requests`' own
+    `Session.request`; a redirect is followed as `Session.send` follows it.
     """
 
     def __init__(
@@ -185,8 +185,8 @@ class ApiClient:
         self.retry = retry or RetryPolicy()
         self.name = name
         self.stats = RequestStats()
-        # per method: the URL it was prepared for, and the prepared request
-        self._prepared: dict[str, tuple[str, requests.PreparedRequest]] = {}
+        # per method, a request prepared with the session's headers and credential
+        self._prepared: dict[str, requests.PreparedRequest] = {}
 
     def url(self, path: str) -> str:
         return urljoin(self.base_url, path.lstrip("/")) if not path.startswith("http") else path
@@ -208,6 +208,7 @@ class ApiClient:
         `cost` is what the request takes of the budget (a batch of several requests in one).
         """
         url = self.url(path)
+        endpoint = f"{method} {urlsplit(url).path}"
         waited_total = 0.0
         attempt = 0
         while True:
@@ -230,7 +231,6 @@ class ApiClient:
                             else msgspec.json.decode(response.content)
                         )
                     except msgspec.ValidationError as error:
-                        endpoint = _endpoint(method, url)
                         raise ApiError(
                             f"{self.name}: {endpoint} answered a body of an unexpected shape: {error}",
                             status=response.status_code,
@@ -243,7 +243,6 @@ class ApiClient:
                 else:
                     status = response.status_code
                     if status not in RETRYABLE_STATUSES:
-                        endpoint = _endpoint(method, url)
                         raise ApiError(
                             f"{self.name}: {endpoint} answered HTTP {status}: {_body_excerpt(response)}",
                             status=status,
@@ -254,7 +253,6 @@ class ApiClient:
                     reason = f"HTTP {status}"
                     asked = retry_after_seconds(response)
                     wait = asked if asked is not None else self.retry.backoff(attempt)
-            endpoint = _endpoint(method, url)
             if attempt >= self.retry.max_attempts or waited_total + wait > self.retry.max_total_wait_seconds:
                 status = response.status_code if response is not None else None
                 raise ApiError(
@@ -269,17 +267,15 @@ class ApiClient:
             time.sleep(wait)
 
     def _send(self, method: str, url: str, params: Any, body: Any) -> requests.Response:
-        """One exchange, through the method's and URL's prepared request when the session allows it."""
+        """One exchange, through a copy of the method's prepared request when the session allows it."""
         session = self.session
         if session.proxies or any(session.hooks.values()) or not isinstance(session.auth, tuple | None):
             return session.request(method, url, params=params, json=body, timeout=self.retry.timeout)
-        made_for, template = self._prepared.get(method) or (None, None)
+        template = self._prepared.get(method)
         if template is None:
-            made_for, template = url, session.prepare_request(requests.Request(method, url))
-            self._prepared[method] = (made_for, template)
+            template = self._prepared[method] = session.prepare_request(requests.Request(method, url))
         prepared = template.copy()
-        if params or url != made_for:
-            prepared.prepare_url(url, params)
+        prepared.prepare_url(url, params)
         if body is not None:
             prepared.body = msgspec.json.encode(body)
             prepared.headers["Content-Type"] = "application/json"
@@ -300,11 +296,6 @@ class ApiClient:
 
     def post(self, path: str, body: Any, shape: type | None = None) -> Any:
         return self.request("POST", path, json=body, shape=shape)
-
-
-def _endpoint(method: str, url: str) -> str:
-    """How logs and errors name a request: its method and path, never its query."""
-    return f"{method} {urlsplit(url).path}"
 
 
 def _body_excerpt(response: requests.Response, limit: int = 300) -> str:

@@ -21,14 +21,12 @@ class ScriptedServer:
 
     def __init__(self) -> None:
         self.script: list[tuple[int, dict[str, str], bytes]] = []
-        self.requests: list[str] = []
         # each request as it arrived: method, path with query, Authorization header, body
         self.received: list[tuple[str, str, str | None, bytes]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                outer.requests.append(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 outer.received.append((self.command, self.path, self.headers.get("Authorization"), body))
                 status, headers, body = outer.script.pop(0) if outer.script else (200, {}, b'{"ok": true}')
@@ -51,6 +49,11 @@ class ScriptedServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def requests(self) -> list[str]:
+        """The path (with its query) of each request, in the order they arrived."""
+        return [path for _, path, _, _ in self.received]
 
 
 @pytest.fixture
