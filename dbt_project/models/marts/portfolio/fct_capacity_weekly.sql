@@ -1,8 +1,6 @@
 {{ config(contract={'enforced': true}) }}
 
-{%- set run_week -%}
-    cast(date_trunc('week', {{ run_date() }}) as date)
-{%- endset -%}
+{%- set run_week = week_start(run_date()) -%}
 
 with
 
@@ -66,14 +64,14 @@ logged_weeks as (
 
     select
         time_entries.person_key,
-        cast(date_trunc('week', time_entries.entry_date) as date) as week_start,
+        {{ week_start('time_entries.entry_date') }} as week_start,
         sum(time_entries.hours) as logged_hours
 
     from time_entries
     where
         time_entries.person_key is not null
         and time_entries.entry_date <= {{ run_date() }}
-    group by time_entries.person_key, cast(date_trunc('week', time_entries.entry_date) as date)
+    group by time_entries.person_key, {{ week_start('time_entries.entry_date') }}
 
 ),
 

@@ -16,7 +16,7 @@ select
     days.date_day,
     cast(extract(isoyear from days.date_day) as integer) as iso_year,
     cast(extract(week from days.date_day) as integer) as iso_week,
-    cast(date_trunc('week', days.date_day) as date) as iso_week_start,
+    {{ week_start('days.date_day') }} as iso_week_start,
     cast(extract(month from days.date_day) as integer) as month,
     cast(extract(quarter from days.date_day) as integer) as quarter,
     cast(extract(year from days.date_day) as integer) as year,
