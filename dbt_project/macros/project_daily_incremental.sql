@@ -97,11 +97,6 @@ where {{ outdated }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- The first day of the month of `day` (a date expression), as a date. -#}
-{% macro month_start(day) -%}
-    cast(date_trunc('month', cast({{ day }} as timestamp)) as date)
-{%- endmacro %}
-
 {#- The events the current (not deleted) items of `work_items` (a relation or CTE shaped like
     fct_work_items) put on their projects' days, as a parenthesised query, one row per event: an
     item counts from the UTC day it was created, as done from the day it was done (never before it

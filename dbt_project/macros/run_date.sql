@@ -10,10 +10,14 @@
 {%- endmacro %}
 
 
-{#- The Monday that starts the ISO week of `day` (a date expression), as a date. The date is truncated
-    as a timestamp without a time zone: a date given to date_trunc is otherwise converted to a
-    timestamptz in the session's time zone first, about 50 ns a row more over the millions of time
-    entries fct_capacity_weekly buckets, for the same Monday. -#}
+{#- The first day of the ISO week (its Monday) or of the month of `day` (a date expression), as a date.
+    The date is truncated as a timestamp without a time zone: a date given to date_trunc is otherwise
+    converted to a timestamptz in the session's time zone first, about 50 ns a row more over the
+    millions of time entries fct_capacity_weekly buckets by week, for the same day. -#}
 {% macro week_start(day) -%}
     cast(date_trunc('week', cast({{ day }} as timestamp)) as date)
+{%- endmacro %}
+
+{% macro month_start(day) -%}
+    cast(date_trunc('month', cast({{ day }} as timestamp)) as date)
 {%- endmacro %}
