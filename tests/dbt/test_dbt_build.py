@@ -359,6 +359,76 @@ def test_keys_their_parents_lack_fail_the_models_relationships_test_naming_colum
         marts.execute("drop table orphans")
 
 
+def run_row_checks(model: str, warehouse: str, work_dir: Path) -> tuple[DbtInvocation, dict]:
+    """`dbt test` of a model's `row_checks` test: the invocation and the test's result."""
+    invocation = run_dbt(["test", "--select", f"test_name:row_checks,{model}"], warehouse, work_dir)
+    [result] = [r for r in invocation.run_results["results"] if r["unique_id"].startswith("test.")]
+    assert result["unique_id"].split(".")[2] == f"row_checks_{model}"
+    return invocation, result
+
+
+def test_row_checks_name_each_null_duplicate_and_value_outside_its_list(
+    marts: psycopg.Connection, jira_fixture_warehouse: str, tmp_path: Path
+) -> None:
+    """One `row_checks` test per model checks its rows every way its YAML asks: a row per failure,
+    naming the check, the column or columns, the value at fault and how many rows hold it."""
+    passed, _ = run_row_checks("int_projects_mapped", jira_fixture_warehouse, tmp_path)
+    assert passed.returncode == 0, passed.output[-3000:]
+    [(project_key, project_code)] = rows(
+        marts, "select project_key, project_code from intermediate.int_projects_mapped order by project_key limit 1"
+    )
+    marts.execute(
+        "create temporary table faulty as select * from intermediate.int_projects_mapped where project_key = %s",
+        (project_key,),
+    )
+    marts.execute("insert into faulty select * from faulty")
+    marts.execute("update faulty set program_code = null, source_system = 'bogus'")
+    marts.execute("insert into intermediate.int_projects_mapped select * from faulty")
+    try:
+        failed, result = run_row_checks("int_projects_mapped", jira_fixture_warehouse, tmp_path)
+        found = sorted(rows(marts, result["compiled_code"]))
+    finally:
+        marts.execute(
+            "delete from intermediate.int_projects_mapped where project_key = %s and source_system = 'bogus'",
+            (project_key,),
+        )
+        marts.execute("drop table faulty")
+
+    assert failed.returncode != 0
+    assert result["status"] == "fail" and result["failures"] == 4
+    assert found == [
+        ("accepted_values", "source_system", "bogus", 2),
+        ("not_null", "program_code", None, 2),
+        ("unique", "project_code", project_code, 3),
+        ("unique", "project_key", project_key, 3),
+    ]
+
+
+def test_row_checks_name_values_out_of_range_and_fields_left_unparsed(
+    marts: psycopg.Connection, jira_fixture_warehouse: str, tmp_path: Path
+) -> None:
+    """The register's checks: a stage outside the contract's list, an alignment score outside 1 to 5
+    and a number that does not read as one (kept in `unparsed_fields`) each fail, with their value."""
+    passed, _ = run_row_checks("stg_csv__register_rows", jira_fixture_warehouse, tmp_path)
+    assert passed.returncode == 0, passed.output[-3000:]
+    marts.execute(
+        "insert into seeds.portfolio_register (project_code, project_name, stage, alignment_score, approved_budget)"
+        " values ('FAULTY', 'A faulty row', 'parked', '9', 'a lot')"
+    )
+    try:
+        failed, result = run_row_checks("stg_csv__register_rows", jira_fixture_warehouse, tmp_path)
+        found = sorted(rows(marts, result["compiled_code"]))
+    finally:
+        marts.execute("delete from seeds.portfolio_register where project_code = 'FAULTY'")
+
+    assert failed.returncode != 0 and result["failures"] == 3
+    assert found == [
+        ("accepted_range", "alignment_score", "9", 1),
+        ("accepted_values", "stage", "parked", 1),
+        ("empty_array", "unparsed_fields", "{approved_budget}", 1),
+    ]
+
+
 def test_a_key_read_by_index_on_a_model_without_that_index_is_read_by_anti_join_with_a_warning(
     marts: psycopg.Connection, jira_fixture_warehouse: str, tmp_path: Path
 ) -> None:

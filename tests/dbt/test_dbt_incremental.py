@@ -399,7 +399,7 @@ def test_a_test_of_an_incremental_model_reads_the_rows_its_latest_run_wrote(nigh
     ).fetchone()[0]
 
     def source_system_test_passes() -> bool:
-        test = "accepted_values_columns_int_status_changes"
+        test = "row_checks_int_status_changes"
         invocation = run_dbt(["test", "--select", test], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat())
         assert "Nothing to do" not in invocation.output
         return invocation.returncode == 0

@@ -208,7 +208,7 @@ def test_a_re_run_whose_dbt_test_fails_publishes_nothing_and_names_the_test(nigh
     assert str(rerun.state) == "failed"
     assert states["extract_jira_demo"] == "skipped"
     assert (states["extract_asana_demo"], states["extract_smartsheet_demo"]) == ("success", "success")
-    # The register's accepted-values test fails in staging: nothing downstream of it is built.
+    # The register's row checks fail in staging (a stage outside the list): nothing downstream of it is built.
     assert states["dbt_build.stg_smartsheet__register_rows_model_build"] == "failed", states
     assert states["publish_marts"] == "upstream_failed", states
     assert states["night_outcome"] == "failed", states
@@ -217,9 +217,9 @@ def test_a_re_run_whose_dbt_test_fails_publishes_nothing_and_names_the_test(nigh
     assert last_publication(night["url"]) == published_before
     failures = build_failures(night["url"], rerun.run_id)
     assert [failure.resource_type for failure in failures] == ["test"]
-    assert "accepted_values_columns_stg_smartsheet__register_rows" in failures[0].unique_id
+    assert "row_checks_stg_smartsheet__register_rows" in failures[0].unique_id
     assert failures[0].failures == 1
     summary = scalar(night["url"], f"select summary_text from audit.night_summaries where run_id = '{rerun.run_id}'")
     assert "jira_demo                not selected for this run" in summary
     assert f"marts: NOT published; BI still reads the marts of {published_before.run_date}" in summary
-    assert "accepted_values_columns_stg_smartsheet__register_rows" in summary
+    assert "row_checks_stg_smartsheet__register_rows" in summary
