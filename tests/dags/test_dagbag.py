@@ -98,3 +98,16 @@ def test_the_nightly_dbt_tasks_write_no_log_file_into_their_temporary_project(da
         flags = task.dbt_cmd_global_flags
         assert flags[flags.index("--log-level-file") :][:2] == log_file_flags, task.task_id
         assert "--no-write-json" in flags, task.task_id
+
+
+def test_every_dbt_task_freezes_what_its_process_loaded_before_dbt_runs(dagbag):
+    """Cosmos collects garbage after each dbt command; each dbt task's `pre_execute` first freezes the
+    objects its process holds (Airflow, the DAG, dbt's modules), so that collection skips them."""
+    from warehouse.runtime import freeze_loaded_objects
+
+    dag = dagbag.dags["pmo_nightly_refresh"]
+    dbt_tasks = [task for task in dag.tasks if hasattr(task, "dbt_cmd_global_flags")]
+    assert len(dbt_tasks) > 60
+    assert [task.task_id for task in dbt_tasks if task._pre_execute_hook is not freeze_loaded_objects] == []
+    others = [task for task in dag.tasks if not hasattr(task, "dbt_cmd_global_flags")]
+    assert [task.task_id for task in others if task._pre_execute_hook is not None] == []
