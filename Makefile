@@ -36,7 +36,7 @@ lint: install  ## ruff on the Python code, sqlfluff on the dbt models
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m warehouse start >/dev/null
-	eval "$$($(BIN)/python -m warehouse env)" && $(BIN)/sqlfluff lint dbt_project/models
+	eval "$$($(BIN)/python -m warehouse env --empty-database pmo_lint)" && $(BIN)/sqlfluff lint dbt_project/models
 
 format: install  ## format the Python code and fix the SQL style
 	$(BIN)/ruff format .

@@ -2,7 +2,9 @@
 
 `start` starts the embedded PostgreSQL (or checks `WAREHOUSE_URL` when it is set), `stop`
 stops it, `psql` opens a shell on it, and `env` prints the `WAREHOUSE_*` variables that
-dbt's profile reads, as shell exports.
+dbt's profile reads, as shell exports. `env --empty-database NAME` names a database of the
+embedded warehouse made anew, empty (`make lint` renders the models against one, so that an
+incremental model renders as on its first build whatever the warehouse holds).
 """
 
 from __future__ import annotations
@@ -12,14 +14,31 @@ import logging
 import os
 import shlex
 import sys
+from dataclasses import replace
+
+import psycopg
+from psycopg import sql
 
 from warehouse import settings
-from warehouse.embedded import EmbeddedWarehouse, WarehouseError, ensure_warehouse
+from warehouse.embedded import EmbeddedWarehouse, WarehouseError, create_database, ensure_warehouse
+
+
+def empty_database_url(embedded: EmbeddedWarehouse, name: str) -> str:
+    """The URL of database `name` on the running embedded warehouse, dropped and created anew, empty."""
+    with psycopg.connect(embedded.admin_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        create_database(connection, name)
+    return replace(settings.parse_url(embedded.url), dbname=name).url()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["start", "stop", "status", "url", "psql", "env"])
+    parser.add_argument(
+        "--empty-database",
+        metavar="NAME",
+        help="with env: name database NAME of the embedded warehouse, dropped and created anew, empty",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     external = settings.uses_external_warehouse()
@@ -47,7 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "url":
             print(settings.warehouse_url())
         elif args.command == "env":
-            for name, value in settings.dbt_env().items():
+            url = None
+            if args.empty_database and external:
+                print("WAREHOUSE_URL is set: --empty-database left out, its database named", file=sys.stderr)
+            elif args.empty_database:
+                ensure_warehouse()
+                url = empty_database_url(embedded, args.empty_database)
+            for name, value in settings.dbt_env(url).items():
                 print(f"export {name}={shlex.quote(value)}")
         elif args.command == "psql":
             command = embedded.psql_command(settings.warehouse_url())

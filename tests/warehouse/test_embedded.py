@@ -189,3 +189,36 @@ def test_nightly_dbt_builds_keep_a_log_file_only_when_a_level_is_set(monkeypatch
     assert settings.nightly_dbt_log_file_flags() == ["--log-level-file", "none"]
     monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
     assert settings.nightly_dbt_log_file_flags() == ["--log-level-file", "debug"]
+
+
+def test_env_names_an_empty_database_made_anew_when_asked(tmp_path, monkeypatch, capsys):
+    """`python -m warehouse env --empty-database NAME` (what `make lint` renders the models against):
+    the variables name NAME, dropped and created anew, so whatever was built into it is gone."""
+    from warehouse.__main__ import main
+
+    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("PMO_LOCAL_DIR", str(tmp_path))
+    monkeypatch.setenv("EMBEDDED_WAREHOUSE_PORT", str(free_port()))
+    server = EmbeddedWarehouse()
+    try:
+        url = server.start()
+        with psycopg.connect(server.admin_url, autocommit=True) as connection:
+            create_database(connection, "lint_target")
+        lint_url = settings.ConnectionParts(
+            "127.0.0.1", server.port, settings.EMBEDDED_USER, settings.EMBEDDED_PASSWORD, "lint_target", "prefer"
+        ).url()
+        with psycopg.connect(lint_url, autocommit=True) as connection:
+            connection.execute("create table built_before (id int)")
+
+        assert main(["env", "--empty-database", "lint_target"]) == 0
+
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in capsys.readouterr().out.splitlines())
+        assert exports["WAREHOUSE_DBNAME"] == "lint_target"
+        assert exports["WAREHOUSE_PORT"] == str(server.port)
+        with psycopg.connect(lint_url) as connection:
+            tables = connection.execute("select count(*) from pg_tables where schemaname = 'public'").fetchone()[0]
+        assert tables == 0
+        with psycopg.connect(url) as connection:  # the warehouse's own database is left alone
+            assert connection.execute("select current_database()").fetchone()[0] == settings.EMBEDDED_DATABASE
+    finally:
+        server.stop()
