@@ -93,31 +93,26 @@
     {%- do queries.append(query) %}
 {%- endif %}
 
+{#- The checks of one value at a time: a row per offending value, with how many rows hold it. -#}
+{%- set value_checks = [] %}
 {%- for column, bounds in accepted_ranges.items() %}
-    {%- set query %}
-    select
-        cast('accepted_range' as text) as check_name,
-        {{ sql_text_literal(column) }} as column_name,
-        cast(tested.{{ column }} as text) as value_field,
-        count(*) as n_records
-
-    from {{ tested }}
-    where tested.{{ column }} < {{ bounds['min'] }} or tested.{{ column }} > {{ bounds['max'] }}
-    group by tested.{{ column }}
-    {%- endset %}
-    {%- do queries.append(query) %}
+    {%- set outside = 'tested.' ~ column ~ ' < ' ~ bounds['min'] ~ ' or tested.' ~ column ~ ' > ' ~ bounds['max'] %}
+    {%- do value_checks.append(('accepted_range', column, outside)) %}
+{%- endfor %}
+{%- for column in empty_arrays %}
+    {%- do value_checks.append(('empty_array', column, 'cardinality(tested.' ~ column ~ ') > 0')) %}
 {%- endfor %}
 
-{%- for column in empty_arrays %}
+{%- for check_name, column, failing in value_checks %}
     {%- set query %}
     select
-        cast('empty_array' as text) as check_name,
+        cast({{ sql_text_literal(check_name) }} as text) as check_name,
         {{ sql_text_literal(column) }} as column_name,
         cast(tested.{{ column }} as text) as value_field,
         count(*) as n_records
 
     from {{ tested }}
-    where cardinality(tested.{{ column }}) > 0
+    where {{ failing }}
     group by tested.{{ column }}
     {%- endset %}
     {%- do queries.append(query) %}
