@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "env":
             url = None
             if args.empty_database and external:
-                print("WAREHOUSE_URL is set: --empty-database left out, its database named", file=sys.stderr)
+                print("--empty-database applies to the embedded warehouse; WAREHOUSE_URL's database is named", file=sys.stderr)
             elif args.empty_database:
                 ensure_warehouse()
                 url = empty_database_url(embedded, args.empty_database)

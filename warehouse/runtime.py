@@ -38,8 +38,9 @@ def freeze_loaded_objects(context: Any = None) -> None:
     out of the garbage collector's reach (`gc.freeze`).
 
     Cosmos runs a full `gc.collect()` after each dbt command, which walks every object of the
-    process: Airflow's, the parsed DAG's and dbt's modules, about 0.6 s a task. Frozen, those
-    long-lived objects are skipped, and the collection walks only what the dbt command made.
+    process: Airflow's, the parsed DAG's and dbt's modules, about 0.6 s a task; Python collects once
+    more when the task's process exits. Frozen, those long-lived objects are skipped, and each
+    collection walks only what was made after the freeze.
     """
     import dbt.cli.main  # noqa: F401  (the task imports it next; its modules live as long as the process)
 
