@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "env":
             url = None
             if args.empty_database and external:
-                print("--empty-database applies to the embedded warehouse; WAREHOUSE_URL's database is named", file=sys.stderr)
+                note = "--empty-database applies to the embedded warehouse; WAREHOUSE_URL's database is named"
+                print(note, file=sys.stderr)
             elif args.empty_database:
                 ensure_warehouse()
                 url = empty_database_url(embedded, args.empty_database)
