@@ -31,9 +31,7 @@ from simulators.asana import AsanaSimulator
 from simulators.jira import JiraSimulator
 from simulators.smartsheet import SmartsheetSimulator
 from simulators.world import World, WorldConfig, build_world
-from warehouse import settings
 from warehouse.embedded import EmbeddedWarehouse
-from warehouse.embedded import create_database as create_warehouse_database
 
 # Per tool, the streams whose size grows with the site; the others (Jira's fields, users and projects,
 # Asana's workspace and portfolios, Smartsheet's sheet list) are a handful of rows each.
@@ -49,12 +47,7 @@ PY_SPY = Path(sys.executable).parent / "py-spy"
 
 def create_database(server: EmbeddedWarehouse, name: str) -> str:
     """A new, empty database on the bench's server (dropped first if a run left one); returns its URL."""
-    with psycopg.connect(server.admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        create_warehouse_database(connection, name)
-    return settings.ConnectionParts(
-        "127.0.0.1", server.port, settings.EMBEDDED_USER, settings.EMBEDDED_PASSWORD, name, "prefer"
-    ).url()
+    return server.fresh_database(name)
 
 
 @dataclass

@@ -14,21 +14,9 @@ import logging
 import os
 import shlex
 import sys
-from dataclasses import replace
-
-import psycopg
-from psycopg import sql
 
 from warehouse import settings
-from warehouse.embedded import EmbeddedWarehouse, WarehouseError, create_database, ensure_warehouse
-
-
-def empty_database_url(embedded: EmbeddedWarehouse, name: str) -> str:
-    """The URL of database `name` on the running embedded warehouse, dropped and created anew, empty."""
-    with psycopg.connect(embedded.admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        create_database(connection, name)
-    return replace(settings.parse_url(embedded.url), dbname=name).url()
+from warehouse.embedded import EmbeddedWarehouse, WarehouseError, ensure_warehouse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(note, file=sys.stderr)
             elif args.empty_database:
                 ensure_warehouse()
-                url = empty_database_url(embedded, args.empty_database)
+                url = embedded.fresh_database(args.empty_database)
             for name, value in settings.dbt_env(url).items():
                 print(f"export {name}={shlex.quote(value)}")
         elif args.command == "psql":

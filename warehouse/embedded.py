@@ -114,6 +114,15 @@ class EmbeddedWarehouse:
             "127.0.0.1", self.port, settings.EMBEDDED_USER, settings.EMBEDDED_PASSWORD, "postgres", "prefer"
         ).url()
 
+    def fresh_database(self, name: str) -> str:
+        """Database `name` on this running server, dropped if it exists and created anew, empty; its URL."""
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+            create_database(connection, name)
+        return settings.ConnectionParts(
+            "127.0.0.1", self.port, settings.EMBEDDED_USER, settings.EMBEDDED_PASSWORD, name, "prefer"
+        ).url()
+
     @property
     def log_file(self) -> Path:
         return self.pgdata / "server.log"
