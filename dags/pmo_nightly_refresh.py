@@ -49,17 +49,17 @@ from pathlib import Path
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import Asset, Param, TriggerRule, dag, task
+from airflow.sdk import Asset, Param, TaskGroup, TriggerRule, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
-from cosmos.operators.local import DbtTestLocalOperator
+from cosmos.operators.local import DbtBuildLocalOperator, DbtTestLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from connectors.config import load_sources
 from warehouse.notifications import notify_run
 from warehouse.publish import BUILD_SCHEMA
 from warehouse.runtime import freeze_loaded_objects
-from warehouse.settings import nightly_dbt_log_file_flags
+from warehouse.settings import nightly_dbt_log_file_flags, nightly_dbt_task_layout
 
 DBT_PROJECT_DIR = Path(os.environ.get("PMO_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -71,7 +71,18 @@ SOURCES = load_sources()
 SCHEDULE = os.environ.get("PMO_NIGHTLY_SCHEDULE", "0 2 * * *")
 TIMEZONE = os.environ.get("PMO_TIMEZONE", "UTC")
 BI_READER_ROLE = os.environ.get("PMO_BI_READER_ROLE", "bi_reader")
+DBT_TASK_LAYOUT = nightly_dbt_task_layout()
 RUN_DATE = "{{ (data_interval_end or dag_run.run_after).strftime('%Y-%m-%d') }}"
+
+
+def cosmos_cache_dir(dag_id: str, group_id: str) -> Path | None:
+    """Where Cosmos keeps what the tasks of a DbtTaskGroup share (dbt's partial parse); None with its cache off."""
+    from cosmos import cache
+    from cosmos import settings as cosmos_settings
+
+    if not cosmos_settings.enable_cache:
+        return None
+    return cache._obtain_cache_dir_path(cache_identifier=f"{dag_id}__{group_id}")
 
 
 @dag(
@@ -148,52 +159,67 @@ def pmo_nightly_refresh():
         # A full refresh also rebuilds dbt's incremental staging and intermediate models from scratch.
         "full_refresh": "{{ params.full_refresh }}",
         "vars": {
-            # One status date for every model of the night: the day the run is for.
-            "run_date": RUN_DATE,
             "marts_schema": BUILD_SCHEMA,
-            "build_id": "{{ run_id }}",
             "rebuild_from": "{{ params.backfill_from or '' }}",
             "bi_reader_role": BI_READER_ROLE,
         },
+        # What changes every night reaches dbt through its environment: vars that change make dbt parse
+        # the whole project again (the project's macros read these two only while dbt executes).
+        "env": {
+            # One status date for every model of the night: the day the run is for.
+            "PMO_RUN_DATE": RUN_DATE,
+            "PMO_BUILD_ID": "{{ run_id }}",
+        },
     }
-    dbt_build = DbtTaskGroup(
-        group_id="dbt_build",
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR,
-            manifest_path=DBT_MANIFEST if DBT_MANIFEST.exists() else None,
-            install_dbt_deps=False,
-        ),
-        profile_config=profile_config,
-        execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
-            invocation_mode=InvocationMode.DBT_RUNNER,
-            dbt_executable_path=DBT_EXECUTABLE,
-            # A model's task runs only the tests of that model alone: tests across models wait for the last task.
-            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
-        ),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST if DBT_MANIFEST.exists() else LoadMode.DBT_LS,
-            test_behavior=TestBehavior.BUILD,
-            # Unit tests check the models' SQL on fixed inputs, not the night's data: CI runs them.
-            exclude=["resource_type:unit_test"],
-            should_detach_multiple_parents_tests=False,
-            emit_datasets=False,
-        ),
-        operator_args=dbt_operator_args,
-    )
-    models_built = list(dbt_build.get_leaves())
-    # Relationship and singular tests span models: one task runs them all once every model is built.
-    cross_model_tests = DbtTestLocalOperator(
-        task_id="cross_model_tests",
-        task_group=dbt_build,
-        project_dir=DBT_PROJECT_DIR,
-        profile_config=profile_config,
-        dbt_executable_path=DBT_EXECUTABLE,
-        invocation_mode=InvocationMode.DBT_RUNNER,
-        select=["test_name:relationships", "test_name:relationships_columns", "test_type:singular"],
-        **{name: value for name, value in dbt_operator_args.items() if name != "full_refresh"},
-    )
-    models_built >> cross_model_tests
+    # The dbt tasks made outside a DbtTaskGroup start from, and keep up to date, the same partial parse as its tasks.
+    standalone_dbt_args = {
+        "project_dir": DBT_PROJECT_DIR,
+        "profile_config": profile_config,
+        "dbt_executable_path": DBT_EXECUTABLE,
+        "invocation_mode": InvocationMode.DBT_RUNNER,
+        "cache_dir": cosmos_cache_dir("pmo_nightly_refresh", "dbt_build"),
+    }
+    if DBT_TASK_LAYOUT == "single_build":
+        with TaskGroup(group_id="dbt_build") as dbt_build:
+            DbtBuildLocalOperator(
+                task_id="build", exclude=["resource_type:unit_test"], **standalone_dbt_args, **dbt_operator_args
+            )
+    else:
+        dbt_build = DbtTaskGroup(
+            group_id="dbt_build",
+            project_config=ProjectConfig(
+                dbt_project_path=DBT_PROJECT_DIR,
+                manifest_path=DBT_MANIFEST if DBT_MANIFEST.exists() else None,
+                install_dbt_deps=False,
+            ),
+            profile_config=profile_config,
+            execution_config=ExecutionConfig(
+                execution_mode=ExecutionMode.LOCAL,
+                invocation_mode=InvocationMode.DBT_RUNNER,
+                dbt_executable_path=DBT_EXECUTABLE,
+                # A model's task runs only the tests of that model alone: tests across models wait for the last task.
+                test_indirect_selection=TestIndirectSelection.CAUTIOUS,
+            ),
+            render_config=RenderConfig(
+                load_method=LoadMode.DBT_MANIFEST if DBT_MANIFEST.exists() else LoadMode.DBT_LS,
+                test_behavior=TestBehavior.BUILD,
+                # Unit tests check the models' SQL on fixed inputs, not the night's data: CI runs them.
+                exclude=["resource_type:unit_test"],
+                should_detach_multiple_parents_tests=False,
+                emit_datasets=False,
+            ),
+            operator_args=dbt_operator_args,
+        )
+        models_built = list(dbt_build.get_leaves())
+        # Relationship and singular tests span models: one task runs them all once every model is built.
+        cross_model_tests = DbtTestLocalOperator(
+            task_id="cross_model_tests",
+            task_group=dbt_build,
+            select=["test_name:relationships", "test_name:relationships_columns", "test_type:singular"],
+            **standalone_dbt_args,
+            **{name: value for name, value in dbt_operator_args.items() if name != "full_refresh"},
+        )
+        models_built >> cross_model_tests
 
     @task
     def prepare_marts_build(params: dict | None = None, **context) -> dict[str, int]:

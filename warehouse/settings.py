@@ -116,6 +116,27 @@ def nightly_dbt_log_file_flags() -> list[str]:
     return ["--log-level-file", os.environ.get("DBT_LOG_LEVEL_FILE", "none")]
 
 
+DBT_TASK_LAYOUTS = {
+    "per_model": "a task per model, with that model's tests (Cosmos), and one task for the tests across models",
+    "single_build": "one task that runs the whole project as one `dbt build`",
+}
+
+
+def nightly_dbt_task_layout() -> str:
+    """How the nightly DAG splits its dbt work into tasks: `PMO_DBT_TASKS`, `per_model` unless set.
+
+    `per_model` shows, retries and times each model on its own, at the cost of dbt's start-up and a
+    task's own overhead for every model. `single_build` runs the night's dbt work as one process, as
+    `make bench` times it; a failing model still stops only what is built from it, but a retry
+    re-runs the whole build.
+    """
+    layout = os.environ.get("PMO_DBT_TASKS", "").strip() or "per_model"
+    if layout not in DBT_TASK_LAYOUTS:
+        choices = "; ".join(f"{name}: {meaning}" for name, meaning in DBT_TASK_LAYOUTS.items())
+        raise ValueError(f"PMO_DBT_TASKS={layout!r} is not a dbt task layout of the nightly DAG ({choices})")
+    return layout
+
+
 def dbt_env(url: str | None = None) -> dict[str, str]:
     """Environment variables read by `dbt_project/profiles.yml`."""
     parts = parse_url(url or warehouse_url())

@@ -1,6 +1,7 @@
 {#- on-run-end: writes every model, test, seed or snapshot that failed or errored in this invocation
-    to audit.build_failures, keyed by the `build_id` var (the nightly DAG passes its run id; by hand,
-    dbt's invocation id), so whoever publishes or reports the build can name what failed. -#}
+    to audit.build_failures, keyed by the `build_id` var, else the `PMO_BUILD_ID` environment variable
+    (the nightly DAG's run id, which changes every run: as a var it would make dbt parse the whole
+    project again), else dbt's invocation id, so whoever publishes or reports the build can name what failed. -#}
 {% macro record_build_failures(results) -%}
     {%- if execute -%}
         {%- set failed = [] -%}
@@ -8,7 +9,7 @@
             {%- do failed.append(result) -%}
         {%- endfor -%}
         {%- if failed -%}
-            {%- set build_id = var('build_id', '') | string | trim or invocation_id -%}
+            {%- set build_id = var('build_id', '') | string | trim or env_var('PMO_BUILD_ID', '') | trim or invocation_id -%}
 {{ build_failures_table_ddl() }};
 insert into audit.build_failures (build_id, unique_id, resource_type, status, failures, message)
 values

@@ -1,6 +1,12 @@
-{#- The status date of the run: the `run_date` var (YYYY-MM-DD), or the UTC date the run started. -#}
+{#- The status date of the run (YYYY-MM-DD): the `run_date` var, else the `PMO_RUN_DATE` environment
+    variable, else the UTC date the run started. The environment variable is read only while dbt
+    executes: a var that changes makes dbt parse the whole project again, and an environment variable
+    read while parsing makes it parse again every model that calls this macro. -#}
 {% macro run_date() -%}
     {%- set configured = var('run_date', '') | string | trim -%}
+    {%- if configured in ('', 'None') and execute -%}
+        {%- set configured = env_var('PMO_RUN_DATE', '') | trim -%}
+    {%- endif -%}
     {%- if configured in ('', 'None') -%}
         {%- set configured = run_started_at.strftime('%Y-%m-%d') -%}
     {%- elif not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', configured) -%}

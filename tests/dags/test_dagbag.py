@@ -68,8 +68,67 @@ def test_the_params_cover_full_refresh_backfill_and_a_source_re_run(dagbag):
     assert params["sources"] == []
     dbt_task = dagbag.dags["pmo_nightly_refresh"].get_task("dbt_build.fct_project_daily_model_build")
     assert dbt_task.vars["marts_schema"] == "marts_build"
-    assert dbt_task.vars["build_id"] == "{{ run_id }}"
     assert dbt_task.full_refresh == "{{ params.full_refresh }}"
+
+
+def test_what_changes_every_night_reaches_dbt_through_its_environment(dagbag):
+    """A var that changes makes dbt parse the whole project again: the run date and the build id are
+    environment variables, the vars the same every night (but for a backfill's date)."""
+    dag = dagbag.dags["pmo_nightly_refresh"]
+    dbt_tasks = [task for task in dag.tasks if hasattr(task, "dbt_cmd_global_flags")]
+    for task in dbt_tasks:
+        assert task.env == {
+            "PMO_RUN_DATE": "{{ (data_interval_end or dag_run.run_after).strftime('%Y-%m-%d') }}",
+            "PMO_BUILD_ID": "{{ run_id }}",
+        }, task.task_id
+        assert set(task.vars) == {"marts_schema", "rebuild_from", "bi_reader_role"}, task.task_id
+
+
+def test_the_tasks_outside_the_cosmos_group_share_its_partial_parse(dagbag):
+    dag = dagbag.dags["pmo_nightly_refresh"]
+    model_task = dag.get_task("dbt_build.fct_project_daily_model_build")
+    assert model_task.cache_dir is not None and model_task.cache_dir.name == "pmo_nightly_refresh__dbt_build"
+    assert dag.get_task("dbt_build.cross_model_tests").cache_dir == model_task.cache_dir
+
+
+def parse_nightly_dag(monkeypatch, layout: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.conftest import PROJECT_ROOT
+
+    monkeypatch.setenv("PMO_DBT_TASKS", layout)
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "pmo_nightly_refresh.py"))
+
+
+def test_a_single_build_layout_runs_the_whole_dbt_project_in_one_task(dagbag, monkeypatch):
+    from cosmos.operators.local import DbtBuildLocalOperator
+
+    from warehouse.runtime import freeze_loaded_objects
+
+    bag = parse_nightly_dag(monkeypatch, "single_build")
+    assert bag.import_errors == {}
+    dag = bag.dags["pmo_nightly_refresh"]
+    per_model = dagbag.dags["pmo_nightly_refresh"]
+    dbt_tasks = [task_id for task_id in dag.task_ids if task_id.startswith("dbt_build.")]
+    assert dbt_tasks == ["dbt_build.build"]
+    build = dag.get_task("dbt_build.build")
+    assert isinstance(build, DbtBuildLocalOperator)
+    assert build.select is None and build.exclude == ["resource_type:unit_test"]
+    assert build._pre_execute_hook is freeze_loaded_objects
+    model_task = per_model.get_task("dbt_build.fct_project_daily_model_build")
+    for attribute in ("env", "vars", "full_refresh", "dbt_cmd_global_flags", "cache_dir", "install_deps"):
+        assert getattr(build, attribute) == getattr(model_task, attribute), attribute
+    assert build.upstream_task_ids == {"prepare_marts_build"}
+    assert build.downstream_task_ids == {"publish_marts"}
+    assert set(dag.task_ids) - set(dbt_tasks) == {t for t in per_model.task_ids if not t.startswith("dbt_build.")}
+
+
+def test_an_unknown_dbt_task_layout_is_an_import_error_naming_the_choices(monkeypatch):
+    bag = parse_nightly_dag(monkeypatch, "per_layer")
+    assert "pmo_nightly_refresh" not in bag.dags
+    [error] = bag.import_errors.values()
+    assert "PMO_DBT_TASKS='per_layer'" in error
+    assert "per_model" in error and "single_build" in error
 
 
 def test_the_nightly_build_leaves_unit_tests_to_ci(dagbag):

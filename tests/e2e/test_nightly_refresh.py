@@ -7,7 +7,10 @@ Three nights share one warehouse, as a deployment does:
    ends failed so alerts fire;
 3. Asana and Smartsheet re-run on their own (the `sources` param, Jira skipped) after someone
    typed a stage the register does not know: a dbt test fails during the build, so nothing is
-   published, BI keeps the previous marts, and the run's summary names the failing test.
+   published, BI keeps the previous marts, and the run's summary names the failing test;
+4. the DAG parsed with its dbt work as one task (`PMO_DBT_TASKS=single_build`): the same failing
+   test stops the publish the same way, and once the stage is typed back its night publishes the
+   first night's marts.
 """
 
 from __future__ import annotations
@@ -104,11 +107,11 @@ def night(world, warehouse_server, dagbag, tmp_path_factory):
         for task in dag.tasks:
             task.retries = 0  # fail fast: dag.test() would otherwise wait out the retry delay
 
-        def run(conf: dict | None = None, **env: str):
+        def run(conf: dict | None = None, nightly_dag=dag, **env: str):
             for name, value in env.items():
                 environment.setenv(name, value)
             gc.freeze()
-            return dag.test(run_conf=conf)
+            return nightly_dag.test(run_conf=conf)
 
         first = run()
         yield {
@@ -223,3 +226,45 @@ def test_a_re_run_whose_dbt_test_fails_publishes_nothing_and_names_the_test(nigh
     assert "jira_demo                not selected for this run" in summary
     assert f"marts: NOT published; BI still reads the marts of {published_before.run_date}" in summary
     assert "row_checks_stg_smartsheet__register_rows" in summary
+
+
+@pytest.fixture
+def single_build_dag(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.conftest import PROJECT_ROOT
+
+    monkeypatch.setenv("PMO_DBT_TASKS", "single_build")
+    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags" / "pmo_nightly_refresh.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["pmo_nightly_refresh"]
+    for task in dag.tasks:
+        task.retries = 0
+    return dag
+
+
+def test_a_single_build_night_stops_at_the_same_failing_test_and_publishes_nothing(night, single_build_dag):
+    published_before = last_publication(night["url"])
+    rerun = night["run"]({"sources": ["smartsheet_demo"]}, nightly_dag=single_build_dag)
+    states = {ti.task_id: str(ti.state) for ti in rerun.get_task_instances()}
+    assert [task_id for task_id in states if task_id.startswith("dbt_build.")] == ["dbt_build.build"]
+    assert states["dbt_build.build"] == "failed", states
+    assert states["publish_marts"] == "upstream_failed", states
+    assert marts_snapshot(night["url"]) == night["first_marts"]
+    assert last_publication(night["url"]) == published_before
+    failures = build_failures(night["url"], rerun.run_id)
+    assert [failure.unique_id.split(".")[2] for failure in failures] == ["row_checks_stg_smartsheet__register_rows"]
+    summary = scalar(night["url"], f"select summary_text from audit.night_summaries where run_id = '{rerun.run_id}'")
+    assert "row_checks_stg_smartsheet__register_rows" in summary
+
+
+def test_a_single_build_night_publishes_the_marts_a_night_of_tasks_per_model_did(night, single_build_dag):
+    project_code = scalar(night["url"], "select min(project_code) from marts.dim_project where is_mapped")
+    stage = scalar(night["url"], f"select stage from marts.dim_project where project_code = '{project_code}'")
+    night["smartsheet"].update_register(project_code, {"stage": stage}, at=datetime.now(UTC) - timedelta(minutes=4))
+    single = night["run"](nightly_dag=single_build_dag)
+    states = {ti.task_id: str(ti.state) for ti in single.get_task_instances()}
+    assert str(single.state) == "success", states
+    assert states["dbt_build.build"] == "success"
+    assert last_publication(night["url"]).build_id == single.run_id
+    assert marts_snapshot(night["url"]) == night["first_marts"]

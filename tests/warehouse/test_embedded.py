@@ -191,6 +191,18 @@ def test_nightly_dbt_builds_keep_a_log_file_only_when_a_level_is_set(monkeypatch
     assert settings.nightly_dbt_log_file_flags() == ["--log-level-file", "debug"]
 
 
+def test_the_nightly_dbt_task_layout_is_per_model_unless_set(monkeypatch):
+    monkeypatch.delenv("PMO_DBT_TASKS", raising=False)
+    assert settings.nightly_dbt_task_layout() == "per_model"
+    monkeypatch.setenv("PMO_DBT_TASKS", " single_build ")
+    assert settings.nightly_dbt_task_layout() == "single_build"
+    monkeypatch.setenv("PMO_DBT_TASKS", "")
+    assert settings.nightly_dbt_task_layout() == "per_model"
+    monkeypatch.setenv("PMO_DBT_TASKS", "Single_Build")
+    with pytest.raises(ValueError, match=r"PMO_DBT_TASKS='Single_Build' is not .*per_model: .*single_build: "):
+        settings.nightly_dbt_task_layout()
+
+
 def test_env_names_an_empty_database_made_anew_when_asked(tmp_path, monkeypatch, capsys):
     """`python -m warehouse env --empty-database NAME` (what `make lint` renders the models against):
     the variables name NAME, dropped and created anew, so whatever was built into it is gone."""
