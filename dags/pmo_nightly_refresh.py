@@ -14,6 +14,8 @@ build schema, and publishes the marts only when every model and test passed.
 - **dbt_build**: the dbt project in `dbt_project/`, through Cosmos, against the Airflow
   connection `pmo_warehouse`; the marts go to `marts_build` and each model's tests run there,
   then `cross_model_tests` runs the relationship and singular tests once every model is built.
+  With `PMO_DBT_TASKS=single_build` the group holds one task instead, `build`: the whole project
+  as one `dbt build` (one dbt start-up a night instead of one per model; a retry re-runs it all).
 - **publish_marts**: write, audit, publish: swaps `marts_build` into `marts` in one transaction
   and grants the BI role (`PMO_BI_READER_ROLE`, default `bi_reader`) read access. It runs only
   when the whole build passed: otherwise BI keeps reading last night's marts.
@@ -59,7 +61,7 @@ from connectors.config import load_sources
 from warehouse.notifications import notify_run
 from warehouse.publish import BUILD_SCHEMA
 from warehouse.runtime import freeze_loaded_objects
-from warehouse.settings import nightly_dbt_log_file_flags, nightly_dbt_task_layout
+from warehouse.settings import dbt_threads, nightly_dbt_log_file_flags, nightly_dbt_task_layout
 
 DBT_PROJECT_DIR = Path(os.environ.get("PMO_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -144,8 +146,9 @@ def pmo_nightly_refresh():
     profile_config = ProfileConfig(
         profile_name="pmo_warehouse",
         target_name="airflow",
+        # Threads matter to a build of many models (single_build); a task per model builds one.
         profile_mapping=PostgresUserPasswordProfileMapping(
-            conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public"}
+            conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public", "threads": dbt_threads()}
         ),
     )
     dbt_operator_args = {

@@ -116,6 +116,14 @@ def nightly_dbt_log_file_flags() -> list[str]:
     return ["--log-level-file", os.environ.get("DBT_LOG_LEVEL_FILE", "none")]
 
 
+def dbt_threads() -> int:
+    """Models a `dbt build` runs at once: `WAREHOUSE_THREADS`, 2 unless set (about the warehouse's cores)."""
+    value = os.environ.get("WAREHOUSE_THREADS", "").strip() or "2"
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"WAREHOUSE_THREADS={value!r} is not a whole number of threads, 1 or more")
+    return int(value)
+
+
 DBT_TASK_LAYOUTS = {
     "per_model": "a task per model, with that model's tests (Cosmos), and one task for the tests across models",
     "single_build": "one task that runs the whole project as one `dbt build`",

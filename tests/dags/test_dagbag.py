@@ -105,6 +105,7 @@ def test_a_single_build_layout_runs_the_whole_dbt_project_in_one_task(dagbag, mo
 
     from warehouse.runtime import freeze_loaded_objects
 
+    monkeypatch.setenv("WAREHOUSE_THREADS", "3")
     bag = parse_nightly_dag(monkeypatch, "single_build")
     assert bag.import_errors == {}
     dag = bag.dags["pmo_nightly_refresh"]
@@ -118,6 +119,8 @@ def test_a_single_build_layout_runs_the_whole_dbt_project_in_one_task(dagbag, mo
     model_task = per_model.get_task("dbt_build.fct_project_daily_model_build")
     for attribute in ("env", "vars", "full_refresh", "dbt_cmd_global_flags", "cache_dir", "install_deps"):
         assert getattr(build, attribute) == getattr(model_task, attribute), attribute
+    # One build of every model runs as many at once as a build by hand (WAREHOUSE_THREADS).
+    assert build.profile_config.profile_mapping.profile_args["threads"] == 3
     assert build.upstream_task_ids == {"prepare_marts_build"}
     assert build.downstream_task_ids == {"publish_marts"}
     assert set(dag.task_ids) - set(dbt_tasks) == {t for t in per_model.task_ids if not t.startswith("dbt_build.")}

@@ -203,6 +203,17 @@ def test_the_nightly_dbt_task_layout_is_per_model_unless_set(monkeypatch):
         settings.nightly_dbt_task_layout()
 
 
+def test_dbt_threads_are_two_unless_set_and_a_bad_count_is_refused(monkeypatch):
+    monkeypatch.delenv("WAREHOUSE_THREADS", raising=False)
+    assert settings.dbt_threads() == 2
+    monkeypatch.setenv("WAREHOUSE_THREADS", "4")
+    assert settings.dbt_threads() == 4
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("WAREHOUSE_THREADS", bad)
+        with pytest.raises(ValueError, match=f"WAREHOUSE_THREADS='{bad}' is not a whole number"):
+            settings.dbt_threads()
+
+
 def test_env_names_an_empty_database_made_anew_when_asked(tmp_path, monkeypatch, capsys):
     """`python -m warehouse env --empty-database NAME` (what `make lint` renders the models against):
     the variables name NAME, dropped and created anew, so whatever was built into it is gone."""
