@@ -60,7 +60,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 from connectors.config import load_sources
 from warehouse.notifications import notify_run
 from warehouse.publish import BUILD_SCHEMA
-from warehouse.runtime import freeze_loaded_objects
+from warehouse.runtime import freeze_loaded_objects, night_run_date
 from warehouse.settings import dbt_threads, nightly_dbt_log_file_flags, nightly_dbt_task_layout
 
 DBT_PROJECT_DIR = Path(os.environ.get("PMO_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
@@ -74,7 +74,11 @@ SCHEDULE = os.environ.get("PMO_NIGHTLY_SCHEDULE", "0 2 * * *")
 TIMEZONE = os.environ.get("PMO_TIMEZONE", "UTC")
 BI_READER_ROLE = os.environ.get("PMO_BI_READER_ROLE", "bi_reader")
 DBT_TASK_LAYOUT = nightly_dbt_task_layout()
-RUN_DATE = "{{ (data_interval_end or dag_run.run_after).strftime('%Y-%m-%d') }}"
+# A run triggered without a logical date has no data interval: the day it was triggered for, then.
+RUN_DATE = (
+    "{{ (data_interval_end if data_interval_end is defined and data_interval_end else dag_run.run_after)"
+    ".strftime('%Y-%m-%d') }}"
+)
 
 
 def cosmos_cache_dir(dag_id: str, group_id: str) -> Path | None:
@@ -230,8 +234,7 @@ def pmo_nightly_refresh():
         from warehouse.runtime import task_warehouse_url, validate_backfill_from
 
         params = params or {}
-        run_after = context["data_interval_end"] or context["dag_run"].run_after
-        validate_backfill_from(params.get("backfill_from"), run_after)
+        validate_backfill_from(params.get("backfill_from"), night_run_date(context))
         return prepare_build_schema(
             task_warehouse_url(WAREHOUSE_CONN_ID),
             carry_over=mart_columns(DBT_MANIFEST, materialized="incremental"),
@@ -246,7 +249,7 @@ def pmo_nightly_refresh():
         publication = publish_build(
             task_warehouse_url(WAREHOUSE_CONN_ID),
             build_id=context["run_id"],
-            run_date=(context["data_interval_end"] or context["dag_run"].run_after).date(),
+            run_date=night_run_date(context),
             expected_tables=mart_models(DBT_MANIFEST),
             reader_role=BI_READER_ROLE,
         )
@@ -268,8 +271,7 @@ def pmo_nightly_refresh():
         from warehouse.runtime import task_warehouse_url
 
         # The same status date dbt was given for this run.
-        run_date = (context["data_interval_end"] or context["dag_run"].run_after).date()
-        return str(render_report(task_warehouse_url(WAREHOUSE_CONN_ID), run_date, default_output_dir()))
+        return str(render_report(task_warehouse_url(WAREHOUSE_CONN_ID), night_run_date(context), default_output_dir()))
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def night_outcome(params: dict | None = None, **context) -> dict:
@@ -282,7 +284,7 @@ def pmo_nightly_refresh():
             url,
             ti=context["ti"],
             run_id=context["run_id"],
-            run_date=(context["data_interval_end"] or context["dag_run"].run_after).date(),
+            run_date=night_run_date(context),
             source_names=[source.name for source in SOURCES],
             params=params or {},
         )

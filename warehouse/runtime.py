@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -77,7 +78,15 @@ def selected_sources(params: dict | None, known: list[str]) -> list[str]:
     return requested or list(known)
 
 
-def validate_backfill_from(backfill_from: str | None, run_after: datetime) -> date | None:
+def night_run_date(context: Mapping[str, Any]) -> date:
+    """The day a run is for: the end of its data interval, or, for a run triggered without a logical
+    date (as `airflow dags trigger` and the UI trigger one unless told otherwise), the time it was
+    triggered to run after. Such a run's context has no `data_interval_end` at all."""
+    interval_end = context.get("data_interval_end")
+    return (interval_end or context["dag_run"].run_after).date()
+
+
+def validate_backfill_from(backfill_from: str | None, run_date: date) -> date | None:
     """The backfill's first day, refused when it is not a date or lies after the run's date."""
     if not backfill_from:
         return None
@@ -85,8 +94,8 @@ def validate_backfill_from(backfill_from: str | None, run_after: datetime) -> da
         first_day = date.fromisoformat(str(backfill_from))
     except ValueError:
         raise ValueError(f"backfill_from must be a date as YYYY-MM-DD, got {backfill_from!r}") from None
-    if first_day > run_after.date():
-        raise ValueError(f"backfill_from {first_day} lies after the run's date {run_after.date()}")
+    if first_day > run_date:
+        raise ValueError(f"backfill_from {first_day} lies after the run's date {run_date}")
     return first_day
 
 

@@ -2,7 +2,13 @@
     usage on schema marts and select on every table and view there, and takes back anything it holds
     on any other schema (raw, staging, intermediate, snapshots...) and any write on marts. Meant for
     the on-run-end hook, since dbt recreates mart tables on every run; also runs as
-    `dbt run-operation grant_bi_reader`. -#}
+    `dbt run-operation grant_bi_reader`.
+
+    Only what differs from that is granted or revoked, each object on its own: a GRANT or REVOKE
+    rewrites the catalog row of every object it names, even one whose privileges it leaves as they
+    were, and the nightly DAG's dbt tasks run side by side, each ending with this hook while another
+    creates, renames or comments on its tables; two such writes to one row make PostgreSQL fail the
+    second ("tuple concurrently updated"). Once the privileges are right, the hook writes nothing. -#}
 {% macro grant_bi_reader() -%}
     {%- if execute -%}
         {%- set role_name = var('bi_reader_role', 'bi_reader') | string -%}
@@ -10,39 +16,143 @@
             {{ exceptions.raise_compiler_error("var bi_reader_role must be a lowercase role name, got '" ~ role_name ~ "'") }}
         {%- endif -%}
         {%- set published_schema = 'marts' -%}
-        {%- set schemas_query -%}
-            select nspname
-            from pg_namespace
-            where
-                nspname != 'information_schema'
-                and nspname not like 'pg\_%'
-            order by nspname
-        {%- endset -%}
-        {%- set existing_schemas = run_query(schemas_query).columns[0].values() -%}
-        {%- set role = adapter.quote(role_name) -%}
-        {%- set statements -%}
+        {%- do run_query(create_bi_reader_role(role_name)) -%}
+        {%- set changes = run_query(bi_reader_privilege_changes(role_name, published_schema)).columns[0].values() -%}
+        {%- if changes -%}
+            {%- do run_query(changes | join(';\n')) -%}
+        {%- endif -%}
+        {{ log("grant_bi_reader: " ~ role_name ~ " reads schema " ~ published_schema ~ " only ("
+            ~ changes | length ~ " grant or revoke statement(s) needed)", info=true) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro create_bi_reader_role(role_name) -%}
 do $grant_bi_reader$
 begin
-    if not exists (select from pg_roles where rolname = '{{ role_name }}') then
-        create role {{ role }} nologin;
+    if not exists (select from pg_roles where rolname = {{ sql_text_literal(role_name) }}) then
+        create role {{ adapter.quote(role_name) }} nologin;
     end if;
 end
-$grant_bi_reader$;
-            {%- for schema_name in existing_schemas if schema_name != published_schema %}
-revoke all on all tables in schema {{ adapter.quote(schema_name) }} from {{ role }};
-revoke all on all sequences in schema {{ adapter.quote(schema_name) }} from {{ role }};
-revoke all on all functions in schema {{ adapter.quote(schema_name) }} from {{ role }};
-revoke all on schema {{ adapter.quote(schema_name) }} from {{ role }};
-            {%- endfor %}
-            {%- if published_schema in existing_schemas %}
-revoke all on all tables in schema {{ adapter.quote(published_schema) }} from {{ role }};
-revoke all on all sequences in schema {{ adapter.quote(published_schema) }} from {{ role }};
-revoke create on schema {{ adapter.quote(published_schema) }} from {{ role }};
-grant usage on schema {{ adapter.quote(published_schema) }} to {{ role }};
-grant select on all tables in schema {{ adapter.quote(published_schema) }} to {{ role }};
-            {%- endif %}
-        {%- endset -%}
-        {%- do run_query(statements) -%}
-        {{ log("grant_bi_reader: " ~ role_name ~ " reads schema " ~ published_schema ~ " only", info=true) }}
-    {%- endif -%}
+$grant_bi_reader$
+{%- endmacro %}
+
+{#- The GRANT and REVOKE statements that bring the role's privileges to "reads `published_schema`
+    only", revokes first, one per object whose privileges differ. -#}
+{% macro bi_reader_privilege_changes(role_name, published_schema) -%}
+with
+
+grantee as (
+
+    select oid from pg_roles where rolname = {{ sql_text_literal(role_name) }}
+
+),
+
+user_schemas as (
+
+    select
+        oid,
+        nspname,
+        nspacl,
+        nspname = {{ sql_text_literal(published_schema) }} as is_published
+    from pg_namespace
+    where
+        nspname != 'information_schema'
+        and nspname not like 'pg\_%'
+
+),
+
+schema_privileges as (
+
+    select
+        user_schemas.nspname,
+        user_schemas.is_published,
+        privileges.privilege_type
+    from user_schemas
+    cross join lateral aclexplode(user_schemas.nspacl) as privileges
+    where privileges.grantee = (select oid from grantee)
+
+),
+
+relations as (
+
+    select
+        user_schemas.nspname,
+        user_schemas.is_published,
+        relations.relname,
+        case when relations.relkind = 'S' then 'sequence' else 'table' end as object_kind,
+        coalesce((
+            select array_agg(privileges.privilege_type order by privileges.privilege_type)
+            from aclexplode(relations.relacl) as privileges
+            where privileges.grantee = (select oid from grantee)
+        ), '{}') as held
+    from pg_class as relations
+    inner join user_schemas on relations.relnamespace = user_schemas.oid
+    where relations.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+
+),
+
+functions as (
+
+    select
+        user_schemas.nspname,
+        functions.oid::regprocedure as signature
+    from pg_proc as functions
+    inner join user_schemas on functions.pronamespace = user_schemas.oid
+    where
+        not user_schemas.is_published
+        and exists (
+            select from aclexplode(functions.proacl) as privileges
+            where privileges.grantee = (select oid from grantee)
+        )
+
+),
+
+changes as (
+
+    select 1 as step, format('revoke all on schema %I from %I', nspname, {{ sql_text_literal(role_name) }}) as statement
+    from schema_privileges
+    where not is_published
+    group by nspname
+
+    union all
+
+    select 1, format('revoke create on schema %I from %I', nspname, {{ sql_text_literal(role_name) }})
+    from schema_privileges
+    where is_published and privilege_type = 'CREATE'
+
+    union all
+
+    select 2, format('revoke all on %s %I.%I from %I', object_kind, nspname, relname, {{ sql_text_literal(role_name) }})
+    from relations
+    where
+        held != '{}'
+        and (not is_published or object_kind = 'sequence' or held != array['SELECT'])
+
+    union all
+
+    select 2, format('revoke all on function %s from %I', signature, {{ sql_text_literal(role_name) }})
+    from functions
+
+    union all
+
+    select 3, format('grant usage on schema %I to %I', nspname, {{ sql_text_literal(role_name) }})
+    from user_schemas
+    where
+        is_published
+        and not exists (
+            select from schema_privileges
+            where schema_privileges.is_published and schema_privileges.privilege_type = 'USAGE'
+        )
+
+    union all
+
+    select 4, format('grant select on table %I.%I to %I', nspname, relname, {{ sql_text_literal(role_name) }})
+    from relations
+    where is_published and object_kind = 'table' and held != array['SELECT']
+
+)
+
+select statement
+from changes
+order by step, statement
 {%- endmacro %}

@@ -78,7 +78,8 @@ def test_what_changes_every_night_reaches_dbt_through_its_environment(dagbag):
     dbt_tasks = [task for task in dag.tasks if hasattr(task, "dbt_cmd_global_flags")]
     for task in dbt_tasks:
         assert task.env == {
-            "PMO_RUN_DATE": "{{ (data_interval_end or dag_run.run_after).strftime('%Y-%m-%d') }}",
+            "PMO_RUN_DATE": "{{ (data_interval_end if data_interval_end is defined and data_interval_end"
+            " else dag_run.run_after).strftime('%Y-%m-%d') }}",
             "PMO_BUILD_ID": "{{ run_id }}",
         }, task.task_id
         assert set(task.vars) == {"marts_schema", "rebuild_from", "bi_reader_role"}, task.task_id

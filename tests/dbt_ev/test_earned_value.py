@@ -282,6 +282,55 @@ def bi_role(built_marts, bi_role_name: str) -> Iterator[str]:
         connection.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
 
 
+def catalog_row_versions(connection: psycopg.Connection) -> dict[str, str]:
+    """The row version (xmin) of every schema's, relation's and function's catalog row outside the system schemas:
+    a GRANT or REVOKE writes a new version of each row it names."""
+    rows = connection.execute(
+        "select 'schema ' || nspname, xmin::text from pg_namespace where nspname not like 'pg\\_%'"
+        " union all select 'relation ' || oid::regclass::text, xmin::text from pg_class"
+        " where relnamespace in (select oid from pg_namespace where nspname not like 'pg\\_%'"
+        " and nspname != 'information_schema')"
+        " union all select 'function ' || oid::regprocedure::text, xmin::text from pg_proc"
+        " where pronamespace in (select oid from pg_namespace where nspname not like 'pg\\_%'"
+        " and nspname != 'information_schema')"
+    ).fetchall()
+    return dict(rows)
+
+
+def test_bi_role_grants_write_no_catalog_row_once_they_are_right(
+    built_marts, bi_role: str, portfolio_database: str, dbt_work_dir: Path
+) -> None:
+    """The nightly DAG's dbt tasks run side by side, each ending with this hook while others create and
+    rename their tables: a grant or revoke of an object another task is altering fails one of them."""
+    connection, _ = built_marts
+    connection.execute("create schema if not exists staging")
+    connection.execute("create table if not exists staging.stg_example as select 1 as answer")
+    run_dbt(["run-operation", "grant_bi_reader"], portfolio_database, dbt_work_dir, bi_reader_role=bi_role).check()
+    before = catalog_row_versions(connection)
+    assert any(name.startswith("relation marts.") for name in before)
+    again = run_dbt(["run-operation", "grant_bi_reader"], portfolio_database, dbt_work_dir, bi_reader_role=bi_role)
+    assert "(0 grant or revoke statement(s) needed)" in again.check().output
+    assert catalog_row_versions(connection) == before
+
+    role = sql.Identifier(bi_role)
+    connection.execute(sql.SQL("revoke select on marts.fct_project_daily from {}").format(role))
+    connection.execute(sql.SQL("grant select on staging.stg_example to {}").format(role))
+    before = catalog_row_versions(connection)
+    mended = run_dbt(["run-operation", "grant_bi_reader"], portfolio_database, dbt_work_dir, bi_reader_role=bi_role)
+    assert "(2 grant or revoke statement(s) needed)" in mended.check().output
+    after = catalog_row_versions(connection)
+    assert {name for name in after if after[name] != before.get(name)} == {
+        "relation marts.fct_project_daily",
+        "relation staging.stg_example",
+    }
+    privileges = connection.execute(
+        "select has_table_privilege(%(role)s, 'marts.fct_project_daily', 'select'),"
+        " has_table_privilege(%(role)s, 'staging.stg_example', 'select')",
+        {"role": bi_role},
+    ).fetchone()
+    assert privileges == (True, False)
+
+
 def test_bi_role_reads_the_marts_and_nothing_else(
     built_marts, bi_role: str, portfolio_database: str, dbt_work_dir: Path
 ) -> None:

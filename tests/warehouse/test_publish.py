@@ -19,7 +19,13 @@ from warehouse.publish import (
     prepare_build_schema,
     publish_build,
 )
-from warehouse.runtime import latest_night_summary, record_night_summary, selected_sources, validate_backfill_from
+from warehouse.runtime import (
+    latest_night_summary,
+    night_run_date,
+    record_night_summary,
+    selected_sources,
+    validate_backfill_from,
+)
 
 READER = "publish_test_reader"
 
@@ -249,13 +255,24 @@ def test_selected_sources_and_backfill_dates_are_checked():
     assert selected_sources({"sources": ["asana_demo"]}, known) == ["asana_demo"]
     with pytest.raises(ValueError, match=r"unknown source.*asana_prod"):
         selected_sources({"sources": ["asana_prod"]}, known)
-    run_after = datetime(2026, 11, 29, 2)
-    assert validate_backfill_from(None, run_after) is None
-    assert validate_backfill_from("2026-10-01", run_after) == date(2026, 10, 1)
-    with pytest.raises(ValueError, match="after the run's date"):
-        validate_backfill_from("2026-12-01", run_after)
+    run_date = date(2026, 11, 29)
+    assert validate_backfill_from(None, run_date) is None
+    assert validate_backfill_from("2026-10-01", run_date) == date(2026, 10, 1)
+    assert validate_backfill_from("2026-11-29", run_date) == run_date
+    with pytest.raises(ValueError, match="after the run's date 2026-11-29"):
+        validate_backfill_from("2026-11-30", run_date)
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        validate_backfill_from("1 Oct", run_after)
+        validate_backfill_from("1 Oct", run_date)
+
+
+def test_a_run_without_a_logical_date_is_for_the_day_it_was_triggered():
+    class DagRun:
+        run_after = datetime(2026, 11, 29, 21, 40)
+
+    scheduled = {"data_interval_end": datetime(2026, 11, 28, 2), "dag_run": DagRun()}
+    assert night_run_date(scheduled) == date(2026, 11, 28)
+    assert night_run_date({"dag_run": DagRun()}) == date(2026, 11, 29)
+    assert night_run_date({"data_interval_end": None, "dag_run": DagRun()}) == date(2026, 11, 29)
 
 
 def test_the_night_summary_names_what_failed_and_what_bi_still_reads():
