@@ -295,4 +295,8 @@ def _grant_read(connection: psycopg.Connection, role: str) -> None:
     connection.execute(sql.SQL("grant usage on schema {} to {}").format(schema, grantee))
     connection.execute(sql.SQL("grant select on all tables in schema {} to {}").format(schema, grantee))
     if _schema_exists(connection, RETIRED_SCHEMA):
-        connection.execute(sql.SQL("revoke usage on schema {} from {}").format(sql.Identifier(RETIRED_SCHEMA), grantee))
+        # Its tables too: the next night builds in them, and dbt's grant hook, in tasks running side by
+        # side, would otherwise revoke them there while other tasks alter them.
+        retired = sql.Identifier(RETIRED_SCHEMA)
+        connection.execute(sql.SQL("revoke usage on schema {} from {}").format(retired, grantee))
+        connection.execute(sql.SQL("revoke all on all tables in schema {} from {}").format(retired, grantee))

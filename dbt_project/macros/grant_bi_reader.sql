@@ -8,7 +8,8 @@
     rewrites the catalog row of every object it names, even one whose privileges it leaves as they
     were, and the nightly DAG's dbt tasks run side by side, each ending with this hook while another
     creates, renames or comments on its tables; two such writes to one row make PostgreSQL fail the
-    second ("tuple concurrently updated"). Once the privileges are right, the hook writes nothing. -#}
+    second ("tuple concurrently updated"). Once the privileges are right, the hook writes nothing;
+    the publish leaves them right (warehouse/publish.py). -#}
 {% macro grant_bi_reader() -%}
     {%- if execute -%}
         {%- set role_name = var('bi_reader_role', 'bi_reader') | string -%}
@@ -19,7 +20,8 @@
         {%- do run_query(create_bi_reader_role(role_name)) -%}
         {%- set changes = run_query(bi_reader_privilege_changes(role_name, published_schema)).columns[0].values() -%}
         {%- if changes -%}
-            {%- do run_query(changes | join(';\n')) -%}
+            {#- Worked out again under a lock: another task's hook may have made them meanwhile. -#}
+            {%- do run_query(apply_bi_reader_privilege_changes(role_name, published_schema)) -%}
         {%- endif -%}
         {{ log("grant_bi_reader: " ~ role_name ~ " reads schema " ~ published_schema ~ " only ("
             ~ changes | length ~ " grant or revoke statement(s) needed)", info=true) }}
@@ -34,6 +36,23 @@ begin
     end if;
 end
 $grant_bi_reader$
+{%- endmacro %}
+
+{#- Runs the statements `bi_reader_privilege_changes` lists, worked out and run under a transaction
+    lock that concurrent runs of this hook wait for, so that two of them never write one row. -#}
+{% macro apply_bi_reader_privilege_changes(role_name, published_schema) -%}
+do $apply_bi_reader_privilege_changes$
+declare
+    change record;
+begin
+    perform pg_advisory_xact_lock(hashtext('pmo_warehouse.grant_bi_reader'));
+    for change in
+        {{ bi_reader_privilege_changes(role_name, published_schema) | indent(8) }}
+    loop
+        execute change.statement;
+    end loop;
+end
+$apply_bi_reader_privilege_changes$
 {%- endmacro %}
 
 {#- The GRANT and REVOKE statements that bring the role's privileges to "reads `published_schema`

@@ -100,6 +100,7 @@ def test_prepare_for_a_full_refresh_starts_empty_and_drops_a_stale_build(warehou
 
 
 def test_publish_swaps_the_build_into_marts_and_grants_the_reader(warehouse):
+    execute(warehouse, f"grant select on all tables in schema marts to {READER}")  # as the last publish left them
     prepare_build_schema(warehouse, carry_over=dict.fromkeys(["fct_daily"], ()))
     execute(
         warehouse,
@@ -127,6 +128,24 @@ def test_publish_swaps_the_build_into_marts_and_grants_the_reader(warehouse):
     # Readers read the published marts only, never the ones kept for the next build.
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         rows(reader_url, "select count(*) from marts_retired.fct_daily")
+    # Nor do the retired tables keep what they were granted in marts: the next night builds in them, and
+    # dbt's grant hook would take it back there while other dbt tasks alter them.
+    retired_grants = rows(
+        warehouse,
+        "select count(*) from pg_class as tables"
+        " join pg_namespace as schemas on schemas.oid = tables.relnamespace"
+        " cross join lateral aclexplode(tables.relacl) as privileges"
+        f" where schemas.nspname = 'marts_retired' and privileges.grantee = '{READER}'::regrole",
+    )
+    assert retired_grants == [(0,)]
+    marts_grants = rows(
+        warehouse,
+        "select count(*) from pg_class as tables"
+        " join pg_namespace as schemas on schemas.oid = tables.relnamespace"
+        " cross join lateral aclexplode(tables.relacl) as privileges"
+        f" where schemas.nspname = 'marts' and privileges.grantee = '{READER}'::regrole",
+    )
+    assert marts_grants == [(2,)]
 
 
 def publish_night(url: str, build_id: str, day: str, thing: str) -> None:
