@@ -74,6 +74,8 @@ SCHEDULE = os.environ.get("PMO_NIGHTLY_SCHEDULE", "0 2 * * *")
 TIMEZONE = os.environ.get("PMO_TIMEZONE", "UTC")
 BI_READER_ROLE = os.environ.get("PMO_BI_READER_ROLE", "bi_reader")
 DBT_TASK_LAYOUT = nightly_dbt_task_layout()
+# Unit tests check the models' SQL on fixed inputs, not the night's data: CI runs them.
+NIGHTLY_EXCLUDE = ["resource_type:unit_test"]
 # A run triggered without a logical date has no data interval: the day it was triggered for, then.
 RUN_DATE = (
     "{{ (data_interval_end if data_interval_end is defined and data_interval_end else dag_run.run_after)"
@@ -188,9 +190,7 @@ def pmo_nightly_refresh():
     }
     if DBT_TASK_LAYOUT == "single_build":
         with TaskGroup(group_id="dbt_build") as dbt_build:
-            DbtBuildLocalOperator(
-                task_id="build", exclude=["resource_type:unit_test"], **standalone_dbt_args, **dbt_operator_args
-            )
+            DbtBuildLocalOperator(task_id="build", exclude=NIGHTLY_EXCLUDE, **standalone_dbt_args, **dbt_operator_args)
     else:
         dbt_build = DbtTaskGroup(
             group_id="dbt_build",
@@ -210,8 +210,7 @@ def pmo_nightly_refresh():
             render_config=RenderConfig(
                 load_method=LoadMode.DBT_MANIFEST if DBT_MANIFEST.exists() else LoadMode.DBT_LS,
                 test_behavior=TestBehavior.BUILD,
-                # Unit tests check the models' SQL on fixed inputs, not the night's data: CI runs them.
-                exclude=["resource_type:unit_test"],
+                exclude=NIGHTLY_EXCLUDE,
                 should_detach_multiple_parents_tests=False,
                 emit_datasets=False,
             ),

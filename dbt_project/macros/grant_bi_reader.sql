@@ -58,11 +58,12 @@ $apply_bi_reader_privilege_changes$
 {#- The GRANT and REVOKE statements that bring the role's privileges to "reads `published_schema`
     only", revokes first, one per object whose privileges differ. -#}
 {% macro bi_reader_privilege_changes(role_name, published_schema) -%}
+{%- set role = sql_text_literal(role_name) -%}
 with
 
 grantee as (
 
-    select oid from pg_roles where rolname = {{ sql_text_literal(role_name) }}
+    select oid from pg_roles where rolname = {{ role }}
 
 ),
 
@@ -128,20 +129,20 @@ functions as (
 
 changes as (
 
-    select 1 as step, format('revoke all on schema %I from %I', nspname, {{ sql_text_literal(role_name) }}) as statement
+    select 1 as step, format('revoke all on schema %I from %I', nspname, {{ role }}) as statement
     from schema_privileges
     where not is_published
     group by nspname
 
     union all
 
-    select 1, format('revoke create on schema %I from %I', nspname, {{ sql_text_literal(role_name) }})
+    select 1, format('revoke create on schema %I from %I', nspname, {{ role }})
     from schema_privileges
     where is_published and privilege_type = 'CREATE'
 
     union all
 
-    select 2, format('revoke all on %s %I.%I from %I', object_kind, nspname, relname, {{ sql_text_literal(role_name) }})
+    select 2, format('revoke all on %s %I.%I from %I', object_kind, nspname, relname, {{ role }})
     from relations
     where
         held != '{}'
@@ -149,12 +150,12 @@ changes as (
 
     union all
 
-    select 2, format('revoke all on function %s from %I', signature, {{ sql_text_literal(role_name) }})
+    select 2, format('revoke all on function %s from %I', signature, {{ role }})
     from functions
 
     union all
 
-    select 3, format('grant usage on schema %I to %I', nspname, {{ sql_text_literal(role_name) }})
+    select 3, format('grant usage on schema %I to %I', nspname, {{ role }})
     from user_schemas
     where
         is_published
@@ -165,7 +166,7 @@ changes as (
 
     union all
 
-    select 4, format('grant select on table %I.%I to %I', nspname, relname, {{ sql_text_literal(role_name) }})
+    select 4, format('grant select on table %I.%I to %I', nspname, relname, {{ role }})
     from relations
     where is_published and object_kind = 'table' and held != array['SELECT']
 
