@@ -1,7 +1,8 @@
 """HTTP for every connector: a request budget, retries that honour the vendor's signals, loud failures.
 
-- A token bucket keeps each client under its tool's request budget, so normal runs do not
-  meet HTTP 429 at all.
+- Each client stays under its tool's request budget, so normal runs do not meet HTTP 429 at
+  all: a token bucket for a limit of per-second bursts (Jira's), a sliding window of the last
+  minute's requests for a limit of so many requests a minute (Asana's, Smartsheet's).
 - On 429 the wait is `Retry-After` (seconds or an HTTP date), else `X-RateLimit-Reset`
   (ISO 8601 or epoch seconds), else exponential backoff with jitter.
 - 5xx, timeouts and dropped connections are retried with backoff; the total time spent
@@ -18,6 +19,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,6 +79,52 @@ class RequestBudget:
             self.updated = now + wait
         time.sleep(wait)
         return wait
+
+
+class RequestWindow:
+    """At most `per_minute` requests in any minute: the requests sent in the last `window_seconds`
+    are counted, and one that would take the count over the limit waits until enough of them have
+    left the window.
+
+    This is how Asana and Smartsheet count (so many requests a minute per token), so a night's few
+    hundred requests go at once where a token bucket paced to the same limit would have spaced
+    them out. The window is a second longer than the vendor's minute: a request is counted when it
+    is sent, the vendor counts it when it arrives.
+    """
+
+    def __init__(self, per_minute: float | None, window_seconds: float = 61.0) -> None:
+        self.limit = per_minute or None
+        self.window_seconds = window_seconds
+        self.sent: deque[tuple[float, int]] = deque()
+        self.in_window = 0
+        self.lock = threading.Lock()
+
+    def acquire(self, count: int = 1) -> float:
+        """Count a request that the vendor counts as `count` (a batch of several), first waiting for
+        room in the window; returns the seconds slept. One larger than the whole limit waits for an
+        empty window."""
+        if self.limit is None:
+            return 0.0
+        count = min(count, int(self.limit))
+        slept = 0.0
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                while self.sent and now - self.sent[0][0] >= self.window_seconds:
+                    self.in_window -= self.sent.popleft()[1]
+                excess = self.in_window + count - self.limit
+                if excess <= 0:
+                    self.sent.append((now, count))
+                    self.in_window += count
+                    return slept
+                freed = 0
+                for moment, cost in self.sent:
+                    freed += cost
+                    if freed >= excess:
+                        wait = max(moment + self.window_seconds - now, 0.001)
+                        break
+            time.sleep(wait)
+            slept += wait
 
 
 @dataclass
@@ -167,7 +215,7 @@ class ApiClient:
         base_url: str,
         *,
         session: requests.Session,
-        budget: RequestBudget | None = None,
+        budget: RequestBudget | RequestWindow | None = None,
         retry: RetryPolicy | None = None,
         name: str = "api",
     ) -> None:

@@ -26,7 +26,7 @@ import msgspec
 import requests
 
 from connectors.asana.settings import AsanaSettings
-from connectors.http import RETRYABLE_STATUSES, ApiClient, ApiError, RequestBudget, RetryPolicy
+from connectors.http import RETRYABLE_STATUSES, ApiClient, ApiError, RequestWindow, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class AsanaClient:
         self.api = ApiClient(
             settings.base_url,
             session=session,
-            budget=RequestBudget(settings.requests_per_minute, settings.burst),
+            budget=RequestWindow(settings.requests_per_minute),
             retry=retry,
             name=f"asana[{settings.instance}]",
         )

@@ -148,7 +148,8 @@ class AsanaSettings:
     """One Asana workspace to extract. `workspace_gid` None means "the only workspace the token sees".
 
     `requests_per_minute` None turns client-side pacing off (Asana allows 150/min on free plans and
-    1,500/min on paid ones). Time entries are read across the workspace by date range
+    1,500/min on paid ones); otherwise no more than that many go in any minute, a batch counting
+    as its actions. Time entries are read across the workspace by date range
     (`time_entries_from="workspace"`, a date range per recent month) or per task (`"task"`, one list
     per task) for plans where the workspace-wide endpoint is unavailable. Lists that do not depend on
     each other (each parent's subtasks, each project's sections) are read `concurrent_requests` at a
@@ -163,7 +164,6 @@ class AsanaSettings:
     instance: str = "default"
     estimate_field_name: str = "Estimated hours"
     requests_per_minute: float | None = 1500
-    burst: int = 50
     page_size: int = 100
     overlap_minutes: int = 15
     concurrent_requests: int = 20
@@ -203,7 +203,7 @@ class AsanaSettings:
             values["workspace_gid"] = str(values["workspace_gid"])
         rate = mapping.get("requests_per_minute", 1500)
         values["requests_per_minute"] = None if rate in (None, 0, "0", "", "off") else float(rate)
-        for name in ("burst", "page_size", "overlap_minutes", "concurrent_requests"):
+        for name in ("page_size", "overlap_minutes", "concurrent_requests"):
             if name in values:
                 values[name] = int(values[name])
         if isinstance(values.get("time_entries_start_date"), str):

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import msgspec
 import requests
 
-from connectors.http import ApiClient, RequestBudget, RetryPolicy
+from connectors.http import ApiClient, RequestWindow, RetryPolicy
 from connectors.smartsheet.settings import SmartsheetSettings
 
 INDEX_PAGE_SIZE = 100
@@ -117,7 +117,7 @@ class SmartsheetClient:
         self.api = ApiClient(
             settings.base_url,
             session=session,
-            budget=RequestBudget(settings.requests_per_minute, settings.burst),
+            budget=RequestWindow(settings.requests_per_minute),
             retry=retry,
             name=f"smartsheet[{settings.instance}]",
         )

@@ -104,7 +104,8 @@ def _rate(value: Any) -> float | None:
 @dataclass(frozen=True, kw_only=True)
 class SmartsheetSettings:
     """One Smartsheet account. `plan_sheet_ids` None reads the plans the register names (its rows whose
-    source_system is smartsheet); `requests_per_minute` None turns the client's own budget off.
+    source_system is smartsheet); `requests_per_minute` None turns the client's own budget off, else no
+    more than that many requests go in any minute.
     `concurrent_requests` sheets are read at once (their rows loaded in the order of the sheets), all
     within the same request budget (Smartsheet allows 300 requests a minute per token), from the first
     sheet that takes 20 ms or more to read; sheets answered faster are read one at a time."""
@@ -117,7 +118,6 @@ class SmartsheetSettings:
     plan_sheet_ids: tuple[int, ...] | None = None
     column_map: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: merged_column_map(None))
     requests_per_minute: float | None = 300
-    burst: int = 10
     page_size: int = 500
     census_page_size: int = 5000
     overlap_minutes: int = 15
@@ -164,7 +164,7 @@ class SmartsheetSettings:
             options["instance"] = str(values["instance"])
         if "requests_per_minute" in values:
             options["requests_per_minute"] = _rate(values["requests_per_minute"])
-        for name in ("burst", "page_size", "census_page_size", "overlap_minutes", "concurrent_requests"):
+        for name in ("page_size", "census_page_size", "overlap_minutes", "concurrent_requests"):
             if values.get(name) not in (None, ""):
                 options[name] = int(values[name])
         return cls(**options)

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from connectors.http import ApiClient, ApiError, RequestBudget, RetryPolicy, Secret, retry_after_seconds
+from connectors.http import (
+    ApiClient,
+    ApiError,
+    RequestBudget,
+    RequestWindow,
+    RetryPolicy,
+    Secret,
+    retry_after_seconds,
+)
 
 
 class ScriptedServer:
@@ -133,6 +142,48 @@ def test_a_request_the_vendor_counts_as_several_takes_as_many_tokens():
     assert budget.acquire(10) == 0.0
     wait = budget.acquire(5)  # 5 tokens at 10 a second
     assert 0.4 < wait < 0.6
+
+
+def test_a_window_lets_its_whole_limit_go_at_once_then_waits_for_the_oldest_to_leave():
+    window = RequestWindow(per_minute=5, window_seconds=0.4)
+    started = time.monotonic()
+    assert [window.acquire() for _ in range(5)] == [0.0] * 5
+    wait = window.acquire()
+    assert 0.3 < wait < 0.6
+    assert time.monotonic() - started >= 0.4
+
+
+def test_a_window_counts_a_batch_as_its_actions_and_lets_an_oversized_one_through_alone():
+    window = RequestWindow(per_minute=10, window_seconds=0.4)
+    assert window.acquire(8) == 0.0
+    assert window.acquire(2) == 0.0
+    assert 0.3 < window.acquire(3) < 0.6  # waits for the first batch of 8 to leave
+    assert 0.3 < window.acquire(25) < 0.6  # more than the limit: waits for an empty window
+    assert RequestWindow(per_minute=None).acquire(10_000) == 0.0
+
+
+def test_a_window_shared_by_threads_never_holds_more_than_its_limit():
+    window = RequestWindow(per_minute=6, window_seconds=0.3)
+    sent: list[float] = []
+    lock = threading.Lock()
+
+    def send(count: int) -> None:
+        for _ in range(count):
+            window.acquire()
+            with lock:
+                sent.append(time.monotonic())
+
+    workers = [threading.Thread(target=send, args=(5,)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    sent.sort()
+    assert len(sent) == 20
+    most_in_a_window = max(sum(1 for other in sent if moment <= other < moment + 0.29) for moment in sent)
+    assert most_in_a_window == 6
+    assert sent[-1] - sent[0] >= 0.9  # 20 requests, 6 a window: at least three windows waited out
 
 
 def test_secret_never_shows_in_repr_or_logs(caplog, server):

@@ -17,7 +17,7 @@ import pytest
 
 from connectors.asana.settings import AsanaSettings
 from connectors.asana.streams import FUTURE_ENTRY_DAYS, MONTHS_READ_APART, STREAMS, time_entry_windows
-from connectors.http import ApiError
+from connectors.http import ApiError, Secret
 from connectors.raw_store import StreamWriter
 from simulators.asana import API_PREFIX, AsanaSimulator
 from simulators.asana_world import AsanaWorkspace, parse_asana_timestamp
@@ -285,6 +285,21 @@ def test_a_rate_limited_run_waits_what_retry_after_asks(run_asana: Runner, asana
 
     assert results["workspaces"].http["rate_limited"] == 1
     assert results["workspaces"].http["wait_seconds"] >= 0.4
+
+
+def test_a_full_run_within_asanas_per_minute_limit_neither_waits_nor_meets_a_429(
+    asana_world, asana_data: AsanaWorkspace, run_asana: Runner, raw: Query
+) -> None:
+    limit = 1500
+    with AsanaSimulator(asana_world, token=TOKEN, data=asana_data, requests_per_minute=limit) as limited:
+        settings = AsanaSettings(base_url=limited.api_url, token=Secret(TOKEN), requests_per_minute=limit)
+        results = run_asana(with_settings=settings)
+        counted = len(limited._recent_requests)  # a batch counts as its actions
+
+    assert 100 < counted < limit  # far past any burst a token bucket paced to 25 a second would allow
+    assert sum(result.http["wait_seconds"] for result in results.values()) == 0
+    assert sum(result.http["rate_limited"] for result in results.values()) == 0
+    assert results["tasks"].records == len(live_ids(raw, "tasks")) > 0
 
 
 def test_a_403_fails_loudly_naming_the_endpoint(run_asana: Runner, raw: Query, asana: AsanaSimulator) -> None:

@@ -26,7 +26,7 @@ def test_from_mapping_fills_defaults_and_converts_values() -> None:
     assert settings.base_url == DEFAULT_BASE_URL
     assert isinstance(settings.token, Secret) and settings.token.reveal() == TOKEN
     assert settings.workspace_gid == "1211"
-    assert (settings.page_size, settings.requests_per_minute, settings.burst) == (50, 150.0, 50)
+    assert (settings.page_size, settings.requests_per_minute) == (50, 150.0)
     assert settings.time_entries_start_date == date(2024, 1, 1)
     assert settings.estimate_field_name == "Estimated hours" and settings.overlap_minutes == 15
 

@@ -28,6 +28,7 @@ from connectors.smartsheet.streams import (
 from simulators.faults import Fault
 from simulators.smartsheet import SmartsheetSimulator
 from simulators.smartsheet_world import SmartsheetAccount, SmartsheetSheet
+from tests.connectors.smartsheet.conftest import TOKEN
 
 # quick retries, and a read timeout short enough that a slow answer is given up on and asked again
 FAST_RETRY = RetryPolicy(backoff_base_seconds=0.01, backoff_cap_seconds=0.05, timeout=(2.0, 0.4))
@@ -111,6 +112,19 @@ def test_a_full_run_lands_every_sheet_and_row_paging_each_sheet_to_its_last_page
     assert {sheets[str(sheet.id)]["payload"]["sheet_kind"] for sheet in account.plan_sheets} == {"plan"}
     other = next(sheet for sheet in account.sheets if sheet.kind == "other")
     assert sheets[str(other.id)]["payload"]["sheet_kind"] is None
+
+
+def test_a_full_run_within_smartsheets_per_minute_limit_neither_waits_nor_meets_a_429(
+    smartsheet_world, settings_for, warehouse_url, account: SmartsheetAccount
+):
+    limit = 300
+    with SmartsheetSimulator(smartsheet_world, account=account, token=TOKEN, requests_per_minute=limit) as limited:
+        results = run(settings_for(limited, page_size=7, requests_per_minute=limit), warehouse_url)
+
+    assert 30 < len(limited.requests) < limit  # past the 10 at once a token bucket paced to 5 a second allowed
+    assert sum(result["wait_seconds"] for result in results.values()) == 0
+    assert sum(result["rate_limited"] for result in results.values()) == 0
+    assert set(raw_rows(warehouse_url, "plan_rows")) == row_ids(*account.plan_sheets)
 
 
 def test_the_sheet_list_is_paged_to_its_last_page(simulator, settings_for, account: SmartsheetAccount):

@@ -22,7 +22,7 @@ def test_from_mapping_reads_plain_values_and_keeps_the_defaults() -> None:
     assert settings.register_sheet_id == 4113855535675899 and settings.rate_card_sheet_id == 6683352711693236
     assert isinstance(settings.token, Secret) and settings.token.reveal() == TOKEN
     assert settings.plan_sheet_ids is None, "None: the plans the register names"
-    assert (settings.instance, settings.requests_per_minute, settings.burst) == ("default", 300, 10)
+    assert (settings.instance, settings.requests_per_minute) == ("default", 300)
     assert (settings.page_size, settings.overlap_minutes) == (500, 15)
     assert settings.column_map == DEFAULT_COLUMN_MAP
     assert settings.column_map["plan"]["percent_complete"] == "% Complete"
