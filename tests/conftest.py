@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Airflow and Cosmos read their configuration when first imported: point them at a private home
 # before any test imports them, so the suite never touches a developer's Airflow.
 _airflow_home = Path(tempfile.mkdtemp(prefix="pmo-test-airflow-"))
+atexit.register(shutil.rmtree, _airflow_home, ignore_errors=True)
 os.environ.update(
     {
         "AIRFLOW_HOME": str(_airflow_home),
