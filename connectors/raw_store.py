@@ -109,6 +109,11 @@ create table if not exists {table} (
 WRITTEN_AT_INDEX_DDL = "create index if not exists {index} on {table} ((greatest(loaded_at, deleted_at)))"
 
 
+# Taken, for the rest of its transaction, by whatever creates a table, schema or role where missing
+# (here, and dbt's macros `catalog_lock`): `create ... if not exists` is not safe against another
+# session creating the same object at the same moment, which fails on a duplicate key instead.
+CATALOG_LOCK = "select pg_advisory_xact_lock(hashtext('pmo_warehouse.catalog'))"
+
 # the connections that have made sure of the control tables (each stream's writer asks again)
 _controlled_connections: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
 
@@ -118,7 +123,7 @@ def ensure_control_tables(connection: psycopg.Connection) -> None:
     if connection in _controlled_connections:
         return
     with connection.transaction():
-        connection.execute("select pg_advisory_xact_lock(hashtext('raw-ddl'))")
+        connection.execute(CATALOG_LOCK)
         connection.execute(CONTROL_TABLES_DDL)
     _controlled_connections.add(connection)
 
@@ -264,6 +269,7 @@ class StreamWriter:
         with self.connection.transaction():
             self.connection.execute(
                 sql.SQL("select set_config('synchronous_commit', 'off', true); ")
+                + sql.SQL(CATALOG_LOCK + "; ")
                 + sql.SQL(STREAM_TABLE_DDL).format(table=self.table)
             )
             index_name = f"{self.table_name}_written_at"

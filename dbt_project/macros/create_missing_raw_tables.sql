@@ -13,6 +13,7 @@
             ) -%}
             {%- set shape = source.config.meta.get('create_if_missing') -%}
             {%- if existing is none %}
+{{ catalog_lock() }};
 create schema if not exists {{ adapter.quote(source.schema) }};
 create table if not exists {{ adapter.quote(source.schema) }}.{{ adapter.quote(source.identifier) }} (
                 {%- if shape == 'load_batches' %}

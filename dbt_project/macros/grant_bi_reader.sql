@@ -31,6 +31,7 @@
 {% macro create_bi_reader_role(role_name) -%}
 do $grant_bi_reader$
 begin
+    perform pg_advisory_xact_lock({{ catalog_lock_key() }});
     if not exists (select from pg_roles where rolname = {{ sql_text_literal(role_name) }}) then
         create role {{ adapter.quote(role_name) }} nologin;
     end if;

@@ -29,6 +29,7 @@ values
 {%- endmacro %}
 
 {% macro build_failures_table_ddl() -%}
+{{ catalog_lock() }};
 create schema if not exists audit;
 create table if not exists audit.build_failures (
     build_id text not null,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg
 import pytest
+from psycopg import sql
 
-from connectors.raw_store import CensusApart, StreamWriter
+from connectors.raw_store import CATALOG_LOCK, STREAM_TABLE_DDL, CensusApart, StreamWriter, ensure_control_tables
 
 
 def make_writer(connection, stream="things"):
@@ -43,6 +45,41 @@ def test_pages_upsert_and_a_rerun_duplicates_nothing(warehouse_url):
         ).fetchall()
         assert batches == [("succeeded", 3, 2), ("succeeded", 3, 2)]
         assert make_writer(connection).read_state() == {"watermark": "t2"}
+
+
+def test_two_sites_of_one_tool_landing_at_once_on_a_new_warehouse_make_their_table_once(warehouse_url):
+    """Two Jira sites' extracts share their streams' tables; the first night of both runs them side by side.
+    The other site's extract, holding the catalog lock, has made the stream's table but not committed."""
+    landed: list[int] = []
+    with (
+        psycopg.connect(warehouse_url, autocommit=True) as connection,
+        psycopg.connect(warehouse_url) as other_site,
+    ):
+        ensure_control_tables(connection)  # done for the whole connection, before the other site began
+        other_site.execute(CATALOG_LOCK)
+        other_site.execute(sql.SQL(STREAM_TABLE_DDL).format(table=sql.Identifier("raw", "tool_things")))
+
+        def land() -> None:
+            writer = make_writer(connection)
+            writer.begin()
+            landed.append(writer.write_page([{"id": 1, "updated": "t1"}]))
+            writer.finish()
+
+        landing = threading.Thread(target=land)
+        landing.start()
+        waited_on = None
+        deadline = time.monotonic() + 30
+        while waited_on is None and time.monotonic() < deadline:
+            waited_on = other_site.execute(
+                "select wait_event from pg_stat_activity where datname = current_database()"
+                " and wait_event_type = 'Lock' and pid <> pg_backend_pid()"
+            ).fetchone()
+            time.sleep(0.02)
+        other_site.commit()
+        landing.join(timeout=30)
+
+    assert waited_on == ("advisory",), "the writer made the table without waiting for the catalog lock"
+    assert landed == [1]
 
 
 def test_a_record_read_again_unchanged_keeps_its_row_and_a_changed_one_is_rewritten(warehouse_url):
