@@ -93,6 +93,8 @@ class RequestWindow:
     """
 
     def __init__(self, per_minute: float | None, window_seconds: float = 61.0) -> None:
+        if per_minute is not None and 0 < per_minute < 1:
+            raise ValueError(f"requests_per_minute must be at least 1, or 0 to turn pacing off, not {per_minute}")
         self.limit = per_minute or None
         self.window_seconds = window_seconds
         self.sent: deque[tuple[float, int]] = deque()

@@ -160,6 +160,8 @@ def test_a_window_counts_a_batch_as_its_actions_and_lets_an_oversized_one_throug
     assert 0.3 < window.acquire(3) < 0.6  # waits for the first batch of 8 to leave
     assert 0.3 < window.acquire(25) < 0.6  # more than the limit: waits for an empty window
     assert RequestWindow(per_minute=None).acquire(10_000) == 0.0
+    with pytest.raises(ValueError, match="at least 1"):
+        RequestWindow(per_minute=0.5)
 
 
 def test_a_window_shared_by_threads_never_holds_more_than_its_limit():
