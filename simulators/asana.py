@@ -267,6 +267,13 @@ class AsanaSimulator(SimulatorServer):
         self._route_table: list[Route] | None = None
 
     @property
+    def requests_counted(self) -> int:
+        """The requests its rate limit counts as made within the last minute, a batch as its actions
+        (none while the limit is off)."""
+        with self.lock:
+            return len(self._recent_requests)
+
+    @property
     def api_url(self) -> str:
         """The API root, as `https://app.asana.com/api/1.0` is for Asana."""
         return self.url + API_PREFIX

@@ -6,6 +6,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,22 @@ def drop_database(database_url: str) -> None:
 def _admin_url(url: str) -> str:
     parts = settings.parse_url(url)
     return settings.ConnectionParts(parts.host, parts.port, parts.user, parts.password, "postgres", parts.sslmode).url()
+
+
+def wait_event_of_a_blocked_session(url: str, timeout: float = 120.0) -> str:
+    """The wait event (`advisory`, `transactionid`...) of the first other session of the database found
+    waiting on a lock; fails when none waits within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.execute(
+                "select wait_event from pg_stat_activity"
+                " where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()"
+            ).fetchone()
+            if waiting:
+                return waiting[0]
+            time.sleep(0.02)
+    raise AssertionError("no session waited on a lock")
 
 
 @pytest.fixture

@@ -39,14 +39,15 @@ end
 $grant_bi_reader$
 {%- endmacro %}
 
-{#- Runs the statements `bi_reader_privilege_changes` lists, worked out and run under a transaction
-    lock that concurrent runs of this hook wait for, so that two of them never write one row. -#}
+{#- Runs the statements `bi_reader_privilege_changes` lists, worked out and run under the catalog
+    lock (`catalog_lock`), which concurrent runs of this hook wait for, so that two of them never
+    write one row. -#}
 {% macro apply_bi_reader_privilege_changes(role_name, published_schema) -%}
 do $apply_bi_reader_privilege_changes$
 declare
     change record;
 begin
-    perform pg_advisory_xact_lock(hashtext('pmo_warehouse.grant_bi_reader'));
+    perform pg_advisory_xact_lock({{ catalog_lock_key() }});
     for change in
         {{ bi_reader_privilege_changes(role_name, published_schema) | indent(8) }}
     loop

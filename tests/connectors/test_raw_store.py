@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from connectors.raw_store import CATALOG_LOCK, STREAM_TABLE_DDL, CensusApart, StreamWriter, ensure_control_tables
+from tests.conftest import wait_event_of_a_blocked_session
 
 
 def make_writer(connection, stream="things"):
@@ -67,18 +67,13 @@ def test_two_sites_of_one_tool_landing_at_once_on_a_new_warehouse_make_their_tab
 
         landing = threading.Thread(target=land)
         landing.start()
-        waited_on = None
-        deadline = time.monotonic() + 30
-        while waited_on is None and time.monotonic() < deadline:
-            waited_on = other_site.execute(
-                "select wait_event from pg_stat_activity where datname = current_database()"
-                " and wait_event_type = 'Lock' and pid <> pg_backend_pid()"
-            ).fetchone()
-            time.sleep(0.02)
-        other_site.commit()
-        landing.join(timeout=30)
+        try:
+            waited_on = wait_event_of_a_blocked_session(warehouse_url, timeout=30)
+        finally:
+            other_site.commit()
+            landing.join(timeout=30)
 
-    assert waited_on == ("advisory",), "the writer made the table without waiting for the catalog lock"
+    assert waited_on == "advisory", "the writer made the table without waiting for the catalog lock"
     assert landed == [1]
 
 

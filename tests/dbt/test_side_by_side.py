@@ -19,24 +19,10 @@ import psycopg
 import pytest
 
 from connectors.raw_store import CATALOG_LOCK, ensure_control_tables
+from tests.conftest import wait_event_of_a_blocked_session
 from tests.dbt.conftest import DbtInvocation, run_dbt
 
 MODEL = ["run", "--select", "stg_loader__load_batches"]
-
-
-def first_session_waiting_on_a_lock(url: str, timeout: float = 120.0) -> str:
-    """The wait event of the first session of the database found waiting on a lock."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as watcher:
-        while time.monotonic() < deadline:
-            waiting = watcher.execute(
-                "select wait_event from pg_stat_activity"
-                " where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()"
-            ).fetchone()
-            if waiting:
-                return waiting[0]
-            time.sleep(0.05)
-    raise AssertionError("no session waited on a lock")
 
 
 def under_the_lock(statement: str) -> Callable[[psycopg.Connection], object]:
@@ -55,7 +41,7 @@ def build_while_another_session_creates(
         build = threading.Thread(target=lambda: outcome.append(run_dbt(MODEL, url, work_dir, variables=variables)))
         build.start()
         try:
-            assert first_session_waiting_on_a_lock(url) == "advisory", "dbt did not wait for the catalog lock"
+            assert wait_event_of_a_blocked_session(url) == "advisory", "dbt did not wait for the catalog lock"
         finally:
             other.commit()
             build.join(timeout=300)

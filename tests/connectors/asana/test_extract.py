@@ -294,7 +294,7 @@ def test_a_full_run_within_asanas_per_minute_limit_neither_waits_nor_meets_a_429
     with AsanaSimulator(asana_world, token=TOKEN, data=asana_data, requests_per_minute=limit) as limited:
         settings = AsanaSettings(base_url=limited.api_url, token=Secret(TOKEN), requests_per_minute=limit)
         results = run_asana(with_settings=settings)
-        counted = len(limited._recent_requests)  # a batch counts as its actions
+        counted = limited.requests_counted  # a batch counts as its actions
 
     assert 100 < counted < limit  # far past any burst a token bucket paced to 25 a second would allow
     assert sum(result.http["wait_seconds"] for result in results.values()) == 0
