@@ -2,10 +2,10 @@
 
 | stream         | reads                                              | key    | cursor                | deletes       |
 |----------------|----------------------------------------------------|--------|-----------------------|---------------|
-| sheets         | `GET /sheets`, with the columns of the sheets read | id     | none (re-read)        | census        |
 | register_rows  | the portfolio register sheet                       | row id | modifiedAt, per sheet | row-id census |
 | rate_card_rows | the rate card sheet                                | row id | modifiedAt, per sheet | row-id census |
 | plan_rows      | every project-plan sheet                           | row id | modifiedAt, per sheet | row-id census |
+| sheets         | `GET /sheets`, with the columns of the sheets read | id     | none (re-read)        | census        |
 
 A row record is the row as the API returned it plus `sheet_id`, `sheet_name`, `cells_by_title`
 (column title -> typed value; null for an empty cell, 0 and false kept as they are) and
@@ -26,6 +26,14 @@ added or deleted, a column renamed) moves its version, and the sheet list gives 
 version in one request (`include=sheetVersion`), so an incremental run skips the sheets whose
 version has not moved: neither their rows nor their census are asked for, and the sheets stream
 keeps their stored columns instead of asking for them again.
+
+The sheets stream runs after the row streams and takes a sheet's columns from the first page of
+rows read in the same run (`GET /sheets/{id}` returns the sheet's columns with its rows) when that
+page was read at the version the sheet list shows; `GET /sheets/{id}/columns` is asked only for a
+sheet neither read nor kept (a run of the sheets stream alone, a sheet changed between the list and
+its read). So a changed sheet costs one request less than when the sheets stream asked for the
+columns of every sheet it had not kept. The sheet list is asked for once a run, by the first stream
+that needs it.
 
 A row stream reads what the warehouse holds of its sheets once, before its first sheet. It reads
 its first sheets one at a time in its own thread, loading each page as soon as it is read (so does
@@ -63,7 +71,7 @@ from connectors.smartsheet.settings import SOURCE_SYSTEM, SmartsheetSettings
 log = logging.getLogger(__name__)
 
 ROW_STREAM_KINDS = {"register_rows": "register", "rate_card_rows": "rate_card", "plan_rows": "plan"}
-STREAMS = ("sheets", *ROW_STREAM_KINDS)
+STREAMS = (*ROW_STREAM_KINDS, "sheets")
 ROW_IDS_PER_REQUEST = 100
 # A sheet read faster than this came from a server close by: the next sheet is read in the stream's
 # own thread rather than several at once (see `connectors.ordered_reads`).
@@ -255,7 +263,9 @@ class SmartsheetExtractor:
         self.client = client or SmartsheetClient(settings)
         self.label = f"smartsheet[{settings.instance}]"
         self._plan_sheet_ids: tuple[int, ...] | None = settings.plan_sheet_ids
-        self._sheet_versions: dict[int, int] | None = None
+        self._sheet_list: list[list[Any]] | None = None
+        # sheet id -> (the version its first page of rows was read at, the columns that page showed)
+        self._columns_read: dict[int, tuple[int | None, list[Any]]] = {}
         self._readers: OrderedReader[int, _SheetPage | _SheetEnd] = OrderedReader(
             settings.concurrent_requests, name=self.label, inline_below_seconds=INLINE_SHEET_READ_SECONDS
         )
@@ -281,8 +291,9 @@ class SmartsheetExtractor:
             "rate_card_rows": self.sync_rate_card_rows,
             "plan_rows": self.sync_plan_rows,
         }
-        # versions listed by an earlier run of this extractor are no longer news
-        self._sheet_versions = None
+        # a listing and columns read by an earlier run of this extractor are no longer news
+        self._sheet_list = None
+        self._columns_read = {}
         try:
             return [self._timed(name, runners[name], full_refresh) for name in STREAMS if name in wanted]
         finally:
@@ -347,12 +358,15 @@ class SmartsheetExtractor:
         log.info("%s: the register names %d plan sheets", self.label, len(found))
         return self._plan_sheet_ids
 
+    def sheet_list(self) -> list[list[Any]]:
+        """The pages of `GET /sheets` (every visible sheet with its version), listed once a run."""
+        if self._sheet_list is None:
+            self._sheet_list = list(self.client.list_sheets())
+        return self._sheet_list
+
     def sheet_versions(self) -> dict[int, int]:
-        """Each visible sheet's version (any change to a sheet moves it), from the sheet list: the one
-        the sheets stream read in this run, else a listing of its own."""
-        if self._sheet_versions is None:
-            self._sheet_versions = _versions(item for page in self.client.list_sheets() for item in page)
-        return self._sheet_versions
+        """Each visible sheet's version (any change to a sheet moves it), from this run's sheet list."""
+        return _versions(item for page in self.sheet_list() for item in page)
 
     def sheet_kinds(self) -> dict[int, str]:
         kinds = dict.fromkeys(self.plan_sheet_ids(), "plan")
@@ -362,40 +376,49 @@ class SmartsheetExtractor:
 
     # -- streams ---------------------------------------------------------------------------------
     def sync_sheets(self, full_refresh: bool = False) -> StreamResult:
-        """Every sheet the token sees, with its columns for the sheets this connector reads; a sheet
-        whose version is the one stored keeps its stored columns (an incremental run)."""
+        """Every sheet the token sees, with its columns for the sheets this connector reads: kept from
+        the last read if the version is the one stored (an incremental run), else taken from this
+        run's rows of the sheet if read at the listed version, else asked for."""
         writer = self.writer("sheets")
         writer.begin()
         seen: set[str] = set()
-        kept = 0
+        kept = taken = asked = 0
         try:
             kinds = self.sheet_kinds()
             stored = {} if full_refresh else self._stored_columns(writer)
-            versions: dict[int, int] = {}
-            for page in self.client.list_sheets():
-                versions.update(_versions(page))
+            for page in self.sheet_list():
                 records = []
                 for item in page:
                     if isinstance(item, dict) and item.get("id") is not None:
-                        kind = kinds.get(int(item["id"]))
+                        sheet_id = int(item["id"])
+                        kind = kinds.get(sheet_id)
                         record = {**item, "sheet_kind": kind}
                         if kind is not None:
-                            version, columns = stored.get(str(item["id"]), (None, None))
-                            if columns is not None and version is not None and version == item.get("version"):
+                            listed = item.get("version")
+                            version, columns = stored.get(str(sheet_id), (None, None))
+                            read_at, read_columns = self._columns_read.get(sheet_id, (None, None))
+                            if columns is not None and version is not None and version == listed:
                                 record["columns"] = columns
                                 kept += 1
+                            elif read_columns is not None and read_at is not None and read_at == listed:
+                                record["columns"] = read_columns
+                                taken += 1
                             else:
-                                record["columns"] = self.client.columns(int(item["id"]))
+                                record["columns"] = self.client.columns(sheet_id)
+                                asked += 1
                         seen.add(str(item["id"]))
                         records.append(record)
                     else:
                         records.append(item)
                 writer.write_page(records)
-            self._sheet_versions = versions
-            if kept:
-                log.info(
-                    "%s sheets: the columns of %d sheets kept from their last read (same version)", self.label, kept
-                )
+            log.info(
+                "%s sheets: columns of %d sheets kept from their last read (same version), %d taken from"
+                " this run's rows, %d asked for",
+                self.label,
+                kept,
+                taken,
+                asked,
+            )
             invisible = sorted(sheet_id for sheet_id in kinds if str(sheet_id) not in seen)
             if invisible:
                 log.warning("%s sheets: configured sheets the token cannot see: %s", self.label, invisible)
@@ -441,6 +464,7 @@ class SmartsheetExtractor:
                     if isinstance(part, _SheetPage):
                         if sheet is None:
                             sheet = _SheetLoad(part, part.watermark)
+                            self._columns_read[part.sheet_id] = (part.version, part.body.get("columns") or [])
                         # the sheet's saved state keeps its old watermark until every row of this run is in
                         self._load_rows(loader, sheet, part.body, sheet_states)
                     else:

@@ -112,6 +112,8 @@ def test_a_full_run_lands_every_sheet_and_row_paging_each_sheet_to_its_last_page
     assert {sheets[str(sheet.id)]["payload"]["sheet_kind"] for sheet in account.plan_sheets} == {"plan"}
     other = next(sheet for sheet in account.sheets if sheet.kind == "other")
     assert sheets[str(other.id)]["payload"]["sheet_kind"] is None
+    assert all(sheets[str(sheet.id)]["payload"]["columns"] == sheet.columns for sheet in account.plan_sheets)
+    assert sheets_read(simulator, account.sheets, "/columns") == set(), "the columns came with the rows read"
 
 
 def test_a_full_run_within_smartsheets_per_minute_limit_neither_waits_nor_meets_a_429(
@@ -312,7 +314,7 @@ def test_an_incremental_run_reads_only_the_sheets_whose_version_moved(
     results = run(settings, warehouse_url)
 
     assert sheets_read(simulator, account.plan_sheets) == {edited.id, pruned.id}
-    assert sheets_read(simulator, account.plan_sheets, "/columns") == {edited.id, pruned.id}
+    assert sheets_read(simulator, account.sheets, "/columns") == set(), "the columns came with the rows read"
     landed = raw_rows(warehouse_url, "plan_rows")
     assert landed[str(row["id"])]["payload"]["cells_by_title"]["Comments"] == "edited tonight"
     assert landed[str(gone["id"])]["is_deleted"] and results["plan_rows"]["deleted"] == 1
@@ -329,6 +331,56 @@ def test_an_incremental_run_reads_only_the_sheets_whose_version_moved(
     assert [column["title"] for column in kept] == [column["title"] for column in edited.columns]
     assert quiet["plan_rows"]["records"] == quiet["rate_card_rows"]["records"] == 0
     assert raw_rows(warehouse_url, "plan_rows") == landed, "a skipped sheet keeps its rows and tombstones"
+
+
+def test_a_renamed_column_is_stored_from_the_rows_read_without_asking_for_the_columns(
+    simulator, settings_for, warehouse_url, account: SmartsheetAccount
+):
+    settings = settings_for(simulator)
+    run(settings, warehouse_url)
+    sheet = account.plan_sheets[1]
+    simulator.rename_column(sheet.id, "Comments", "Remarks")
+    simulator.requests.clear()
+
+    results = run(settings, warehouse_url)
+
+    assert sheets_read(simulator, account.plan_sheets) == {sheet.id}, "its version moved: its rows were read"
+    assert sheets_read(simulator, account.sheets, "/columns") == set()
+    stored = raw_rows(warehouse_url, "sheets")[str(sheet.id)]["payload"]
+    assert "Remarks" in [column["title"] for column in stored["columns"]]
+    assert stored["version"] == simulator.account.sheet(sheet.id).version
+    assert results["sheets"]["records"] == len(account.sheets)
+
+
+def test_the_columns_are_asked_for_when_no_rows_were_read_at_the_listed_version(
+    simulator, settings_for, warehouse_url, account: SmartsheetAccount
+):
+    settings = settings_for(simulator)
+    moved = account.plan_sheets[0]
+    row = leaf_rows(moved)[0]
+
+    class ListThenEdit(SmartsheetClient):
+        """Edits a sheet right after the sheet list is read: its rows are then read at a later version."""
+
+        def list_sheets(self, page_size: int = 100):
+            yield from super().list_sheets(page_size)
+            simulator.rename_column(moved.id, "Comments", "Notes")
+            simulator.update_cells(moved.id, row["id"], {"Notes": "edited after the list"}, at=AFTER_ANCHOR)
+
+    run(settings, warehouse_url)
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        simulator.update_cells(moved.id, row["id"], {"Comments": "edited before the list"}, at=AFTER_ANCHOR)
+        simulator.requests.clear()
+        SmartsheetExtractor(settings, connection, ListThenEdit(settings, retry=FAST_RETRY)).run()
+
+    assert sheets_read(simulator, account.sheets, "/columns") == {moved.id}
+    stored = raw_rows(warehouse_url, "sheets")[str(moved.id)]["payload"]
+    assert "Notes" in [column["title"] for column in stored["columns"]], "the columns as asked, not as listed"
+
+    simulator.requests.clear()
+    run(settings, warehouse_url, streams=["sheets"])
+    assert sheets_read(simulator, account.sheets, "/columns") == {moved.id}, "the stored version is not the listed one"
+    assert sheets_read(simulator, account.plan_sheets) == set()
 
 
 def test_an_extractor_run_again_lists_the_versions_again(
