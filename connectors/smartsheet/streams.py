@@ -33,7 +33,9 @@ page was read at the version the sheet list shows; `GET /sheets/{id}/columns` is
 sheet neither read nor kept (a run of the sheets stream alone, a sheet changed between the list and
 its read). So a changed sheet costs one request less than when the sheets stream asked for the
 columns of every sheet it had not kept. The sheet list is asked for once a run, by the first stream
-that needs it.
+that needs it. The plan sheets (unless configured) are the register rows' Smartsheet sheets, read
+from the warehouse once the register_rows stream has landed the register in the same run, else
+from the API.
 
 A row stream reads what the warehouse holds of its sheets once, before its first sheet. It reads
 its first sheets one at a time in its own thread, loading each page as soon as it is read (so does
@@ -263,6 +265,7 @@ class SmartsheetExtractor:
         self.client = client or SmartsheetClient(settings)
         self.label = f"smartsheet[{settings.instance}]"
         self._plan_sheet_ids: tuple[int, ...] | None = settings.plan_sheet_ids
+        self._register_landed = False
         self._sheet_list: list[list[Any]] | None = None
         # sheet id -> (the version its first page of rows was read at, the columns that page showed)
         self._columns_read: dict[int, tuple[int | None, list[Any]]] = {}
@@ -291,7 +294,9 @@ class SmartsheetExtractor:
             "rate_card_rows": self.sync_rate_card_rows,
             "plan_rows": self.sync_plan_rows,
         }
-        # a listing and columns read by an earlier run of this extractor are no longer news
+        # the plan sheets, listing and columns found by an earlier run of this extractor are no longer news
+        self._plan_sheet_ids = self.settings.plan_sheet_ids
+        self._register_landed = False
         self._sheet_list = None
         self._columns_read = {}
         try:
@@ -325,13 +330,40 @@ class SmartsheetExtractor:
 
     # -- which sheets ----------------------------------------------------------------------------
     def plan_sheet_ids(self) -> tuple[int, ...]:
-        """The configured plan sheets, else the sheets the register's smartsheet rows point at."""
+        """The configured plan sheets, else the sheets the register's smartsheet rows point at: read from
+        the warehouse when the register_rows stream landed the register in this run, else from the API."""
         if self._plan_sheet_ids is not None:
             return self._plan_sheet_ids
+        if self._register_landed:
+            rows = self._landed_register_rows()
+            where = "the register as landed"
+        else:
+            rows = self._register_rows_read()
+            where = "the register"
+        found: list[int] = []
+        for key, values in rows:
+            if str(values.get("source_system") or "").strip().lower() != SOURCE_SYSTEM:
+                continue
+            plan_id = _sheet_id_from_register(values.get("source_project_key"))
+            if plan_id is None:
+                log.warning(
+                    "%s: register row %s (%s) names Smartsheet sheet %r, which is not a sheet id; skipped",
+                    self.label,
+                    key,
+                    values.get("project_code"),
+                    values.get("source_project_key"),
+                )
+            elif plan_id not in found:
+                found.append(plan_id)
+        self._plan_sheet_ids = tuple(found)
+        log.info("%s: %s names %d plan sheets", self.label, where, len(found))
+        return self._plan_sheet_ids
+
+    def _register_rows_read(self) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """Each register row's id and contract fields, read from the API."""
         titles = self.settings.column_map["register"]
         needed = {name: titles[name] for name in ("project_code", "source_system", "source_project_key")}
         sheet_id = self.settings.register_sheet_id
-        found: list[int] = []
         layout: SheetLayout | None = None
         for body in self.client.sheet_pages(sheet_id, self.settings.page_size):
             layout = layout or SheetLayout.from_body(
@@ -339,24 +371,21 @@ class SmartsheetExtractor:
             )
             for row in body["rows"]:
                 values = layout.contract_fields(row)
-                if values is None:
-                    continue
-                if str(values["source_system"] or "").strip().lower() != SOURCE_SYSTEM:
-                    continue
-                plan_id = _sheet_id_from_register(values["source_project_key"])
-                if plan_id is None:
-                    log.warning(
-                        "%s: register row %s (%s) names Smartsheet sheet %r, which is not a sheet id; skipped",
-                        self.label,
-                        row_id(row),
-                        values["project_code"],
-                        values["source_project_key"],
-                    )
-                elif plan_id not in found:
-                    found.append(plan_id)
-        self._plan_sheet_ids = tuple(found)
-        log.info("%s: the register names %d plan sheets", self.label, len(found))
-        return self._plan_sheet_ids
+                if values is not None:
+                    yield row_id(row), values
+
+    def _landed_register_rows(self) -> list[tuple[Any, dict[str, Any]]]:
+        """Each live register row's id and contract fields, in the sheet's row order, from the warehouse."""
+        rows = self.connection.execute(
+            sql.SQL(
+                "select record_id, payload->'contract_fields' from {table}"
+                " where source_instance = %s and not is_deleted and payload->>'sheet_id' = %s"
+                " order by (payload->>'rowNumber')::numeric nulls last, record_id"
+            ).format(table=self.writer("register_rows").table),
+            (self.settings.instance, str(self.settings.register_sheet_id)),
+        ).fetchall()
+        self.connection.commit()
+        return [(key, values) for key, values in rows if isinstance(values, dict)]
 
     def sheet_list(self) -> list[list[Any]]:
         """The pages of `GET /sheets` (every visible sheet with its version), listed once a run."""
@@ -432,7 +461,9 @@ class SmartsheetExtractor:
         return result_from(StreamResult("sheets"), writer)
 
     def sync_register_rows(self, full_refresh: bool = False) -> StreamResult:
-        return self._sync_rows("register_rows", lambda: (self.settings.register_sheet_id,), full_refresh)
+        result = self._sync_rows("register_rows", lambda: (self.settings.register_sheet_id,), full_refresh)
+        self._register_landed = True
+        return result
 
     def sync_rate_card_rows(self, full_refresh: bool = False) -> StreamResult:
         return self._sync_rows("rate_card_rows", lambda: (self.settings.rate_card_sheet_id,), full_refresh)

@@ -147,6 +147,37 @@ def test_plan_sheets_default_to_the_smartsheet_projects_named_in_the_register(
     assert landed == set(account.plan_sheet_ids.values())
 
 
+def register_reads(simulator: SmartsheetSimulator, account: SmartsheetAccount) -> list[dict[str, list[str]]]:
+    """The queries of the requests for the register's rows, census requests left out."""
+    path = f"/2.0/sheets/{account.register_sheet_id}"
+    return [record.query for record in simulator.requests if record.path == path and "columnIds" not in record.query]
+
+
+def test_plan_sheets_come_from_the_register_landed_in_the_same_run(
+    simulator, settings_for, warehouse_url, account: SmartsheetAccount
+):
+    settings = settings_for(simulator)
+    run(settings, warehouse_url)
+    assert len(register_reads(simulator, account)) == 1, "the register is read once, by its own stream"
+
+    code, moved = next(iter(account.plan_sheet_ids.items()))
+    simulator.update_register(code, {"source_system": "jira"}, at=AFTER_ANCHOR)
+    edited = next(sheet for sheet in account.plan_sheets if sheet.id == moved)
+    simulator.update_cells(moved, leaf_rows(edited)[0]["id"], {"Comments": "edited tonight"}, at=AFTER_ANCHOR)
+    simulator.requests.clear()
+    results = run(settings, warehouse_url)
+
+    assert [query for query in register_reads(simulator, account) if "rowsModifiedSince" not in query] == []
+    assert moved not in sheets_read(simulator, account.plan_sheets), "the register no longer names it for Smartsheet"
+    assert results["register_rows"]["records"] >= 1
+    sheets = raw_rows(warehouse_url, "sheets")
+    assert sheets[str(moved)]["payload"]["sheet_kind"] is None
+    assert {sheets[str(sheet_id)]["payload"]["sheet_kind"] for sheet_id in account.plan_sheet_ids.values()} == {
+        "plan",
+        None,
+    }
+
+
 def test_typed_values_round_trip_into_raw_json(simulator, settings_for, warehouse_url, account: SmartsheetAccount):
     run(settings_for(simulator), warehouse_url, streams=list(ROW_STREAMS))
 
