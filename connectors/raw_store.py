@@ -110,8 +110,9 @@ WRITTEN_AT_INDEX_DDL = "create index if not exists {index} on {table} ((greatest
 
 
 # Taken, for the rest of its transaction, by whatever creates a table, schema or role where missing
-# (here, and dbt's macros `catalog_lock`): `create ... if not exists` is not safe against another
-# session creating the same object at the same moment, which fails on a duplicate key instead.
+# (here, `warehouse.publish`'s audit tables, and dbt's macros `catalog_lock`): `create ... if not
+# exists` is not safe against another session creating the same object at the same moment, which
+# fails on a duplicate key instead.
 CATALOG_LOCK = "select pg_advisory_xact_lock(hashtext('pmo_warehouse.catalog'))"
 
 # the connections that have made sure of the control tables (each stream's writer asks again)

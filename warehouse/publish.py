@@ -29,6 +29,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from connectors.raw_store import CATALOG_LOCK
+
 log = logging.getLogger(__name__)
 
 PUBLISHED_SCHEMA = "marts"
@@ -110,7 +112,15 @@ def mart_columns(manifest_path: Path, *, materialized: str | None = None) -> dic
 
 
 def ensure_audit_tables(connection: psycopg.Connection) -> None:
-    connection.execute(AUDIT_TABLES_DDL)
+    """Create the audit tables where missing, under the catalog lock that dbt's `audit.build_failures`
+    and the connectors' tables take too; commits, so that the lock is not held by the caller's work."""
+    present = connection.execute(
+        "select to_regclass('audit.publications') is not null and to_regclass('audit.night_summaries') is not null"
+    ).fetchone()[0]
+    if not present:
+        connection.execute(CATALOG_LOCK)
+        connection.execute(AUDIT_TABLES_DDL)
+    connection.commit()
 
 
 def prepare_build_schema(
@@ -206,6 +216,7 @@ def publish_build(
         listed = "\n  ".join(failure.describe() for failure in failures)
         raise PublishError(f"build {build_id} recorded {len(failures)} failure(s); marts not published:\n  {listed}")
     with psycopg.connect(url) as connection:
+        ensure_audit_tables(connection)
         built = _tables(connection, BUILD_SCHEMA)
         missing = sorted(set(expected_tables) - built)
         if missing:
@@ -234,7 +245,6 @@ def publish_build(
             )
         )
         _grant_read(connection, reader_role)
-        ensure_audit_tables(connection)
         published_at = connection.execute(
             "insert into audit.publications (build_id, run_date, tables, total_rows) values (%s, %s, %s, %s)"
             " on conflict (build_id) do update set run_date = excluded.run_date, published_at = now(),"

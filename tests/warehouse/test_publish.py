@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, datetime
 
 import psycopg
 import pytest
 
+from connectors.raw_store import CATALOG_LOCK
+from tests.conftest import wait_event_of_a_blocked_session
 from warehouse.night_summary import NightSummary
 from warehouse.publish import (
+    AUDIT_TABLES_DDL,
     BuildFailure,
     PublishError,
     build_failures,
@@ -237,6 +241,25 @@ def test_an_incomplete_build_is_not_published(warehouse):
         )
     assert rows(warehouse, "select thing from marts.dim_thing") == [("old",)]
     assert last_publication(warehouse) is None
+
+
+def test_the_audit_tables_are_made_once_while_another_session_makes_them(warehouse_url):
+    """On a new warehouse, another session (a dbt command's hook making `audit.build_failures`) holds the
+    catalog lock and has made the audit schema and tables, not yet committed."""
+    found: list[object] = []
+    with psycopg.connect(warehouse_url) as other:
+        other.execute(CATALOG_LOCK)
+        other.execute(AUDIT_TABLES_DDL)
+        reading = threading.Thread(target=lambda: found.append(last_publication(warehouse_url)))
+        reading.start()
+        try:
+            waited_on = wait_event_of_a_blocked_session(warehouse_url, timeout=30)
+        finally:
+            other.commit()
+            reading.join(timeout=30)
+
+    assert waited_on == "advisory", "the audit tables were made without waiting for the catalog lock"
+    assert found == [None]
 
 
 def test_mart_models_reads_the_marts_of_the_manifest(tmp_path):
