@@ -65,7 +65,7 @@ from psycopg import sql
 
 from connectors.http import RetryPolicy
 from connectors.ordered_reads import OrderedReader
-from connectors.raw_store import EncodedRecord, PageLoader, StreamWriter
+from connectors.raw_store import EncodedRecord, PageLoader, StreamWriter, ensure_control_tables
 from connectors.runs import StreamResult, result_from
 from connectors.smartsheet.client import JSON_NULL, SheetRow, SmartsheetClient, row_id
 from connectors.smartsheet.settings import SOURCE_SYSTEM, SmartsheetSettings
@@ -299,6 +299,8 @@ class SmartsheetExtractor:
         self._register_landed = False
         self._sheet_list = None
         self._columns_read = {}
+        # the run's, not its first stream's: made sure of once per connection
+        ensure_control_tables(self.connection)
         try:
             return [self._timed(name, runners[name], full_refresh) for name in STREAMS if name in wanted]
         finally:
@@ -375,17 +377,24 @@ class SmartsheetExtractor:
                     yield row_id(row), values
 
     def _landed_register_rows(self) -> list[tuple[Any, dict[str, Any]]]:
-        """Each live register row's id and contract fields, in the sheet's row order, from the warehouse."""
+        """Each live register row's id and the contract fields that name its plan sheet, in the sheet's
+        row order, from the warehouse (each payload read once, by `jsonb_to_record`)."""
         rows = self.connection.execute(
             sql.SQL(
-                "select record_id, payload->'contract_fields' from {table}"
-                " where source_instance = %s and not is_deleted and payload->>'sheet_id' = %s"
-                " order by (payload->>'rowNumber')::numeric nulls last, record_id"
+                "select record_id, landed.contract_fields->>'project_code',"
+                " landed.contract_fields->>'source_system', landed.contract_fields->'source_project_key'"
+                " from {table} cross join lateral jsonb_to_record(payload)"
+                ' as landed(contract_fields jsonb, sheet_id text, "rowNumber" jsonb)'
+                " where source_instance = %s and not is_deleted and landed.sheet_id = %s"
+                ' order by landed."rowNumber" nulls last, record_id'
             ).format(table=self.writer("register_rows").table),
             (self.settings.instance, str(self.settings.register_sheet_id)),
         ).fetchall()
         self.connection.commit()
-        return [(key, values) for key, values in rows if isinstance(values, dict)]
+        return [
+            (key, {"project_code": code, "source_system": system, "source_project_key": sheet})
+            for key, code, system, sheet in rows
+        ]
 
     def sheet_list(self) -> list[list[Any]]:
         """The pages of `GET /sheets` (every visible sheet with its version), listed once a run."""
