@@ -17,9 +17,13 @@ modified since the watermark less the overlap window, in UTC. Smartsheet deletes
 trace, so each incremental run also lists every row id with its `modifiedAt` (a census reading
 only the primary column): ids gone from the sheet are tombstoned, and a row the census shows newer
 than the warehouse's copy but that the incremental pages missed (offset paging over rows that
-changed mid-run) is read again by id. A sheet's watermark is saved with its tombstones, after all
-its rows are in. A mapped column missing from a sheet (renamed, deleted) fails the stream, naming
-the sheet and the title.
+changed mid-run) is read again by id. A sheet of which the warehouse holds at most a page of rows
+(`page_size`, 500 by default: most project plans) is read whole instead, one request where those
+two take two; its rows are its census, and of them only those the two reads would have passed on
+are landed: the rows modified since the watermark less the overlap window, and those the warehouse
+lacks or holds older. A sheet's watermark is saved with its tombstones, after all its rows are in.
+A mapped column missing from a sheet (renamed, deleted) fails the stream, naming the sheet and the
+title.
 
 Each sheet's state also keeps the version it was read at. Any change to a sheet (a cell, a row
 added or deleted, a column renamed) moves its version, and the sheet list gives every sheet's
@@ -495,7 +499,7 @@ class SmartsheetExtractor:
             }
 
             def read(sheet_id: int) -> Iterator[_SheetPage | _SheetEnd]:
-                yield from self._read_sheet(stream, sheet_id, previous[sheet_id])
+                yield from self._read_sheet(stream, sheet_id, previous[sheet_id], stored.get(str(sheet_id), {}))
 
             # a sheet is a page or two: let many wait, so that the loader writes several in one transaction
             with PageLoader(writer, max_pending=32) as loader:
@@ -546,24 +550,38 @@ class SmartsheetExtractor:
             )
         return changed
 
-    def _read_sheet(self, stream: str, sheet_id: int, watermark: datetime | None) -> Iterator[_SheetPage | _SheetEnd]:
+    def _read_sheet(
+        self, stream: str, sheet_id: int, watermark: datetime | None, held: Mapping[str, tuple[str | None, bool]]
+    ) -> Iterator[_SheetPage | _SheetEnd]:
         """A sheet's pages of rows modified since its watermark less the overlap window (all of them
         without one), each as soon as it is read, then its end with, on an incremental read, its
-        census; touches no database, so several sheets are read at once."""
+        census; touches no database, so several sheets are read at once.
+
+        An incremental read of a sheet of which the warehouse holds at most a page of live rows
+        (`held`: record id -> (cursor, is_deleted)) reads the sheet whole instead, in as few requests
+        as the rows modified since and the census would take together: its census is the rows read,
+        and it passes on the same rows those two would, the ones modified since and the ones the
+        warehouse lacks or holds older."""
         since = watermark - timedelta(minutes=self.settings.overlap_minutes) if watermark else None
+        whole = since is not None and sum(not is_deleted for _, is_deleted in held.values()) <= self.settings.page_size
         field_titles = self.settings.column_map[ROW_STREAM_KINDS[stream]]
         context = f"{self.label} {stream}"
         layout: SheetLayout | None = None
         version: int | None = None
-        for body in self.client.sheet_pages(sheet_id, self.settings.page_size, rows_modified_since=since):
+        census: dict[str, str | None] | None = {} if whole else None
+        pages = self.client.sheet_pages(sheet_id, self.settings.page_size, rows_modified_since=None if whole else since)
+        for body in pages:
             if layout is None:
                 layout = SheetLayout.from_body(body, field_titles, sheet_id=sheet_id, context=context)
                 # the version the first page was read at: a change after it moves the version and is read next run
                 version = _version(body.get("version"))
+            if census is not None and since is not None:
+                body = {**body, "rows": _modified_or_newer(body.get("rows") or [], since, held, census)}
             yield _SheetPage(sheet_id, watermark, since, layout, body, version)
         if layout is None:
             raise RuntimeError(f"{context}: GET /sheets/{sheet_id} returned no page at all")
-        census = None if since is None else self._census(sheet_id, layout.primary_column_id)
+        if census is None and since is not None:
+            census = self._census(sheet_id, layout.primary_column_id)
         yield _SheetEnd(sheet_id, census)
 
     def _load_rows(
@@ -688,6 +706,25 @@ def _versions(sheets: Iterable[Any]) -> dict[int, int]:
         if isinstance(item, dict) and isinstance(item.get("id"), int) and _version(item.get("version")) is not None:
             versions[item["id"]] = item["version"]
     return versions
+
+
+def _modified_or_newer(
+    rows: list[Any], since: datetime, held: Mapping[str, tuple[str | None, bool]], census: dict[str, str | None]
+) -> list[Any]:
+    """The rows of a sheet read whole that an incremental read would pass on: those modified since
+    `since`, and those the warehouse lacks or holds older; every row with an id goes into `census`."""
+    kept = []
+    for row in rows:
+        key = row_id(row)
+        if key is None:
+            kept.append(row)  # for the loader to reject
+            continue
+        modified = row.head.modifiedAt if isinstance(row, SheetRow) else row.get("modifiedAt")
+        census[str(key)] = modified
+        instant = parse_instant(modified)
+        if (instant is not None and instant >= since) or _newer(modified, held.get(str(key))):
+            kept.append(row)
+    return kept
 
 
 def _newer(census_modified: str | None, stored: tuple[str | None, bool] | None) -> bool:

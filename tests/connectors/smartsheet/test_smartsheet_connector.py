@@ -167,7 +167,7 @@ def test_plan_sheets_come_from_the_register_landed_in_the_same_run(
     simulator.requests.clear()
     results = run(settings, warehouse_url)
 
-    assert [query for query in register_reads(simulator, account) if "rowsModifiedSince" not in query] == []
+    assert len(register_reads(simulator, account)) == 1, "the register is read once, by its own stream"
     assert moved not in sheets_read(simulator, account.plan_sheets), "the register no longer names it for Smartsheet"
     assert results["register_rows"]["records"] >= 1
     sheets = raw_rows(warehouse_url, "sheets")
@@ -289,7 +289,8 @@ def test_a_row_modified_a_second_before_the_watermark_is_not_missed_in_any_time_
 def test_a_change_older_than_the_overlap_window_is_caught_by_the_row_census(
     simulator, settings_for, warehouse_url, account: SmartsheetAccount
 ):
-    settings = settings_for(simulator)
+    # pages smaller than the sheet: it is read by its rows modified since and its census, not whole
+    settings = settings_for(simulator, page_size=7)
     run(settings, warehouse_url)
     sheet = account.plan_sheets[1]
     watermark = parse_instant(stream_state(warehouse_url, "plan_rows")["sheets"][str(sheet.id)]["watermark"])
@@ -301,6 +302,50 @@ def test_a_change_older_than_the_overlap_window_is_caught_by_the_row_census(
 
     assert raw_rows(warehouse_url, "plan_rows")[str(row["id"])]["payload"]["cells_by_title"]["Comments"] == "late write"
     assert by_id_requests(simulator) == [f"/2.0/sheets/{sheet.id}"]
+
+
+def row_stamps(url: str) -> dict[str, tuple]:
+    """Each plan row's (loaded_at, batch_id): what a rewrite of the row would change."""
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("select record_id, loaded_at, batch_id from raw.smartsheet_plan_rows").fetchall()
+    return {record_id: (loaded_at, batch_id) for record_id, loaded_at, batch_id in rows}
+
+
+def test_a_sheet_of_at_most_a_page_is_read_whole_on_a_night_in_one_request(
+    simulator, settings_for, warehouse_url, account: SmartsheetAccount
+):
+    settings = settings_for(simulator)
+    run(settings, warehouse_url)
+    before = row_stamps(warehouse_url)
+    sheet = account.plan_sheets[1]
+    assert len(sheet.rows) <= settings.page_size
+    watermark = parse_instant(stream_state(warehouse_url, "plan_rows")["sheets"][str(sheet.id)]["watermark"])
+    edited, late, gone = leaf_rows(sheet)[:3]
+    simulator.update_cells(sheet.id, edited["id"], {"Comments": "edited tonight"}, at=AFTER_ANCHOR)
+    # a clock-skewed write, stamped before the overlap window but after the warehouse's copy
+    simulator.update_cells(sheet.id, late["id"], {"Comments": "late write"}, at=watermark - timedelta(hours=1))
+    simulator.delete_row(sheet.id, gone["id"], at=AFTER_ANCHOR)
+    simulator.requests.clear()
+
+    results = run(settings, warehouse_url)
+
+    asked = [record.query for record in simulator.requests if record.path == f"/2.0/sheets/{sheet.id}"]
+    assert asked == [{"page": ["1"], "pageSize": [str(settings.page_size)]}], "one request: no census, no filter"
+    landed = raw_rows(warehouse_url, "plan_rows")
+    assert landed[str(edited["id"])]["payload"]["cells_by_title"]["Comments"] == "edited tonight"
+    assert landed[str(late["id"])]["payload"]["cells_by_title"]["Comments"] == "late write"
+    assert landed[str(gone["id"])]["is_deleted"] and results["plan_rows"]["deleted"] == 1
+    # what the rows modified since and the census would have passed on: the rows modified since the
+    # overlap window began (rows renumbered by the delete among them) and the late write
+    since = watermark - timedelta(minutes=settings.overlap_minutes)
+    now = simulator.account.sheet(sheet.id)
+    in_window = {str(row["id"]) for row in now.rows if parse_instant(row["modifiedAt"]) >= since}
+    assert results["plan_rows"]["records"] == len(in_window | {str(late["id"])})
+    after = row_stamps(warehouse_url)
+    rewritten = {row_id for row_id in before if after[row_id] != before[row_id]}
+    changed = {str(edited["id"]), str(late["id"]), str(gone["id"])}
+    assert changed <= rewritten <= changed | in_window, "rows outside the window, renumbered or not, stay as stored"
+    assert len(now.rows) - len(in_window) > 3
 
 
 def test_deleted_rows_become_tombstones(simulator, settings_for, warehouse_url, account: SmartsheetAccount):
