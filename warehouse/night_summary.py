@@ -1,4 +1,5 @@
-"""The nightly run's summary: what each source landed, whether the marts were published, what failed.
+"""The nightly run's summary: what each source landed and what it asked of its API, whether the marts
+were published, what failed.
 
 `night_outcome`, the DAG's last task, logs it (and returns it to XCom); a data engineer reads it
 first in the morning. A night is failed when a selected source did not land, or when the marts
@@ -53,11 +54,13 @@ class NightSummary:
             if streams is None:
                 lines.append(f"  {name:<24} FAILED (see the extract_{name} task log)")
                 continue
-            records = sum(stream.get("records", 0) for stream in streams)
-            rejected = sum(stream.get("rejected", 0) for stream in streams)
-            deleted = sum(stream.get("deleted", 0) for stream in streams)
+            records, rejected, deleted, requests, retries, waited = (
+                sum(stream.get(key, 0) for stream in streams)
+                for key in ("records", "rejected", "deleted", "requests", "retries", "wait_seconds")
+            )
             lines.append(
-                f"  {name:<24} {len(streams)} streams, {records:,} records, {rejected:,} rejected, {deleted:,} deleted"
+                f"  {name:<24} {len(streams)} streams, {records:,} records, {rejected:,} rejected, {deleted:,} deleted;"
+                f" {requests:,} requests, {retries:,} retried, {waited:,.1f} s waited on rate limits"
             )
         for name in sorted(self.skipped_sources):
             lines.append(f"  {name:<24} not selected for this run")

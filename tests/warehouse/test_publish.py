@@ -321,7 +321,13 @@ def test_the_night_summary_names_what_failed_and_what_bi_still_reads():
     summary = NightSummary(
         run_id="scheduled__2026-11-29",
         run_date="2026-11-29",
-        sources={"jira_demo": [{"records": 10, "rejected": 1, "deleted": 2}], "asana_demo": None},
+        sources={
+            "jira_demo": [
+                {"records": 10, "rejected": 1, "deleted": 2, "requests": 1200, "retries": 1, "wait_seconds": 2.25},
+                {"records": 5, "rejected": 0, "deleted": 0, "requests": 34, "retries": 2, "wait_seconds": 60.0},
+            ],
+            "asana_demo": None,
+        },
         skipped_sources=["smartsheet_demo"],
         build_failures=[BuildFailure("test.p.not_null_dim_project_stage", "test", "fail", 2, None)],
         stale_sources=["asana/demo"],
@@ -330,7 +336,10 @@ def test_the_night_summary_names_what_failed_and_what_bi_still_reads():
     assert summary.failed_sources == ["asana_demo"]
     assert len(summary.problems) == 2
     assert "asana_demo               FAILED" in text
-    assert "jira_demo                1 streams, 10 records, 1 rejected, 2 deleted" in text
+    assert (
+        "jira_demo                2 streams, 15 records, 1 rejected, 2 deleted;"
+        " 1,234 requests, 3 retried, 62.2 s waited on rate limits"
+    ) in text
     assert "smartsheet_demo          not selected" in text
     assert "marts: NOT published; nothing has been published yet" in text
     assert "test not_null_dim_project_stage: fail (2 failing rows)" in text
