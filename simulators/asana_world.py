@@ -9,10 +9,15 @@ number, and "Priority", an enum), tasks with subtasks and milestones, time track
 leaf tasks, and status updates.
 
 Payloads hold every field a simulator may be asked for; the simulator trims them to `opt_fields`.
-Everything is drawn from one `random.Random` seeded from the world's seed, so the same world
-always gives the same workspace, and nothing is created or modified at or after the anchor date's
-00:00 UTC. Asana gids are numeric strings; the ones made here are allocated in one increasing
-sequence above the range the world uses for people and projects, so they never collide.
+Everything is drawn from `random.Random`s seeded from the world's seed (one for the workspace,
+one for each task's time entries), so the same world always gives the same workspace, and nothing
+is created or modified at or after the anchor date's 00:00 UTC. Asana gids are numeric strings;
+the ones made here are allocated in one increasing sequence above the range the world uses for
+people and projects, so they never collide. Time entries are the exception: an entry's gid is its
+task's times `ENTRIES_PER_TASK` plus its place among the task's entries, above that sequence. A
+world built a day later (the demo's anchor is today) moves its dates by a day, and so its entries'
+days; each task draws the same entries, under the same gids, so the day's run changes them
+instead of deleting them and adding new ones.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from zoneinfo import ZoneInfo
 from simulators.world import Person, Project, World
 
 GID_START = 1_211_000_000_000_000
+# Time entries' gids are their task's times this, plus their place among the task's entries.
+ENTRIES_PER_TASK = 8
 ESTIMATE_FIELD_NAME = "Estimated hours"
 PRIORITY_FIELD_NAME = "Priority"
 PRIORITY_OPTIONS = (("High", "red"), ("Medium", "yellow-orange"), ("Low", "blue"))
@@ -237,11 +244,11 @@ class _AsanaBuilder:
             self.zones[name] = ZoneInfo(name)
         return self.zones[name]
 
-    def instant_between(self, start: datetime, end: datetime) -> datetime:
+    def instant_between(self, start: datetime, end: datetime, rng: random.Random | None = None) -> datetime:
         span = (end - start) // timedelta(milliseconds=1)
         if span <= 0:
             return _millis(start)
-        return _millis(start + timedelta(milliseconds=self.rng.randrange(span)))
+        return _millis(start + timedelta(milliseconds=(rng or self.rng).randrange(span)))
 
     def compact(self, record: dict) -> dict:
         return {"gid": record["gid"], "resource_type": record["resource_type"], "name": record["name"]}
@@ -302,8 +309,10 @@ class _AsanaBuilder:
         for draft in all_drafts:
             draft.gid = self.gid()
         tasks = [self.task_payload(draft, estimate_field, priority_field) for draft in all_drafts]
-        time_entries = self.build_time_entries(all_drafts)
+        # portfolios before time entries: the entries' count moves with the anchor date, and the gids
+        # allocated after them would move with it
         portfolios, portfolio_items = self.build_portfolios(specs)
+        time_entries = self.build_time_entries(all_drafts)
         project_task_gids = {
             spec.gid: [draft.gid for draft in all_drafts if draft.spec is spec and draft.parent is None]
             for spec in specs
@@ -799,12 +808,13 @@ class _AsanaBuilder:
     # -- time tracking -------------------------------------------------------------------------------
 
     def build_time_entries(self, drafts: list[_TaskDraft]) -> list[dict]:
-        rng = self.rng
         last_day = self.anchor.date() - timedelta(days=1)
         planned = []
         for draft in drafts:
             if draft.subtype == "milestone" or draft.children or draft.spec.stage == "idea":
                 continue
+            # each task's entries drawn apart, so that a world built a day later draws the same ones
+            rng = random.Random(f"{self.world.config.seed}:asana:time-entries:{draft.gid}")
             work_end = draft.completed_at or draft.spec.end
             if work_end <= draft.created:
                 continue
@@ -814,12 +824,12 @@ class _AsanaBuilder:
                 count = rng.choice((0, 0, 1, 1, 2, 3))
             if draft.completed_at is None and rng.random() < 0.4:
                 count = 0
-            for _ in range(count):
+            for ordinal in range(count):
                 person = draft.assignee or rng.choice(draft.spec.team)
                 if rng.random() < 0.15:
                     person = rng.choice(draft.spec.team)
                 zone = self.zone(person.time_zone)
-                local = self.instant_between(draft.created, work_end).astimezone(zone)
+                local = self.instant_between(draft.created, work_end, rng).astimezone(zone)
                 day = local.date()
                 if day.weekday() >= 5 and rng.random() < 0.85:
                     day -= timedelta(days=day.weekday() - 4)
@@ -830,13 +840,13 @@ class _AsanaBuilder:
                 logged = datetime.combine(day, time(17), tzinfo=zone) + timedelta(minutes=rng.randint(0, 180))
                 logged = logged.astimezone(UTC) + timedelta(days=rng.choice((0, 0, 0, 0, 1, 3)))
                 created = min(max(logged, draft.created + timedelta(minutes=1)), self.latest)
-                planned.append((_millis(created), draft, person, day, minutes))
-        planned.sort(key=lambda entry: (entry[0], entry[1].gid))
+                planned.append((_millis(created), draft, ordinal, person, day, minutes))
+        planned.sort(key=lambda entry: (entry[0], entry[1].gid, entry[2]))
         entries = []
-        for created, draft, person, day, minutes in planned:
+        for created, draft, ordinal, person, day, minutes in planned:
             entries.append(
                 {
-                    "gid": self.gid(),
+                    "gid": time_entry_gid(draft.gid, ordinal),
                     "resource_type": "time_tracking_entry",
                     "duration_minutes": minutes,
                     "entered_on": day.isoformat(),
@@ -855,6 +865,15 @@ class _AsanaBuilder:
                 }
             )
         return entries
+
+
+def time_entry_gid(task_gid: str, ordinal: int) -> str:
+    """A time entry's gid from its task's and its place among the task's entries (at most
+    `ENTRIES_PER_TASK`), so that an entry keeps its gid when the anchor date moves; above every gid
+    of the increasing sequence."""
+    if not 0 <= ordinal < ENTRIES_PER_TASK:
+        raise ValueError(f"a task has at most {ENTRIES_PER_TASK} time entries here, not {ordinal + 1}")
+    return str(int(task_gid) * ENTRIES_PER_TASK + ordinal)
 
 
 def _depth(draft: _TaskDraft) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +16,7 @@ from simulators.asana_world import (
     build_asana_data,
     parse_asana_timestamp,
 )
-from simulators.world import World
+from simulators.world import World, build_world
 
 ASANA_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -39,6 +40,23 @@ def test_the_same_world_gives_the_same_workspace(world: World, asana_data: Asana
     assert again.tasks == asana_data.tasks
     assert again.time_entries == asana_data.time_entries
     assert again.portfolios == asana_data.portfolios
+
+
+def test_a_world_built_a_day_later_changes_its_time_entries_instead_of_replacing_them(
+    world: World, asana_data: AsanaWorkspace
+) -> None:
+    """The demo's world is anchored on the day it is served: a warehouse loaded yesterday meets today's."""
+    later = build_asana_data(
+        build_world(dataclasses.replace(world.config, anchor_date=world.config.anchor_date + timedelta(days=1)))
+    )
+    entries = {entry["gid"]: entry for entry in asana_data.time_entries}
+    entries_later = {entry["gid"]: entry for entry in later.time_entries}
+
+    assert set(entries_later) == set(entries)
+    moved = [gid for gid in entries if entries[gid]["entered_on"] != entries_later[gid]["entered_on"]]
+    assert len(moved) > len(entries) / 2, "the entries' days move with the anchor"
+    assert all(entries[gid]["task"]["gid"] == entries_later[gid]["task"]["gid"] for gid in entries)
+    assert [portfolio["gid"] for portfolio in later.portfolios] == [p["gid"] for p in asana_data.portfolios]
 
 
 def test_another_seed_gives_another_workspace(world: World, asana_data: AsanaWorkspace) -> None:
