@@ -6,9 +6,10 @@ import atexit
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -66,6 +67,21 @@ def drop_database(database_url: str) -> None:
 def _admin_url(url: str) -> str:
     parts = settings.parse_url(url)
     return settings.ConnectionParts(parts.host, parts.port, parts.user, parts.password, "postgres", parts.sslmode).url()
+
+
+def wait_event_while_held(
+    url: str, holder: psycopg.Connection, action: Callable[[], object], timeout: float = 30.0, finish: float = 30.0
+) -> str:
+    """Run `action` on a thread while `holder` keeps its transaction open: the wait event the action's
+    session blocks on (see `wait_event_of_a_blocked_session`); then `holder` commits and the action
+    is given `finish` seconds to end."""
+    acting = threading.Thread(target=action)
+    acting.start()
+    try:
+        return wait_event_of_a_blocked_session(url, timeout=timeout)
+    finally:
+        holder.commit()
+        acting.join(timeout=finish)
 
 
 def wait_event_of_a_blocked_session(url: str, timeout: float = 120.0) -> str:

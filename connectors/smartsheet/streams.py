@@ -663,7 +663,7 @@ class SmartsheetExtractor:
             for row in body.get("rows") or []:
                 key = row_id(row)
                 if key is not None:
-                    census[str(key)] = row.head.modifiedAt if isinstance(row, SheetRow) else row.get("modifiedAt")
+                    census[str(key)] = _modified_at(row)
         return census
 
     def _stored_columns(self, writer: StreamWriter) -> dict[str, tuple[Any, Any]]:
@@ -708,6 +708,11 @@ def _versions(sheets: Iterable[Any]) -> dict[int, int]:
     return versions
 
 
+def _modified_at(row: Any) -> str | None:
+    """A row's `modifiedAt` as the API wrote it, read from its decoded head or from the row itself."""
+    return row.head.modifiedAt if isinstance(row, SheetRow) else row.get("modifiedAt")
+
+
 def _modified_or_newer(
     rows: list[Any], since: datetime, held: Mapping[str, tuple[str | None, bool]], census: dict[str, str | None]
 ) -> list[Any]:
@@ -719,8 +724,7 @@ def _modified_or_newer(
         if key is None:
             kept.append(row)  # for the loader to reject
             continue
-        modified = row.head.modifiedAt if isinstance(row, SheetRow) else row.get("modifiedAt")
-        census[str(key)] = modified
+        modified = census[str(key)] = _modified_at(row)
         instant = parse_instant(modified)
         if (instant is not None and instant >= since) or _newer(modified, held.get(str(key))):
             kept.append(row)

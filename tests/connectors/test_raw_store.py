@@ -9,7 +9,7 @@ import pytest
 from psycopg import sql
 
 from connectors.raw_store import CATALOG_LOCK, STREAM_TABLE_DDL, CensusApart, StreamWriter, ensure_control_tables
-from tests.conftest import wait_event_of_a_blocked_session
+from tests.conftest import wait_event_while_held
 
 
 def make_writer(connection, stream="things"):
@@ -65,13 +65,7 @@ def test_two_sites_of_one_tool_landing_at_once_on_a_new_warehouse_make_their_tab
             landed.append(writer.write_page([{"id": 1, "updated": "t1"}]))
             writer.finish()
 
-        landing = threading.Thread(target=land)
-        landing.start()
-        try:
-            waited_on = wait_event_of_a_blocked_session(warehouse_url, timeout=30)
-        finally:
-            other_site.commit()
-            landing.join(timeout=30)
+        waited_on = wait_event_while_held(warehouse_url, other_site, land)
 
     assert waited_on == "advisory", "the writer made the table without waiting for the catalog lock"
     assert landed == [1]

@@ -10,7 +10,6 @@ succeed once the other session commits.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ import psycopg
 import pytest
 
 from connectors.raw_store import CATALOG_LOCK, ensure_control_tables
-from tests.conftest import wait_event_of_a_blocked_session
+from tests.conftest import wait_event_while_held
 from tests.dbt.conftest import DbtInvocation, run_dbt
 
 MODEL = ["run", "--select", "stg_loader__load_batches"]
@@ -38,13 +37,14 @@ def build_while_another_session_creates(
     with psycopg.connect(url) as other:
         other.execute("select 1")  # the transaction open first: a `transaction()` block in `create` nests in it
         create(other)
-        build = threading.Thread(target=lambda: outcome.append(run_dbt(MODEL, url, work_dir, variables=variables)))
-        build.start()
-        try:
-            assert wait_event_of_a_blocked_session(url) == "advisory", "dbt did not wait for the catalog lock"
-        finally:
-            other.commit()
-            build.join(timeout=300)
+        waited_on = wait_event_while_held(
+            url,
+            other,
+            lambda: outcome.append(run_dbt(MODEL, url, work_dir, variables=variables)),
+            timeout=120,
+            finish=300,
+        )
+    assert waited_on == "advisory", "dbt did not wait for the catalog lock"
     return outcome[0]
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, datetime
 
 import psycopg
 import pytest
 
 from connectors.raw_store import CATALOG_LOCK
-from tests.conftest import wait_event_of_a_blocked_session
+from tests.conftest import wait_event_while_held
 from warehouse.night_summary import NightSummary
 from warehouse.publish import (
     AUDIT_TABLES_DDL,
@@ -250,13 +249,7 @@ def test_the_audit_tables_are_made_once_while_another_session_makes_them(warehou
     with psycopg.connect(warehouse_url) as other:
         other.execute(CATALOG_LOCK)
         other.execute(AUDIT_TABLES_DDL)
-        reading = threading.Thread(target=lambda: found.append(last_publication(warehouse_url)))
-        reading.start()
-        try:
-            waited_on = wait_event_of_a_blocked_session(warehouse_url, timeout=30)
-        finally:
-            other.commit()
-            reading.join(timeout=30)
+        waited_on = wait_event_while_held(warehouse_url, other, lambda: found.append(last_publication(warehouse_url)))
 
     assert waited_on == "advisory", "the audit tables were made without waiting for the catalog lock"
     assert found == [None]
