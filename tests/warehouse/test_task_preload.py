@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,82 @@ def test_other_processes_and_a_switched_off_scheduler_leave_dbt_unimported() -> 
     assert not api_server["dbt"]
     switched_off = _load_plugins_as(["airflow", "scheduler"], PMO_PRELOAD_DBT="false")
     assert not switched_off["dbt"]
+
+
+# Reads the parsed manifest in a fresh process, warmed up first or not, counting the readers mashumaro
+# generates while it reads and the JSON schemas dbt holds.
+READ_MANIFEST = """
+import json, sys
+from pathlib import Path
+from mashumaro.core.meta.code import builder
+generated = []
+generate = builder.CodeBuilder.add_unpack_method
+def counted(self, *args, **kwargs):
+    generated.append(1)
+    return generate(self, *args, **kwargs)
+builder.CodeBuilder.add_unpack_method = counted
+from dbt.contracts.graph.manifest import Manifest
+from dbt.contracts.project import Project
+from dbt.parser.manifest import extended_mashumuro_decoder
+from warehouse.task_preload import warm_dbt
+project = Path(sys.argv[1])
+missed = warm_dbt(project) if sys.argv[2] == "warm" else []
+before = len(generated)
+Manifest.from_msgpack((project / "target" / "partial_parse.msgpack").read_bytes(), decoder=extended_mashumuro_decoder)
+schemas = Project.json_schema.cache_info().currsize
+print(json.dumps({"missed": missed, "generated": len(generated) - before, "schemas": schemas}))
+"""
+
+
+@pytest.fixture(scope="module")
+def parsed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose `target/` holds the dbt project's parsed manifest, as `dbt parse` leaves it."""
+    from tests.conftest import PROJECT_ROOT
+
+    folder = tmp_path_factory.mktemp("parsed")
+    project = PROJECT_ROOT / "dbt_project"
+    env = {
+        "WAREHOUSE_HOST": "127.0.0.1",
+        "WAREHOUSE_PORT": "5432",
+        "WAREHOUSE_USER": "parse",
+        "WAREHOUSE_PASSWORD": "",
+        "WAREHOUSE_DBNAME": "parse",
+        **os.environ,
+    }
+    dbt = Path(sys.executable).parent / "dbt"
+    parse = [str(dbt), "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
+    subprocess.run(
+        [*parse, "--target-path", str(folder / "target")],
+        env=env,
+        check=True,
+    )
+    return folder
+
+
+def _read_manifest(project: Path, warm: bool) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", READ_MANIFEST, str(project), "warm" if warm else "cold"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_warming_dbt_up_builds_its_schemas_and_the_readers_of_the_parsed_manifest(parsed_project: Path) -> None:
+    cold = _read_manifest(parsed_project, warm=False)
+    assert cold["generated"] > 0 and cold["schemas"] == 0
+    warm = _read_manifest(parsed_project, warm=True)
+    assert warm["missed"] == []
+    assert warm["generated"] == 0, "reading the manifest again generated readers the warm-up should have"
+    assert warm["schemas"] >= 9
+
+
+def test_warming_up_without_a_parsed_manifest_says_so_and_still_builds_the_schemas(tmp_path: Path) -> None:
+    from warehouse.task_preload import VALIDATED_CLASSES, warm_dbt
+
+    missed = warm_dbt(tmp_path)
+    assert len(missed) == 1 and "partial_parse.msgpack" in missed[0]
+    from dbt.contracts.project import Project
+
+    assert Project.json_schema.cache_info().currsize >= len(VALIDATED_CLASSES)
