@@ -111,7 +111,7 @@ def preload(modules: Sequence[str] = PRELOADED_MODULES, project_dir: Path | None
 
 
 class DbtTaskPreload(AirflowPlugin):
-    """Imports dbt and Cosmos when loaded in a process that forks task runners."""
+    """Imports dbt and Cosmos, and warms dbt up, when loaded in a process that forks task runners."""
 
     name = "pmo_dbt_task_preload"
 

@@ -107,18 +107,12 @@ print(json.dumps({"missed": missed, "generated": len(generated) - before, "schem
 @pytest.fixture(scope="module")
 def parsed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder whose `target/` holds the dbt project's parsed manifest, as `dbt parse` leaves it."""
+    from bench.parse import PLACEHOLDER_WAREHOUSE_ENV
     from tests.conftest import PROJECT_ROOT
 
     folder = tmp_path_factory.mktemp("parsed")
     project = PROJECT_ROOT / "dbt_project"
-    env = {
-        "WAREHOUSE_HOST": "127.0.0.1",
-        "WAREHOUSE_PORT": "5432",
-        "WAREHOUSE_USER": "parse",
-        "WAREHOUSE_PASSWORD": "",
-        "WAREHOUSE_DBNAME": "parse",
-        **os.environ,
-    }
+    env = {**PLACEHOLDER_WAREHOUSE_ENV, **os.environ}
     dbt = Path(sys.executable).parent / "dbt"
     parse = [str(dbt), "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
     subprocess.run(
