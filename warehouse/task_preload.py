@@ -10,7 +10,9 @@ the scheduler or the Celery worker before they fork, every task's process inheri
 
 Only those processes import anything: the API server, the DAG processor, the triggerer, a scheduler
 whose executor runs no task itself, and every other `airflow` command are left as they are.
-`PMO_PRELOAD_DBT=false` turns it off.
+`PMO_PRELOAD_DBT=false` turns it off. Only installed packages are preloaded, never the project's own
+modules: a task always runs the connectors and DAG code on disk, while an upgrade of dbt or Cosmos
+reaches the tasks once the forking process restarts.
 
 The plugin is registered through the `airflow.plugins` entry point (see `pyproject.toml`), so any
 environment the project is installed in has it. The scheduler loads plugins when it starts, before
