@@ -66,13 +66,13 @@ def _load_plugins_as(argv: list[str], **environment: str) -> dict:
 
 
 def test_a_scheduler_that_runs_tasks_imports_dbt_when_airflow_loads_its_plugins() -> None:
-    loaded = _load_plugins_as(["airflow", "scheduler"])
+    loaded = _load_plugins_as(["airflow", "scheduler"], PMO_PRELOAD_DBT="true")
     assert "pmo_dbt_task_preload" in loaded["plugins"]
     assert loaded["dbt"]
 
 
 def test_other_processes_and_a_switched_off_scheduler_leave_dbt_unimported() -> None:
-    api_server = _load_plugins_as(["airflow", "api-server"])
+    api_server = _load_plugins_as(["airflow", "api-server"], PMO_PRELOAD_DBT="true")
     assert "pmo_dbt_task_preload" in api_server["plugins"]
     assert not api_server["dbt"]
     switched_off = _load_plugins_as(["airflow", "scheduler"], PMO_PRELOAD_DBT="false")
