@@ -102,12 +102,12 @@ def warm_dbt(project_dir: Path) -> list[str]:
     return missed
 
 
-def preload(modules: Sequence[str] = PRELOADED_MODULES, project_dir: Path | None = None) -> float:
-    """Import `modules` and warm dbt up; returns the seconds it took."""
+def preload() -> float:
+    """Import `PRELOADED_MODULES` and warm dbt up; returns the seconds it took."""
     started = time.monotonic()
-    for module in modules:
+    for module in PRELOADED_MODULES:
         importlib.import_module(module)
-    for missed in warm_dbt(project_dir or dbt_project_dir()):
+    for missed in warm_dbt(dbt_project_dir()):
         log.warning("dbt not warmed up: %s", missed)
     return time.monotonic() - started
 

@@ -268,14 +268,19 @@ class SmartsheetExtractor:
         self.connection = connection
         self.client = client or SmartsheetClient(settings)
         self.label = f"smartsheet[{settings.instance}]"
-        self._plan_sheet_ids: tuple[int, ...] | None = settings.plan_sheet_ids
+        self._forget_earlier_runs()
+        self._readers: OrderedReader[int, _SheetPage | _SheetEnd] = OrderedReader(
+            settings.concurrent_requests, name=self.label, inline_below_seconds=INLINE_SHEET_READ_SECONDS
+        )
+
+    def _forget_earlier_runs(self) -> None:
+        """What a run learns as it goes, empty: the plan sheets, the sheet list and the columns found by
+        an earlier run of this extractor are no longer news."""
+        self._plan_sheet_ids: tuple[int, ...] | None = self.settings.plan_sheet_ids
         self._register_landed = False
         self._sheet_list: list[list[Any]] | None = None
         # sheet id -> (the version its first page of rows was read at, the columns that page showed)
         self._columns_read: dict[int, tuple[int | None, list[Any]]] = {}
-        self._readers: OrderedReader[int, _SheetPage | _SheetEnd] = OrderedReader(
-            settings.concurrent_requests, name=self.label, inline_below_seconds=INLINE_SHEET_READ_SECONDS
-        )
 
     def writer(self, stream: str) -> StreamWriter:
         return StreamWriter(
@@ -298,11 +303,7 @@ class SmartsheetExtractor:
             "rate_card_rows": self.sync_rate_card_rows,
             "plan_rows": self.sync_plan_rows,
         }
-        # the plan sheets, listing and columns found by an earlier run of this extractor are no longer news
-        self._plan_sheet_ids = self.settings.plan_sheet_ids
-        self._register_landed = False
-        self._sheet_list = None
-        self._columns_read = {}
+        self._forget_earlier_runs()
         # the run's, not its first stream's: made sure of once per connection
         ensure_control_tables(self.connection)
         try:
