@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -53,7 +54,12 @@ sys.argv = json.loads(sys.argv[1])
 from airflow import plugins_manager
 plugins_manager.ensure_plugins_loaded()
 names = [plugin.name for plugin in plugins_manager._get_plugins()[0]]
-print(json.dumps({"plugins": names, "dbt": "dbt.cli.main" in sys.modules}))
+from warehouse.task_preload import TASK_IMPORTS
+print(json.dumps({
+    "plugins": names,
+    "dbt": "dbt.cli.main" in sys.modules,
+    "task_imports": sorted(module for module in TASK_IMPORTS if module in sys.modules),
+}))
 """
 
 
@@ -69,12 +75,54 @@ def test_a_scheduler_that_runs_tasks_imports_dbt_when_airflow_loads_its_plugins(
     loaded = _load_plugins_as(["airflow", "scheduler"], PMO_PRELOAD_DBT="true")
     assert "pmo_dbt_task_preload" in loaded["plugins"]
     assert loaded["dbt"]
+    from warehouse.task_preload import TASK_IMPORTS
+
+    assert loaded["task_imports"] == sorted(TASK_IMPORTS)
+
+
+# The nightly DAG file's imports from installed packages, run after a scheduler's plugins have loaded, as
+# each task's process runs them when it parses the file: prints the installed packages' modules they import.
+DAG_IMPORTS_AFTER_PLUGINS = """
+import ast, json, sys
+dag_file = sys.argv[1]
+sys.argv = ["airflow", "scheduler"]
+from airflow import plugins_manager
+plugins_manager.ensure_plugins_loaded()
+project = {"connectors", "dags", "simulators", "warehouse"}
+imports = [
+    node
+    for node in ast.parse(open(dag_file).read()).body
+    if isinstance(node, ast.ImportFrom) and node.module.split(".")[0] not in project
+    or isinstance(node, ast.Import) and all(alias.name.split(".")[0] not in project for alias in node.names)
+]
+before = set(sys.modules)
+exec(compile(ast.Module(body=imports, type_ignores=[]), dag_file, "exec"), {})
+installed = [name for name in set(sys.modules) - before if name.split(".")[0] not in sys.stdlib_module_names]
+print(json.dumps(sorted(installed)))
+"""
+
+
+def test_a_task_parsing_the_nightly_dag_finds_its_installed_imports_preloaded() -> None:
+    dag_file = Path(__file__).resolve().parents[2] / "dags" / "pmo_nightly_refresh.py"
+    assert any(
+        isinstance(node, ast.ImportFrom) and node.module == "cosmos" for node in ast.parse(dag_file.read_text()).body
+    )
+    env = {**os.environ, "AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "PMO_PRELOAD_DBT": "true"}
+    result = subprocess.run(
+        [sys.executable, "-c", DAG_IMPORTS_AFTER_PLUGINS, str(dag_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
 def test_other_processes_and_a_switched_off_scheduler_leave_dbt_unimported() -> None:
     api_server = _load_plugins_as(["airflow", "api-server"], PMO_PRELOAD_DBT="true")
     assert "pmo_dbt_task_preload" in api_server["plugins"]
     assert not api_server["dbt"]
+    assert "openlineage.common.provider.dbt.local" not in api_server["task_imports"]
     switched_off = _load_plugins_as(["airflow", "scheduler"], PMO_PRELOAD_DBT="false")
     assert not switched_off["dbt"]
 
