@@ -157,7 +157,9 @@ class DbtTaskPreload(AirflowPlugin):
             return
         seconds = preload()
         log.info(
-            "Imported %s and warmed dbt up in %.2f s: the tasks forked from this process inherit them",
+            "Imported %s and %d more modules a dbt task imports, and warmed dbt up, in %.2f s: the tasks forked"
+            " from this process inherit them",
             ", ".join(PRELOADED_MODULES),
+            len(TASK_IMPORTS),
             seconds,
         )

@@ -63,12 +63,17 @@ print(json.dumps({
 """
 
 
-def _load_plugins_as(argv: list[str], **environment: str) -> dict:
+def _run_fresh(script: str, *arguments: str, **environment: str) -> object:
+    """Runs `script` in a fresh interpreter with the LocalExecutor configured; returns its last line's JSON."""
     env = {**os.environ, "AIRFLOW__CORE__EXECUTOR": "LocalExecutor", **environment}
     result = subprocess.run(
-        [sys.executable, "-c", LOAD_PLUGINS, json.dumps(argv)], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", script, *arguments], capture_output=True, text=True, env=env, check=True
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _load_plugins_as(argv: list[str], **environment: str) -> dict:
+    return _run_fresh(LOAD_PLUGINS, json.dumps(argv), **environment)
 
 
 def test_a_scheduler_that_runs_tasks_imports_dbt_when_airflow_loads_its_plugins() -> None:
@@ -103,19 +108,13 @@ print(json.dumps(sorted(installed)))
 
 
 def test_a_task_parsing_the_nightly_dag_finds_its_installed_imports_preloaded() -> None:
-    dag_file = Path(__file__).resolve().parents[2] / "dags" / "pmo_nightly_refresh.py"
+    from tests.conftest import PROJECT_ROOT
+
+    dag_file = PROJECT_ROOT / "dags" / "pmo_nightly_refresh.py"
     assert any(
         isinstance(node, ast.ImportFrom) and node.module == "cosmos" for node in ast.parse(dag_file.read_text()).body
     )
-    env = {**os.environ, "AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "PMO_PRELOAD_DBT": "true"}
-    result = subprocess.run(
-        [sys.executable, "-c", DAG_IMPORTS_AFTER_PLUGINS, str(dag_file)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    assert _run_fresh(DAG_IMPORTS_AFTER_PLUGINS, str(dag_file), PMO_PRELOAD_DBT="true") == []
 
 
 def test_other_processes_and_a_switched_off_scheduler_leave_dbt_unimported() -> None:
@@ -172,13 +171,7 @@ def parsed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _read_manifest(project: Path, warm: bool) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", READ_MANIFEST, str(project), "warm" if warm else "cold"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return _run_fresh(READ_MANIFEST, str(project), "warm" if warm else "cold")
 
 
 def test_warming_dbt_up_builds_its_schemas_and_the_readers_of_the_parsed_manifest(parsed_project: Path) -> None:
