@@ -28,8 +28,10 @@ monthly_inputs as (
 
 ),
 
-daily_events as (
+daily_events as not materialized (
 
+    -- Read twice (the opening totals and the running totals): PostgreSQL would otherwise store every
+    -- event first, then read them back twice.
     select * from {{ ref('int_project_daily_events') }}
 
 ),
