@@ -30,6 +30,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,7 +173,7 @@ class Enterprise:
     world_seconds: float
     generated: str
     refresh: Refresh
-    mart_rows: dict[str, int]
+    mart_rows: dict[str, int | None]
     landing: Landing
 
 
@@ -196,12 +197,28 @@ def measure_enterprise(server, scale: str, *, skip_dbt: bool, repeat: int = 1) -
             with_dbt=not skip_dbt,
             log=lambda message: log(f"enterprise: {message}"),
         )
-    mart_rows = {}
-    if not skip_dbt:
-        with psycopg.connect(url) as connection:
-            for mart in ENTERPRISE_MARTS:
-                mart_rows[mart] = connection.execute(f"select count(*) from marts.{mart}").fetchone()[0]
+    mart_rows = {} if skip_dbt else count_mart_rows(url, ENTERPRISE_MARTS)
     return Enterprise(world, world_seconds, generated["seconds"], refresh, mart_rows, landing)
+
+
+def count_mart_rows(warehouse_url: str, marts: Collection[str]) -> dict[str, int | None]:
+    """The rows of each of `marts`; None for a mart the builds never made (their failures are in the
+    table's dbt rows), so that the run still writes its table."""
+    counts: dict[str, int | None] = {}
+    with psycopg.connect(warehouse_url) as connection:
+        for mart in marts:
+            relation = f"marts.{mart}"
+            if connection.execute("select to_regclass(%s) is null", (relation,)).fetchone()[0]:
+                counts[mart] = None
+            else:
+                counts[mart] = connection.execute(f"select count(*) from {relation}").fetchone()[0]
+    return counts
+
+
+def marts_row(mart_rows: dict[str, int | None]) -> Row:
+    """The marts' rows after the enterprise night; a mart no build made is named as such."""
+    sizes = (f"{mart} {count:,}" if count is not None else f"{mart} not built" for mart, count in mart_rows.items())
+    return Row("enterprise", "marts, after the night", ", ".join(sizes))
 
 
 def enterprise_rows(enterprise: Enterprise) -> list[Row]:
@@ -232,13 +249,7 @@ def enterprise_rows(enterprise: Enterprise) -> list[Row]:
             row.target = "< 1"
         rows.append(row)
     if enterprise.mart_rows:
-        rows.append(
-            Row(
-                "enterprise",
-                "marts, after the night",
-                ", ".join(f"{mart} {count:,}" for mart, count in enterprise.mart_rows.items()),
-            )
-        )
+        rows.append(marts_row(enterprise.mart_rows))
     for row in night_rows(refresh, skipped):
         row.section = "enterprise night"
         rows.append(row)
