@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from bench.dbt_layers import LAYERS, DbtBuild, measure_dbt_build
 from bench.extract import JIRA_EMAIL, JIRA_TOKEN, TOOLS
@@ -207,11 +208,11 @@ def count_mart_rows(warehouse_url: str, marts: Collection[str]) -> dict[str, int
     counts: dict[str, int | None] = {}
     with psycopg.connect(warehouse_url) as connection:
         for mart in marts:
-            relation = f"marts.{mart}"
-            if connection.execute("select to_regclass(%s) is null", (relation,)).fetchone()[0]:
+            if connection.execute("select to_regclass(%s) is null", (f"marts.{mart}",)).fetchone()[0]:
                 counts[mart] = None
             else:
-                counts[mart] = connection.execute(f"select count(*) from {relation}").fetchone()[0]
+                count = sql.SQL("select count(*) from {}").format(sql.Identifier("marts", mart))
+                counts[mart] = connection.execute(count).fetchone()[0]
     return counts
 
 
