@@ -76,6 +76,9 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("night", "extract + load"),
         ("night", "dbt build"),
         ("night", "incremental night"),
+        ("night", "nothing changed since: extract + load"),
+        ("night", "nothing changed since: dbt build"),
+        ("night", "nothing changed since"),
         ("memory", "extract peak RSS"),
         ("parse", "DAG folder"),
         ("enterprise", "world served"),
@@ -102,6 +105,9 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("enterprise night", "extract + load"),
         ("enterprise night", "dbt build"),
         ("enterprise night", "incremental night"),
+        ("enterprise night", "nothing changed since: extract + load"),
+        ("enterprise night", "nothing changed since: dbt build"),
+        ("enterprise night", "nothing changed since"),
     }
     for (section, _), cells in printed.items():
         assert cells[2], f"{section} row has no value"
@@ -113,8 +119,10 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("peer", "dlt, jira issues + worklogs (csv/COPY, jsonb payload)"): "skipped (--skip-dlt)",
         ("refresh", "dbt build, layer by layer"): "skipped (--skip-dbt)",
         ("night", "dbt build"): "skipped (--skip-dbt)",
+        ("night", "nothing changed since: dbt build"): "skipped (--skip-dbt)",
         ("enterprise", "dbt build, layer by layer"): "skipped (--skip-dbt)",
         ("enterprise night", "dbt build"): "skipped (--skip-dbt)",
+        ("enterprise night", "nothing changed since: dbt build"): "skipped (--skip-dbt)",
     }
     memory = {measure: cells for (section, measure), cells in printed.items() if section == "memory"}
     assert len(memory) == 2
@@ -149,6 +157,12 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         assert span >= longest - 0.05
         every_phase = night["incremental night, every phase but dbt"]
         assert float(every_phase[2].split(" s")[0]) == span
+        # the night again with nothing changed: it reads less than the night that read the changes
+        read_by_night = sum(count_in(night[f"extract + load {tool}, incremental"][2]) for tool in TOOLS)
+        quiet = night["nothing changed since: extract + load, the 3 tools side by side"][2]
+        assert 0 < count_in(quiet, " records read") < read_by_night, (quiet, read_by_night)
+        quiet_every_phase = night["nothing changed since, every phase but dbt"]
+        assert float(quiet_every_phase[2].split(" s")[0]) == float(quiet.split(" s ")[0])
 
 
 def test_a_profile_without_py_spy_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):

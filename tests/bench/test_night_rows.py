@@ -42,3 +42,39 @@ def test_the_night_names_its_slowest_nodes_by_name_slowest_first():
     )
     assert rows["incremental night, every phase"].value == "14.0 s"
     assert rows["incremental night, every phase"].ratio == f"{14.0 / 40.0:.2f}"
+
+
+def test_the_night_with_nothing_changed_is_compared_with_the_full_refresh_and_the_night():
+    refresh = Refresh(
+        extracts={"jira": extract_run(10.0, 0.0), "asana": extract_run(4.0, 0.0)},
+        dbt_phases={"marts": DbtBuild(seconds=30.0, peak_rss_bytes=1 << 20)},
+        changes={"jira issues": 3},
+        night_extracts={"jira": extract_run(2.0, 100.0), "asana": extract_run(1.0, 100.5)},
+        night_dbt=DbtBuild(seconds=12.0, peak_rss_bytes=1 << 20, nodes=4),
+        quiet_extracts={"jira": extract_run(1.0, 200.0), "asana": extract_run(1.5, 200.25)},
+        quiet_dbt=DbtBuild(seconds=9.0, peak_rss_bytes=1 << 20, nodes=4),
+        quiet_settle_seconds=0.4,
+    )
+
+    rows = {row.measure: row for row in night_rows(refresh)}
+
+    extracts = rows["nothing changed since: extract + load, the 2 tools side by side"]
+    assert extracts.value == "1.8 s (20 records read)"
+    assert extracts.reference == "the night's 2.0 s"
+    assert rows["nothing changed since: dbt build"].reference == "the night's 12.0 s"
+    every_phase = rows["nothing changed since, every phase"]
+    assert every_phase.value == "10.8 s (settled first: 0.4 s, not counted)"
+    assert every_phase.reference == "full refresh 40.0 s"
+    assert every_phase.ratio == f"{10.75 / 40.0:.2f}"
+    assert every_phase.target == ""
+
+
+def test_a_refresh_without_the_night_again_has_no_rows_for_it():
+    refresh = Refresh(
+        extracts={"jira": extract_run(10.0, 0.0)},
+        dbt_phases={"marts": DbtBuild(seconds=30.0, peak_rss_bytes=1 << 20)},
+        night_extracts={"jira": extract_run(2.0, 100.0)},
+        night_dbt=DbtBuild(seconds=12.0, peak_rss_bytes=1 << 20),
+    )
+
+    assert not [row for row in night_rows(refresh) if row.measure.startswith("nothing changed")]
