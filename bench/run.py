@@ -384,12 +384,13 @@ def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
 
 def quiet_night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
     """The same night again with nothing changed in the tools: what a night costs whatever changed."""
-    read_again = sum(records_of(run) for run in refresh.quiet_extracts.values())
+    read = {tool: records_of(run) for tool, run in refresh.quiet_extracts.items()}
+    by_tool = ", ".join(f"{tool} {records:,}" for tool, records in read.items())
     rows = [
         Row(
             "night",
             f"nothing changed since: extract + load, the {len(refresh.quiet_extracts)} tools side by side",
-            f"{extracts_span(refresh.quiet_extracts):.1f} s ({read_again:,} records read)",
+            f"{extracts_span(refresh.quiet_extracts):.1f} s ({sum(read.values()):,} records read: {by_tool})",
             f"the night's {refresh.night_extracts_seconds:.1f} s",
         )
     ]
