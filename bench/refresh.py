@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from bench.dbt_layers import DbtBuild, dbt_project_copy
+from bench.dbt_layers import DbtBuild, DbtProjectCopy, dbt_project_copy
 from bench.extract import TOOLS
 from bench.landing import ExtractRun, Sites, extracts_span, run_extracts_side_by_side
 from bench.night import change_one_percent
@@ -96,18 +96,25 @@ def measure_refresh(
         if isinstance(sites.world.jira, StoredJiraSite):
             sites.world.jira.shards.warm()
         refresh.changes = change_one_percent(sites)
-        log(f"night: {', '.join(TOOLS)} extracts, incremental, side by side")
-        refresh.night_extracts = run_extracts_side_by_side(sites, TOOLS, warehouse_url, incremental=True)
-        if with_dbt:
-            log("night: dbt build")
-            refresh.night_dbt = project.build()
+        refresh.night_extracts, refresh.night_dbt = run_night("night", sites, warehouse_url, project, with_dbt, log)
+        log("settling the warehouse again: vacuum, analyze, checkpoint")
         refresh.quiet_settle_seconds = settle(warehouse_url)
-        log(f"night with nothing changed: {', '.join(TOOLS)} extracts, incremental, side by side")
-        refresh.quiet_extracts = run_extracts_side_by_side(sites, TOOLS, warehouse_url, incremental=True)
-        if with_dbt:
-            log("night with nothing changed: dbt build")
-            refresh.quiet_dbt = project.build()
+        refresh.quiet_extracts, refresh.quiet_dbt = run_night(
+            "night with nothing changed", sites, warehouse_url, project, with_dbt, log
+        )
     return refresh
+
+
+def run_night(
+    label: str, sites: Sites, warehouse_url: str, project: DbtProjectCopy, with_dbt: bool, log
+) -> tuple[dict[str, ExtractRun], DbtBuild | None]:
+    """What a night runs: the tools' incremental extracts side by side, then (`with_dbt`) one `dbt build`."""
+    log(f"{label}: {', '.join(TOOLS)} extracts, incremental, side by side")
+    extracts = run_extracts_side_by_side(sites, TOOLS, warehouse_url, incremental=True)
+    if not with_dbt:
+        return extracts, None
+    log(f"{label}: dbt build")
+    return extracts, project.build()
 
 
 def settle(warehouse_url: str) -> float:
