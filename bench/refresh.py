@@ -60,13 +60,16 @@ class Refresh:
 
     @property
     def night_seconds(self) -> float:
-        dbt = self.night_dbt.seconds if self.night_dbt else 0.0
-        return self.night_extracts_seconds + dbt
+        return night_wall_seconds(self.night_extracts, self.night_dbt)
 
     @property
     def quiet_seconds(self) -> float:
-        dbt = self.quiet_dbt.seconds if self.quiet_dbt else 0.0
-        return extracts_span(self.quiet_extracts) + dbt
+        return night_wall_seconds(self.quiet_extracts, self.quiet_dbt)
+
+
+def night_wall_seconds(extracts: dict[str, ExtractRun], build: DbtBuild | None) -> float:
+    """A night's wall time: its extracts' span from the first start to the last finish, then its build."""
+    return extracts_span(extracts) + (build.seconds if build else 0.0)
 
 
 def measure_refresh(

@@ -391,13 +391,12 @@ def quiet_night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
     if refresh.quiet_dbt is None:
         rows.append(Row("night", "nothing changed since: dbt build", f"skipped ({skipped_because})"))
     else:
-        night = refresh.night_dbt.seconds if refresh.night_dbt else 0.0
         rows.append(
             Row(
                 "night",
                 "nothing changed since: dbt build",
                 dbt_outcome(refresh.quiet_dbt),
-                f"the night's {night:.1f} s",
+                f"the night's {refresh.night_dbt.seconds:.1f} s",
             )
         )
     whole = whole_night_row("nothing changed since, every phase", refresh.quiet_seconds, refresh, skipped_because)
