@@ -15,13 +15,16 @@ written its pages, so that the night measures its own work, not the refresh's le
 
 Then, settled again, the same night once more with nothing changed in the tools: what a night costs
 whatever changed (the extracts still ask every tool what changed and list what exists, and each
-model still looks for what changed), which the changed night's time includes.
+model still looks for what changed), which the changed night's time includes. The night's edits
+are stamped across the working day before it (`bench.night.edit_window`), so this night reads again
+only those within the connectors' overlap, as the night of the next day would.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import psycopg
 
@@ -39,6 +42,7 @@ class Refresh:
     extracts: dict[str, ExtractRun] = field(default_factory=dict)
     dbt_phases: dict[str, DbtBuild] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)
+    changes_window: timedelta = timedelta(0)
     night_extracts: dict[str, ExtractRun] = field(default_factory=dict)
     night_dbt: DbtBuild | None = None
     settle_seconds: float = 0.0
@@ -98,7 +102,8 @@ def measure_refresh(
         # measures the connectors, not the simulator reading its files back at random.
         if isinstance(sites.world.jira, StoredJiraSite):
             sites.world.jira.shards.warm()
-        refresh.changes = change_one_percent(sites)
+        applied = change_one_percent(sites)
+        refresh.changes, refresh.changes_window = applied.counts, applied.window
         refresh.night_extracts, refresh.night_dbt = run_night("night", sites, warehouse_url, project, with_dbt, log)
         log("settling the warehouse again: vacuum, analyze, checkpoint")
         refresh.quiet_settle_seconds = settle(warehouse_url)

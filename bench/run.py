@@ -53,6 +53,7 @@ from bench.landing import (
     run_extract,
     tool_sites,
 )
+from bench.night import describe_window
 from bench.parse import measure_parse
 from bench.peer import PEER_STREAMS, PeerRun, run_dlt
 from bench.refresh import Refresh, measure_refresh
@@ -332,7 +333,12 @@ def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
             f"{refresh.settle_seconds:.1f} s, not counted",
             "a day's autovacuum and checkpoints",
         ),
-        Row("night", "changes (1% of items and time entries, a few deletes and new items)", changed),
+        Row(
+            "night",
+            "changes (1% of items and time entries, a few deletes and new items)",
+            changed,
+            f"edited over {describe_window(refresh.changes_window)} before the night",
+        ),
     ]
     for tool, run in refresh.night_extracts.items():
         full = refresh.extracts[tool].seconds

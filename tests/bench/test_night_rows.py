@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bench.dbt_layers import DbtBuild
 from bench.landing import ExtractRun
 from bench.refresh import Refresh
@@ -49,6 +51,7 @@ def test_the_night_with_nothing_changed_is_compared_with_the_full_refresh_and_th
         extracts={"jira": extract_run(10.0, 0.0), "asana": extract_run(4.0, 0.0)},
         dbt_phases={"marts": DbtBuild(seconds=30.0, peak_rss_bytes=1 << 20)},
         changes={"jira issues": 3},
+        changes_window=timedelta(hours=12),
         night_extracts={"jira": extract_run(2.0, 100.0), "asana": extract_run(1.0, 100.5)},
         night_dbt=DbtBuild(seconds=12.0, peak_rss_bytes=1 << 20, nodes=4),
         quiet_extracts={"jira": extract_run(1.0, 200.0), "asana": extract_run(1.5, 200.25)},
@@ -58,6 +61,8 @@ def test_the_night_with_nothing_changed_is_compared_with_the_full_refresh_and_th
 
     rows = {row.measure: row for row in night_rows(refresh)}
 
+    changes = rows["changes (1% of items and time entries, a few deletes and new items)"]
+    assert (changes.value, changes.reference) == ("3 jira issues", "edited over 12.0 h before the night")
     extracts = rows["nothing changed since: extract + load, the 2 tools side by side"]
     assert extracts.value == "1.8 s (20 records read: jira 10, asana 10)"
     assert extracts.reference == "the night's 2.0 s"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
 from connectors.asana.settings import AsanaSettings
-from connectors.asana.streams import extract_asana
+from connectors.asana.streams import asana_instant, extract_asana
 from connectors.http import Secret
 from connectors.jira.settings import JiraSettings
 from connectors.jira.streams import extract_jira
@@ -76,3 +76,27 @@ def test_a_night_of_changes_lands_as_edits_tombstones_and_new_rows(warehouse_url
             (changes.edited["jira"],),
         ).fetchone()[0]
     assert revised == len(changes.edited["jira"])
+
+
+def test_a_nights_edits_are_stamped_across_the_spread_before_the_last_and_at_one_instant_without_it():
+    world = build_world(WorldConfig(anchor_date=date(2026, 11, 1)))
+    now = datetime(2026, 11, 1, 18, tzinfo=UTC)
+    last = now - timedelta(minutes=2)
+    with AsanaSimulator(world) as asana, SmartsheetSimulator(world) as smartsheet:
+        changes = apply_night_changes(2, asana=asana, smartsheet=smartsheet, now=now, spread=timedelta(hours=6))
+        tasks = sorted(parse_instant(asana.store.tasks[gid]["modified_at"]) for gid in changes.edited["asana"])
+        rows = {str(row["id"]): row for sheet in smartsheet.account.plan_sheets for row in sheet.rows}
+        stamps = sorted(parse_instant(rows[row_id]["modifiedAt"]) for row_id in changes.edited["smartsheet"])
+    for edited in (tasks, stamps):
+        assert abs(edited[-1] - last) < timedelta(seconds=1)  # Smartsheet keeps whole seconds
+        assert last - timedelta(hours=6) <= edited[0] < last - timedelta(hours=5)
+        assert len(set(edited)) == len(edited)
+
+    world = build_world(WorldConfig(anchor_date=date(2026, 11, 1)))
+    with AsanaSimulator(world) as asana:
+        changes = apply_night_changes(2, asana=asana, now=now)
+        assert {asana.store.tasks[gid]["modified_at"] for gid in changes.edited["asana"]} == {asana_instant(last)}
+
+
+def parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
