@@ -18,15 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bench.landing import Sites
-from simulators.changes import apply_night_changes, spread_instants
+from simulators.changes import LAST_EDIT_BEFORE_NOW, apply_night_changes, spread_instants
 
 SHARE = 0.01
 # The edits of a working day, before the night that reads them.
 WORKING_DAY = timedelta(hours=12)
 # The edits stay this far after the world's history, so that the night reads every one of them.
 AFTER_HISTORY = timedelta(minutes=5)
-# apply_night_changes stamps its last edit this long before now (Jira's worklog feed hides the last minute).
-LAST_EDIT_BEFORE_NOW = timedelta(minutes=2)
 
 
 @dataclass

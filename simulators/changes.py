@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# Two minutes back: Jira's worklog feed hides the last minute, and every edit must be visible.
+LAST_EDIT_BEFORE_NOW = timedelta(minutes=2)
+
 
 @dataclass
 class NightChanges:
@@ -39,8 +42,7 @@ def apply_night_changes(
     """Apply night `night`'s changes to whichever simulators are given; the edits are stamped evenly
     over the `spread` before the last of them, the deletes and additions with the last."""
     rng = random.Random(f"night-{night}")
-    # Two minutes back: Jira's worklog feed hides the last minute, and every edit must be visible.
-    at = (now or datetime.now(UTC)) - timedelta(minutes=2)
+    at = (now or datetime.now(UTC)) - LAST_EDIT_BEFORE_NOW
     changes = NightChanges()
     if jira is not None:
         _jira_night(jira, rng, at, spread, changes)
