@@ -31,7 +31,7 @@ import psycopg
 from bench.dbt_layers import DbtBuild, DbtProjectCopy, dbt_project_copy
 from bench.extract import TOOLS
 from bench.landing import ExtractRun, Sites, extracts_span, run_extracts_side_by_side
-from bench.night import change_one_percent
+from bench.night import NightOfChanges, change_one_percent
 from simulators.jira_stored import StoredJiraSite
 
 
@@ -41,8 +41,7 @@ class Refresh:
 
     extracts: dict[str, ExtractRun] = field(default_factory=dict)
     dbt_phases: dict[str, DbtBuild] = field(default_factory=dict)
-    changes: dict[str, int] = field(default_factory=dict)
-    changes_window: timedelta = timedelta(0)
+    changes: NightOfChanges = field(default_factory=lambda: NightOfChanges({}, timedelta(0)))
     night_extracts: dict[str, ExtractRun] = field(default_factory=dict)
     night_dbt: DbtBuild | None = None
     settle_seconds: float = 0.0
@@ -102,8 +101,7 @@ def measure_refresh(
         # measures the connectors, not the simulator reading its files back at random.
         if isinstance(sites.world.jira, StoredJiraSite):
             sites.world.jira.shards.warm()
-        applied = change_one_percent(sites)
-        refresh.changes, refresh.changes_window = applied.counts, applied.window
+        refresh.changes = change_one_percent(sites)
         refresh.night_extracts, refresh.night_dbt = run_night("night", sites, warehouse_url, project, with_dbt, log)
         log("settling the warehouse again: vacuum, analyze, checkpoint")
         refresh.quiet_settle_seconds = settle(warehouse_url)

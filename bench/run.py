@@ -325,7 +325,7 @@ def extracts_side_by_side_row(section: str, runs: dict[str, ExtractRun]) -> Row:
 
 
 def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
-    changed = ", ".join(f"{count:,} {kind}" for kind, count in refresh.changes.items())
+    changed = ", ".join(f"{count:,} {kind}" for kind, count in refresh.changes.counts.items())
     rows = [
         Row(
             "night",
@@ -337,7 +337,7 @@ def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
             "night",
             "changes (1% of items and time entries, a few deletes and new items)",
             changed,
-            f"edited over {describe_window(refresh.changes_window)} before the night",
+            f"edited over {describe_window(refresh.changes.window)} before the night",
         ),
     ]
     for tool, run in refresh.night_extracts.items():

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bench.dbt_layers import DbtBuild
 from bench.landing import ExtractRun
+from bench.night import NightOfChanges
 from bench.refresh import Refresh
 from bench.run import night_rows
 
@@ -31,7 +32,7 @@ def test_the_night_names_its_slowest_nodes_by_name_slowest_first():
     refresh = Refresh(
         extracts={"jira": extract_run(10.0, 0.0)},
         dbt_phases={"marts": DbtBuild(seconds=30.0, peak_rss_bytes=1 << 20)},
-        changes={"jira issues": 3},
+        changes=NightOfChanges({"jira issues": 3}, timedelta(0)),
         night_extracts={"jira": extract_run(2.0, 100.0)},
         night_dbt=night_build,
     )
@@ -50,8 +51,7 @@ def test_the_night_with_nothing_changed_is_compared_with_the_full_refresh_and_th
     refresh = Refresh(
         extracts={"jira": extract_run(10.0, 0.0), "asana": extract_run(4.0, 0.0)},
         dbt_phases={"marts": DbtBuild(seconds=30.0, peak_rss_bytes=1 << 20)},
-        changes={"jira issues": 3},
-        changes_window=timedelta(hours=12),
+        changes=NightOfChanges({"jira issues": 3}, timedelta(hours=12)),
         night_extracts={"jira": extract_run(2.0, 100.0), "asana": extract_run(1.0, 100.5)},
         night_dbt=DbtBuild(seconds=12.0, peak_rss_bytes=1 << 20, nodes=4),
         quiet_extracts={"jira": extract_run(1.0, 200.0), "asana": extract_run(1.5, 200.25)},
