@@ -13,6 +13,10 @@ Between the two the warehouse is settled (`settle`), untimed: a night runs a day
 when autovacuum has vacuumed and analysed the tables the refresh filled and the checkpointer has
 written its pages, so that the night measures its own work, not the refresh's leftovers.
 
+Each time the extracts run side by side, the CPU seconds of the simulators, the extract processes
+and PostgreSQL are read before and after (`bench.cpu`): how much of the machine the phase used, and
+what share of it the simulators took, whose work the tools' servers do in production.
+
 Then, settled again, the same night once more with nothing changed in the tools: what a night costs
 whatever changed (the extracts still ask every tool what changed and list what exists, and each
 model still looks for what changed), which the changed night's time includes. The night's edits
@@ -28,6 +32,7 @@ from datetime import timedelta
 
 import psycopg
 
+from bench.cpu import CpuTimes, cpu_times, postmaster_pid
 from bench.dbt_layers import DbtBuild, DbtProjectCopy, dbt_project_copy
 from bench.extract import TOOLS
 from bench.landing import ExtractRun, Sites, extracts_span, run_extracts_side_by_side
@@ -40,12 +45,15 @@ class Refresh:
     """The phases of a full refresh and of the night after it, each with its wall time."""
 
     extracts: dict[str, ExtractRun] = field(default_factory=dict)
+    extracts_cpu: CpuTimes | None = None
     dbt_phases: dict[str, DbtBuild] = field(default_factory=dict)
     changes: NightOfChanges = field(default_factory=lambda: NightOfChanges({}, timedelta(0)))
     night_extracts: dict[str, ExtractRun] = field(default_factory=dict)
+    night_extracts_cpu: CpuTimes | None = None
     night_dbt: DbtBuild | None = None
     settle_seconds: float = 0.0
     quiet_extracts: dict[str, ExtractRun] = field(default_factory=dict)
+    quiet_extracts_cpu: CpuTimes | None = None
     quiet_dbt: DbtBuild | None = None
     quiet_settle_seconds: float = 0.0
 
@@ -87,9 +95,10 @@ def measure_refresh(
     """Run the full refresh, then (`with_night`) change 1% of the data in the simulators and run the
     night, then run it again with nothing changed; the simulators keep the changes."""
     refresh = Refresh()
+    postmaster = postmaster_pid(warehouse_url)
     with dbt_project_copy(warehouse_url, run_date) as project:
         log(f"full refresh: {', '.join(TOOLS)} extracts, side by side")
-        refresh.extracts = run_extracts_side_by_side(sites, TOOLS, warehouse_url)
+        refresh.extracts, refresh.extracts_cpu = extracts_side_by_side(sites, warehouse_url, postmaster)
         if with_dbt:
             log("full refresh: dbt build, layer by layer")
             refresh.dbt_phases = project.build_by_layer()
@@ -102,25 +111,37 @@ def measure_refresh(
         if isinstance(sites.world.jira, StoredJiraSite):
             sites.world.jira.shards.warm()
         refresh.changes = change_one_percent(sites)
-        refresh.night_extracts, refresh.night_dbt = run_night("night", sites, warehouse_url, project, with_dbt, log)
+        refresh.night_extracts, refresh.night_extracts_cpu, refresh.night_dbt = run_night(
+            "night", sites, warehouse_url, postmaster, project, with_dbt, log
+        )
         log("settling the warehouse again: vacuum, analyze, checkpoint")
         refresh.quiet_settle_seconds = settle(warehouse_url)
-        refresh.quiet_extracts, refresh.quiet_dbt = run_night(
-            "night with nothing changed", sites, warehouse_url, project, with_dbt, log
+        refresh.quiet_extracts, refresh.quiet_extracts_cpu, refresh.quiet_dbt = run_night(
+            "night with nothing changed", sites, warehouse_url, postmaster, project, with_dbt, log
         )
     return refresh
 
 
 def run_night(
-    label: str, sites: Sites, warehouse_url: str, project: DbtProjectCopy, with_dbt: bool, log
-) -> tuple[dict[str, ExtractRun], DbtBuild | None]:
+    label: str, sites: Sites, warehouse_url: str, postmaster: int, project: DbtProjectCopy, with_dbt: bool, log
+) -> tuple[dict[str, ExtractRun], CpuTimes, DbtBuild | None]:
     """What a night runs: the tools' incremental extracts side by side, then (`with_dbt`) one `dbt build`."""
     log(f"{label}: {', '.join(TOOLS)} extracts, incremental, side by side")
-    extracts = run_extracts_side_by_side(sites, TOOLS, warehouse_url, incremental=True)
+    extracts, cpu = extracts_side_by_side(sites, warehouse_url, postmaster, incremental=True)
     if not with_dbt:
-        return extracts, None
+        return extracts, cpu, None
     log(f"{label}: dbt build")
-    return extracts, project.build()
+    return extracts, cpu, project.build()
+
+
+def extracts_side_by_side(
+    sites: Sites, warehouse_url: str, postmaster: int, *, incremental: bool = False
+) -> tuple[dict[str, ExtractRun], CpuTimes]:
+    """The tools' extracts side by side (`run_extracts_side_by_side`), and the CPU seconds they took
+    of the simulators, the extract processes and the server of `postmaster`."""
+    before = cpu_times(postmaster)
+    runs = run_extracts_side_by_side(sites, TOOLS, warehouse_url, incremental=incremental)
+    return runs, cpu_times(postmaster) - before
 
 
 def settle(warehouse_url: str) -> float:

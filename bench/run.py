@@ -39,6 +39,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from bench.cpu import CpuTimes
 from bench.dbt_layers import LAYERS, DbtBuild, measure_dbt_build
 from bench.extract import JIRA_EMAIL, JIRA_TOKEN, TOOLS
 from bench.landing import (
@@ -295,6 +296,7 @@ def refresh_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
             )
         )
     rows.append(extracts_side_by_side_row("refresh", refresh.extracts))
+    rows += extracts_cpu_rows("refresh", "", refresh.extracts_cpu, refresh.extracts_seconds)
     if skipped_because:
         rows.append(Row("refresh", "dbt build, layer by layer", f"skipped ({skipped_because})"))
     for phase, build in refresh.dbt_phases.items():
@@ -322,6 +324,24 @@ def extracts_side_by_side_row(section: str, runs: dict[str, ExtractRun]) -> Row:
         f"{extracts_span(runs):.1f} s from the first start to the last finish",
         f"{own:.1f} s one after another",
     )
+
+
+def extracts_cpu_rows(section: str, prefix: str, cpu: CpuTimes | None, seconds: float) -> list[Row]:
+    """The CPU the extracts side by side took, by kind of process, against the cores their span offered
+    (none when it was not read)."""
+    if cpu is None:
+        return []
+    cores = os.cpu_count() or 1
+    busy = cpu.total / seconds if seconds > 0 else 0.0
+    return [
+        Row(
+            section,
+            f"{prefix}CPU of the extracts side by side",
+            f"{cpu.total:.1f} s in {seconds:.1f} s ({busy:.1f} of {cores} cores): simulators {cpu.simulators:.1f} s,"
+            f" extract processes {cpu.extracts:.1f} s, PostgreSQL {cpu.warehouse:.1f} s",
+            "the simulators do the tools' servers' work",
+        )
+    ]
 
 
 def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
@@ -353,6 +373,7 @@ def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
             )
         )
     rows.append(extracts_side_by_side_row("night", refresh.night_extracts))
+    rows += extracts_cpu_rows("night", "", refresh.night_extracts_cpu, refresh.night_extracts_seconds)
     if refresh.night_dbt is None:
         rows.append(Row("night", "dbt build", f"skipped ({skipped_because})"))
     else:
@@ -392,7 +413,10 @@ def quiet_night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
             f"nothing changed since: extract + load, the {len(refresh.quiet_extracts)} tools side by side",
             f"{extracts_span(refresh.quiet_extracts):.1f} s ({sum(read.values()):,} records read: {by_tool})",
             f"the night's {refresh.night_extracts_seconds:.1f} s",
-        )
+        ),
+        *extracts_cpu_rows(
+            "night", "nothing changed since: ", refresh.quiet_extracts_cpu, extracts_span(refresh.quiet_extracts)
+        ),
     ]
     if refresh.quiet_dbt is None:
         rows.append(Row("night", "nothing changed since: dbt build", f"skipped ({skipped_because})"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import pytest
@@ -66,6 +67,7 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("refresh", "extract + load asana"),
         ("refresh", "extract + load smartsheet"),
         ("refresh", "extract + load"),
+        ("refresh", "CPU of the extracts side by side"),
         ("refresh", "dbt build"),
         ("refresh", "full refresh"),
         ("night", "warehouse settled after the full refresh"),
@@ -74,9 +76,11 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("night", "extract + load asana"),
         ("night", "extract + load smartsheet"),
         ("night", "extract + load"),
+        ("night", "CPU of the extracts side by side"),
         ("night", "dbt build"),
         ("night", "incremental night"),
         ("night", "nothing changed since: extract + load"),
+        ("night", "nothing changed since: CPU of the extracts side by side"),
         ("night", "nothing changed since: dbt build"),
         ("night", "nothing changed since"),
         ("memory", "extract peak RSS"),
@@ -95,6 +99,7 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("enterprise", "extract + load asana"),
         ("enterprise", "extract + load smartsheet"),
         ("enterprise", "extract + load"),
+        ("enterprise", "CPU of the extracts side by side"),
         ("enterprise", "dbt build"),
         ("enterprise", "full refresh"),
         ("enterprise night", "warehouse settled after the full refresh"),
@@ -103,9 +108,11 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         ("enterprise night", "extract + load asana"),
         ("enterprise night", "extract + load smartsheet"),
         ("enterprise night", "extract + load"),
+        ("enterprise night", "CPU of the extracts side by side"),
         ("enterprise night", "dbt build"),
         ("enterprise night", "incremental night"),
         ("enterprise night", "nothing changed since: extract + load"),
+        ("enterprise night", "nothing changed since: CPU of the extracts side by side"),
         ("enterprise night", "nothing changed since: dbt build"),
         ("enterprise night", "nothing changed since"),
     }
@@ -155,6 +162,11 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         span = float(night["extract + load, the 3 tools side by side"][2].split(" s ")[0])
         longest = max(float(night[f"extract + load {tool}, incremental"][2].split(" s ")[0]) for tool in TOOLS)
         assert span >= longest - 0.05
+        # every kind of process the extracts ran on used some CPU, and together no more than the cores had
+        cpu = night["CPU of the extracts side by side"][2]
+        used = {part.rsplit(" ", 2)[0]: float(part.rsplit(" ", 2)[1]) for part in cpu.split(": ")[1].split(", ")}
+        assert set(used) == {"simulators", "extract processes", "PostgreSQL"} and min(used.values()) > 0, cpu
+        assert float(cpu.split(" s in ")[0]) <= (os.cpu_count() or 1) * span + 0.5, cpu
         every_phase = night["incremental night, every phase but dbt"]
         assert float(every_phase[2].split(" s")[0]) == span
         # the night again with nothing changed: it reads less than the night that read the changes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bench.cpu import CpuTimes
 from bench.dbt_layers import DbtBuild
 from bench.landing import ExtractRun
 from bench.night import NightOfChanges
@@ -83,3 +84,25 @@ def test_a_refresh_without_the_night_again_has_no_rows_for_it():
     )
 
     assert not [row for row in night_rows(refresh) if row.measure.startswith("nothing changed")]
+
+
+def test_the_extracts_cpu_is_shown_by_kind_of_process_against_the_cores_of_their_span(monkeypatch):
+    monkeypatch.setattr("bench.run.os.cpu_count", lambda: 2)
+    refresh = Refresh(
+        extracts={"jira": extract_run(10.0, 0.0), "asana": extract_run(4.0, 0.0)},
+        dbt_phases={"marts": DbtBuild(seconds=30.0, peak_rss_bytes=1 << 20)},
+        night_extracts={"jira": extract_run(2.0, 100.0), "asana": extract_run(4.0, 100.0)},
+        night_extracts_cpu=CpuTimes(simulators=1.5, extracts=2.25, warehouse=3.75),
+        night_dbt=DbtBuild(seconds=12.0, peak_rss_bytes=1 << 20),
+        quiet_extracts={"jira": extract_run(1.0, 200.0)},
+        quiet_dbt=DbtBuild(seconds=9.0, peak_rss_bytes=1 << 20),
+    )
+
+    rows = {row.measure: row for row in night_rows(refresh)}
+
+    night = rows["CPU of the extracts side by side"]
+    assert night.value == (
+        "7.5 s in 4.0 s (1.9 of 2 cores): simulators 1.5 s, extract processes 2.2 s, PostgreSQL 3.8 s"
+    )
+    assert night.reference == "the simulators do the tools' servers' work"
+    assert "nothing changed since: CPU of the extracts side by side" not in rows, "not read, not shown"
