@@ -8,13 +8,17 @@ When the tools' extracts run side by side, three kinds of process share the mach
 - the PostgreSQL server: its postmaster, every backend and worker still running, and those that
   ended (a parent's counts include the children it has waited for).
 
-A phase's `CpuTimes` is the difference of a reading after it and one before it.
+A phase's `CpuTimes` is the difference of a reading after it and one before it, with the wall
+seconds between the two readings: the extract processes start (Python, imports) before the time
+they report as their start, so the phase's own span may be shorter than the window its CPU was
+read in.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +29,20 @@ PROC = Path("/proc")
 
 @dataclass(frozen=True)
 class CpuTimes:
-    """CPU seconds (user and system) of the simulators, the extract processes and PostgreSQL."""
+    """CPU seconds (user and system) of the simulators, the extract processes and PostgreSQL, and the
+    wall seconds (of a monotonic clock) they were read at, or (a difference) over."""
 
     simulators: float
     extracts: float
     warehouse: float
+    wall: float = 0.0
 
     def __sub__(self, earlier: CpuTimes) -> CpuTimes:
         return CpuTimes(
-            self.simulators - earlier.simulators, self.extracts - earlier.extracts, self.warehouse - earlier.warehouse
+            self.simulators - earlier.simulators,
+            self.extracts - earlier.extracts,
+            self.warehouse - earlier.warehouse,
+            self.wall - earlier.wall,
         )
 
     @property
@@ -69,10 +78,15 @@ def server_cpu_seconds(postmaster: int) -> float:
 
 
 def cpu_times(postmaster: int) -> CpuTimes:
-    """A reading of the three kinds of process's CPU seconds so far."""
+    """A reading of the three kinds of process's CPU seconds so far, and of the monotonic clock."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return CpuTimes(own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime, server_cpu_seconds(postmaster))
+    return CpuTimes(
+        own.ru_utime + own.ru_stime,
+        children.ru_utime + children.ru_stime,
+        server_cpu_seconds(postmaster),
+        time.monotonic(),
+    )
 
 
 def _stat_fields(pid: int) -> list[str] | None:

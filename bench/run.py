@@ -296,7 +296,7 @@ def refresh_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
             )
         )
     rows.append(extracts_side_by_side_row("refresh", refresh.extracts))
-    rows += extracts_cpu_rows("refresh", "", refresh.extracts_cpu, refresh.extracts_seconds)
+    rows += extracts_cpu_rows("refresh", "", refresh.extracts_cpu)
     if skipped_because:
         rows.append(Row("refresh", "dbt build, layer by layer", f"skipped ({skipped_because})"))
     for phase, build in refresh.dbt_phases.items():
@@ -326,18 +326,18 @@ def extracts_side_by_side_row(section: str, runs: dict[str, ExtractRun]) -> Row:
     )
 
 
-def extracts_cpu_rows(section: str, prefix: str, cpu: CpuTimes | None, seconds: float) -> list[Row]:
-    """The CPU the extracts side by side took, by kind of process, against the cores their span offered
-    (none when it was not read)."""
+def extracts_cpu_rows(section: str, prefix: str, cpu: CpuTimes | None) -> list[Row]:
+    """The CPU the extracts side by side took, by kind of process, against the cores of the wall time
+    it was read over, from before the processes started to after the last ended (none when not read)."""
     if cpu is None:
         return []
     cores = os.cpu_count() or 1
-    busy = cpu.total / seconds if seconds > 0 else 0.0
+    busy = cpu.total / cpu.wall if cpu.wall > 0 else 0.0
     return [
         Row(
             section,
             f"{prefix}CPU of the extracts side by side",
-            f"{cpu.total:.1f} s in {seconds:.1f} s ({busy:.1f} of {cores} cores): simulators {cpu.simulators:.1f} s,"
+            f"{cpu.total:.1f} s in {cpu.wall:.1f} s ({busy:.1f} of {cores} cores): simulators {cpu.simulators:.1f} s,"
             f" extract processes {cpu.extracts:.1f} s, PostgreSQL {cpu.warehouse:.1f} s",
             "the simulators do the tools' servers' work",
         )
@@ -373,7 +373,7 @@ def night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
             )
         )
     rows.append(extracts_side_by_side_row("night", refresh.night_extracts))
-    rows += extracts_cpu_rows("night", "", refresh.night_extracts_cpu, refresh.night_extracts_seconds)
+    rows += extracts_cpu_rows("night", "", refresh.night_extracts_cpu)
     if refresh.night_dbt is None:
         rows.append(Row("night", "dbt build", f"skipped ({skipped_because})"))
     else:
@@ -414,9 +414,7 @@ def quiet_night_rows(refresh: Refresh, skipped_because: str = "") -> list[Row]:
             f"{extracts_span(refresh.quiet_extracts):.1f} s ({sum(read.values()):,} records read: {by_tool})",
             f"the night's {refresh.night_extracts_seconds:.1f} s",
         ),
-        *extracts_cpu_rows(
-            "night", "nothing changed since: ", refresh.quiet_extracts_cpu, extracts_span(refresh.quiet_extracts)
-        ),
+        *extracts_cpu_rows("night", "nothing changed since: ", refresh.quiet_extracts_cpu),
     ]
     if refresh.quiet_dbt is None:
         rows.append(Row("night", "nothing changed since: dbt build", f"skipped ({skipped_because})"))

@@ -61,10 +61,11 @@ def test_the_simulators_and_the_extracts_are_this_process_and_its_ended_children
     assert used.extracts >= 0.35
     assert used.warehouse < 0.2, "nothing ran on the server"
     assert used.total == used.simulators + used.extracts + used.warehouse
+    assert used.wall >= 0.4, "the wall time between the readings"
 
 
 def test_a_phase_is_the_difference_of_two_readings():
-    phase = CpuTimes(5.0, 7.5, 12.0) - CpuTimes(1.0, 2.5, 3.0)
+    phase = CpuTimes(5.0, 7.5, 12.0, 110.5) - CpuTimes(1.0, 2.5, 3.0, 100.0)
 
-    assert phase == CpuTimes(4.0, 5.0, 9.0)
+    assert phase == CpuTimes(4.0, 5.0, 9.0, 10.5)
     assert phase.total == 18.0

@@ -92,7 +92,7 @@ def test_the_extracts_cpu_is_shown_by_kind_of_process_against_the_cores_of_their
         extracts={"jira": extract_run(10.0, 0.0), "asana": extract_run(4.0, 0.0)},
         dbt_phases={"marts": DbtBuild(seconds=30.0, peak_rss_bytes=1 << 20)},
         night_extracts={"jira": extract_run(2.0, 100.0), "asana": extract_run(4.0, 100.0)},
-        night_extracts_cpu=CpuTimes(simulators=1.5, extracts=2.25, warehouse=3.75),
+        night_extracts_cpu=CpuTimes(simulators=1.5, extracts=2.25, warehouse=3.75, wall=4.5),
         night_dbt=DbtBuild(seconds=12.0, peak_rss_bytes=1 << 20),
         quiet_extracts={"jira": extract_run(1.0, 200.0)},
         quiet_dbt=DbtBuild(seconds=9.0, peak_rss_bytes=1 << 20),
@@ -102,7 +102,7 @@ def test_the_extracts_cpu_is_shown_by_kind_of_process_against_the_cores_of_their
 
     night = rows["CPU of the extracts side by side"]
     assert night.value == (
-        "7.5 s in 4.0 s (1.9 of 2 cores): simulators 1.5 s, extract processes 2.2 s, PostgreSQL 3.8 s"
+        "7.5 s in 4.5 s (1.7 of 2 cores): simulators 1.5 s, extract processes 2.2 s, PostgreSQL 3.8 s"
     )
     assert night.reference == "the simulators do the tools' servers' work"
     assert "nothing changed since: CPU of the extracts side by side" not in rows, "not read, not shown"
