@@ -40,7 +40,7 @@ import math
 import pickle
 import re
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
@@ -162,9 +162,9 @@ def _utc_millis(instant: datetime) -> datetime:
 class AsanaStore:
     """The simulator's mutable copy of a workspace, indexed the ways the routes read it.
 
-    What the routes derive from it (a list's records in gid order, each record trimmed to the
-    asked fields and encoded) is cached until the next change (`changed`), so that paging
-    through a large workspace costs little more than copying bytes.
+    What the routes derive from it is cached, so that paging through a large workspace costs little
+    more than copying bytes: a list's records in gid order until the next change (`changed`), each
+    record trimmed to the asked fields and encoded until a change names it.
     """
 
     def __init__(self, data: AsanaWorkspace) -> None:
@@ -206,14 +206,32 @@ class AsanaStore:
         self.revision = 0
         self._derived: dict[object, Any] = {}
         self._derived_revision = 0
+        self._encodings: dict[str, dict[object, msgspec.Raw]] = {}
 
     def new_gid(self) -> str:
         self.last_gid += 1
         return str(self.last_gid)
 
-    def changed(self) -> None:
-        """Forget what was derived from the store: call on every change, holding the simulator's lock."""
+    def changed(self, *gids: str) -> None:
+        """Forget what was derived from the store: call on every change, holding the simulator's lock,
+        with the gids of the records it writes, adds or removes. The other records' encodings are kept
+        (all are forgotten when no gid is named)."""
         self.revision += 1
+        if not gids:
+            self._encodings.clear()
+        for gid in gids:
+            self._encodings.pop(gid, None)
+
+    def encoded(self, gid: str, key: object, compute: Callable[[], msgspec.Raw]) -> msgspec.Raw:
+        """`compute()`, the encoding of record `gid` that `key` names, remembered until a change names the record."""
+        encodings = self._encodings.get(gid)
+        if encodings is None:
+            encodings = self._encodings[gid] = {}
+        try:
+            return encodings[key]
+        except KeyError:
+            value = encodings[key] = compute()
+            return value
 
     def cached(self, key: object, compute: Callable[[], Any]) -> Any:
         """`compute()`, remembered until the store next changes."""
@@ -225,6 +243,18 @@ class AsanaStore:
         except KeyError:
             value = self._derived[key] = compute()
             return value
+
+
+class _DatedEntries(NamedTuple):
+    """Time entries in the order of their `entered_on` (ISO dates sort as text), with those dates."""
+
+    entries: list[dict]
+    dates: list[str]
+
+    @classmethod
+    def of(cls, entries: Iterable[dict]) -> _DatedEntries:
+        ordered = sorted(entries, key=lambda entry: entry["entered_on"])
+        return cls(ordered, [entry["entered_on"] for entry in ordered])
 
 
 class _Listing(NamedTuple):
@@ -499,9 +529,10 @@ class AsanaSimulator(SimulatorServer):
         return SimResponse(200, {"data": data, "next_page": next_page})
 
     def _encoded(self, record: dict, opt_fields: tuple[str, ...]) -> msgspec.Raw:
-        """A record trimmed to `opt_fields` (its compact form without them) as JSON, once per store revision."""
-        return self.store.cached(
-            ("record", record.get("resource_type"), record["gid"], opt_fields),
+        """A record trimmed to `opt_fields` (its compact form without them) as JSON, until a change names it."""
+        return self.store.encoded(
+            record["gid"],
+            (record.get("resource_type"), opt_fields),
             lambda: msgspec.Raw(msgspec.json.encode(self._trim(record, parse_opt_fields(opt_fields)))),
         )
 
@@ -715,7 +746,7 @@ class AsanaSimulator(SimulatorServer):
                 )
 
         def entries() -> list[dict]:
-            found = list(self.store.time_entries.values())
+            found = self._entries_entered_between(start, end)
             if filters["task"]:
                 found = [entry for entry in found if entry["task"]["gid"] == filters["task"]]
             if filters["attributable_to"]:
@@ -723,13 +754,17 @@ class AsanaSimulator(SimulatorServer):
             if filters["user"]:
                 user = self._user_gid(filters["user"])
                 found = [entry for entry in found if entry["created_by"]["gid"] == user]
-            if start:
-                found = [entry for entry in found if entry["entered_on"] >= start]
-            if end:
-                found = [entry for entry in found if entry["entered_on"] <= end]
             return found
 
         return self._page(request, self._listing(("time_entries", *filters.values(), start, end), entries))
+
+    def _entries_entered_between(self, start: str | None, end: str | None) -> list[dict]:
+        """The time entries entered on `start` through `end` (ISO dates; None leaves that end open),
+        found in the entries ordered by date once per store revision."""
+        by_date = self.store.cached("time_entries_by_date", lambda: _DatedEntries.of(self.store.time_entries.values()))
+        first = bisect_left(by_date.dates, start) if start else 0
+        last = bisect_right(by_date.dates, end) if end else len(by_date.dates)
+        return by_date.entries[first:last]
 
     def _time_entry(self, request: SimRequest, gid: str) -> SimResponse:
         return self._one(request, self.store.time_entries.get(gid), "time_tracking_entry", gid)
@@ -786,8 +821,8 @@ class AsanaSimulator(SimulatorServer):
         """
         at = _utc_millis(at)
         with self.lock:
-            self.store.changed()
             task = self._task_or_change_error(gid)
+            self.store.changed(gid)
             for name, value in changes.items():
                 if name in ("name", "notes", "resource_subtype"):
                     task[name] = value
@@ -825,8 +860,8 @@ class AsanaSimulator(SimulatorServer):
         """Delete a task with its subtasks (recursively) and their time entries; returns the deleted gids.
         Deleted tasks answer 404 and vanish from every list; the parent's `modified_at` is left alone."""
         with self.lock:
-            self.store.changed()
             task = self._task_or_change_error(gid)
+            self.store.changed(gid, *([task["parent"]["gid"]] if task["parent"] else []))
             doomed = [gid]
             index = 0
             while index < len(doomed):
@@ -834,8 +869,10 @@ class AsanaSimulator(SimulatorServer):
                 index += 1
             for victim in doomed:
                 self.store.tasks.pop(victim)
+                self.store.changed(victim)
                 for entry_gid in self.store.task_time_entries.pop(victim, []):
                     del self.store.time_entries[entry_gid]
+                    self.store.changed(entry_gid)
             for members in self.store.project_tasks.values():
                 if gid in members:
                     members.remove(gid)
@@ -864,7 +901,6 @@ class AsanaSimulator(SimulatorServer):
         which belongs to no project itself); returns its gid. The parent's `modified_at` is left alone."""
         at = _utc_millis(at)
         with self.lock:
-            self.store.changed()
             if parent is not None:
                 parent_task = self._task_or_change_error(parent)
                 project = self._project_of(parent_task)
@@ -888,6 +924,7 @@ class AsanaSimulator(SimulatorServer):
                     entry.update(enum_value=None, display_value=None)
                 custom_fields.append(entry)
             gid = self.store.new_gid()
+            self.store.changed(gid, *([parent] if parent is not None else []))
             project_ref = {"gid": project["gid"], "resource_type": "project", "name": project["name"]}
             task = {
                 "gid": gid,
@@ -933,9 +970,9 @@ class AsanaSimulator(SimulatorServer):
         """Track time on a task at instant `at`, dated `entered_on` (the user's local day); returns its gid."""
         at = _utc_millis(at)
         with self.lock:
-            self.store.changed()
             task = self._task_or_change_error(task_gid)
             gid = self.store.new_gid()
+            self.store.changed(gid)
             self.store.time_entries[gid] = {
                 "gid": gid,
                 "resource_type": "time_tracking_entry",
@@ -956,8 +993,8 @@ class AsanaSimulator(SimulatorServer):
         self, gid: str, *, duration_minutes: int | None = None, entered_on: date | None = None
     ) -> None:
         with self.lock:
-            self.store.changed()
             entry = self.store.time_entries[gid]
+            self.store.changed(gid)
             if duration_minutes is not None:
                 entry["duration_minutes"] = duration_minutes
             if entered_on is not None:
@@ -965,6 +1002,6 @@ class AsanaSimulator(SimulatorServer):
 
     def delete_time_entry(self, gid: str) -> None:
         with self.lock:
-            self.store.changed()
             entry = self.store.time_entries.pop(gid)
+            self.store.changed(gid)
             self.store.task_time_entries[entry["task"]["gid"]].remove(gid)

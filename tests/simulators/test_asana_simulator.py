@@ -292,11 +292,26 @@ def test_workspace_time_entries_need_a_date_and_filter_on_entered_on(
         opt_fields="entered_on",
     )
 
+    dates = sorted({entry["entered_on"] for entry in asana_data.time_entries})
+    first, last = dates[len(dates) // 3], dates[2 * len(dates) // 3]
+    between, _ = walk(
+        http,
+        asana,
+        "/time_tracking_entries",
+        workspace=workspace,
+        limit=100,
+        entered_on_start_date=first,
+        entered_on_end_date=last,
+    )
+
     assert len(everything) == len(asana_data.time_entries)
     assert all("task" in entry for entry in everything)
     assert {e["gid"] for e in november} == {
         e["gid"] for e in asana_data.time_entries if "2026-11-01" <= e["entered_on"] <= "2026-11-30"
     }
+    assert {e["gid"] for e in between} == {
+        e["gid"] for e in asana_data.time_entries if first <= e["entered_on"] <= last
+    }, "both ends of the dates inside the entries' range"
 
 
 def test_task_time_entries(http: requests.Session, asana: AsanaSimulator, asana_data: AsanaWorkspace) -> None:
@@ -387,6 +402,60 @@ def test_lists_read_before_a_change_show_it_when_read_again(
     entries_after, _ = walk(http, fresh_asana, "/time_tracking_entries", **entries_query)
     changed = next(record for record in entries_after if record["gid"] == entry["gid"])
     assert changed["duration_minutes"] == entry["duration_minutes"] + 15
+
+
+def test_a_parent_read_before_its_subtasks_change_shows_their_new_count(
+    http: requests.Session, fresh_asana: AsanaSimulator
+) -> None:
+    data = fresh_asana.data
+    parent = next(task for task in data.tasks if task["num_subtasks"] >= 2)
+    project = next(gid for gid, tasks in data.project_task_gids.items() if parent["gid"] in tasks)
+    fields = "name,num_subtasks,modified_at"
+    listed, _ = walk(http, fresh_asana, "/tasks", project=project, opt_fields=fields, limit=100)
+    assert {task["gid"]: task for task in listed}[parent["gid"]]["num_subtasks"] == parent["num_subtasks"]
+    subtasks, _ = walk(http, fresh_asana, f"/tasks/{parent['gid']}/subtasks", opt_fields=fields, limit=100)
+    at = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+    def parent_as_listed() -> dict:
+        listed, _ = walk(http, fresh_asana, "/tasks", project=project, opt_fields=fields, limit=100)
+        return {task["gid"]: task for task in listed}[parent["gid"]]
+
+    added = fresh_asana.add_task(at=at, name="One more part", parent=parent["gid"])
+    assert parent_as_listed()["num_subtasks"] == parent["num_subtasks"] + 1
+    fresh_asana.delete_task(subtasks[0]["gid"])
+    assert parent_as_listed()["num_subtasks"] == parent["num_subtasks"]
+    fresh_asana.delete_task(subtasks[1]["gid"])
+    assert parent_as_listed()["num_subtasks"] == parent["num_subtasks"] - 1
+    subtasks_after, _ = walk(http, fresh_asana, f"/tasks/{parent['gid']}/subtasks", opt_fields=fields, limit=100)
+    assert {task["gid"] for task in subtasks_after} == {task["gid"] for task in subtasks[2:]} | {added}
+
+
+def test_a_change_forgets_the_encodings_of_the_records_it_names_and_keeps_the_others(
+    http: requests.Session, fresh_asana: AsanaSimulator
+) -> None:
+    entries = fresh_asana.data.time_entries
+    edited, untouched = entries[0], entries[1]
+    query = {"workspace": fresh_asana.data.workspace["gid"], "entered_on_start_date": "2000-01-01", "limit": 100}
+    read_before, _ = walk(http, fresh_asana, "/time_tracking_entries", **query)
+    assert {edited["gid"], untouched["gid"]} <= {entry["gid"] for entry in read_before}
+    key = ("time_tracking_entry", ())
+
+    def not_again() -> None:
+        raise AssertionError("encoded again")
+
+    kept = fresh_asana.store.encoded(untouched["gid"], key, not_again)
+    fresh_asana.update_time_entry(edited["gid"], duration_minutes=edited["duration_minutes"] + 30)
+
+    assert fresh_asana.store.encoded(untouched["gid"], key, not_again) is kept
+    with pytest.raises(AssertionError, match="encoded again"):
+        fresh_asana.store.encoded(edited["gid"], key, not_again)
+    read_after, _ = walk(http, fresh_asana, "/time_tracking_entries", **query)
+    assert {entry["gid"]: entry for entry in read_after}[edited["gid"]]["duration_minutes"] == (
+        edited["duration_minutes"] + 30
+    )
+    fresh_asana.store.changed()
+    with pytest.raises(AssertionError, match="encoded again"):
+        fresh_asana.store.encoded(untouched["gid"], key, not_again)
 
 
 # -- faults, access and rate limits --------------------------------------------------------------------
