@@ -12,7 +12,8 @@ Asana and Smartsheet simulators served from this process, it measures:
   staging, intermediate, marts);
 - **night**: after 1% of the items and time entries changed, the tools' incremental extracts side
   by side and one `dbt build`, as a night runs them, against the full refresh; then the same night
-  again with nothing changed, what a night costs whatever changed;
+  again with nothing changed, what a night costs whatever changed; each time the extracts run side
+  by side (the full refresh's too), the CPU they took by kind of process (`bench.cpu`);
 - **memory**: the extract's and the dbt build's peak RSS at the demo size and at the larger ones;
 - **parse**: the DAG folder's parse time, with the dbt manifest in place;
 - **enterprise** (`--enterprise`): a full refresh of the enterprise world (2,050 projects, about
