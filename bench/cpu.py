@@ -24,6 +24,8 @@ from pathlib import Path
 
 import psycopg
 
+from bench.extract import cpu_seconds
+
 PROC = Path("/proc")
 
 
@@ -79,10 +81,9 @@ def server_cpu_seconds(postmaster: int) -> float:
 
 def cpu_times(postmaster: int) -> CpuTimes:
     """A reading of the three kinds of process's CPU seconds so far, and of the monotonic clock."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return CpuTimes(
-        own.ru_utime + own.ru_stime,
+        cpu_seconds(),
         children.ru_utime + children.ru_stime,
         server_cpu_seconds(postmaster),
         time.monotonic(),

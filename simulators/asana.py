@@ -861,18 +861,17 @@ class AsanaSimulator(SimulatorServer):
         Deleted tasks answer 404 and vanish from every list; the parent's `modified_at` is left alone."""
         with self.lock:
             task = self._task_or_change_error(gid)
-            self.store.changed(gid, *([task["parent"]["gid"]] if task["parent"] else []))
             doomed = [gid]
             index = 0
             while index < len(doomed):
                 doomed += self.store.subtasks.pop(doomed[index], [])
                 index += 1
+            entries = [entry for victim in doomed for entry in self.store.task_time_entries.pop(victim, [])]
+            self.store.changed(*doomed, *entries, *([task["parent"]["gid"]] if task["parent"] else []))
             for victim in doomed:
                 self.store.tasks.pop(victim)
-                self.store.changed(victim)
-                for entry_gid in self.store.task_time_entries.pop(victim, []):
-                    del self.store.time_entries[entry_gid]
-                    self.store.changed(entry_gid)
+            for entry_gid in entries:
+                del self.store.time_entries[entry_gid]
             for members in self.store.project_tasks.values():
                 if gid in members:
                     members.remove(gid)
