@@ -58,6 +58,7 @@ class Night:
     status_changes_rebuilt: set[str]
     issues_rewritten: set[str]
     jira_items_rebuilt: set[str]
+    items_written: dict[str, set[str]]
 
 
 @dataclass
@@ -139,6 +140,15 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
                 "select source_id from intermediate.int_work_items_unioned where source_system = 'jira'"
                 " and built_at = (select max(built_at) from intermediate.int_work_items_unioned)",
             )
+            items_written = {
+                tool: issue_ids(
+                    connection,
+                    "select source_id from intermediate.int_work_items_unioned where source_system = %s"
+                    " and built_at = (select max(built_at) from intermediate.int_work_items_unioned)",
+                    tool,
+                )
+                for tool in ("asana", "smartsheet")
+            }
             build(url, work_dir, "--full-refresh")
             yield Night(
                 before,
@@ -153,6 +163,7 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
                 rebuilt,
                 rewritten,
                 items_rebuilt,
+                items_written,
             )
     drop_database(url)
 
@@ -256,6 +267,19 @@ def test_jira_items_are_rebuilt_for_issues_written_changed_or_remapped_not_every
     assert night.issues_rewritten <= night.jira_items_rebuilt
     assert night.status_changes_rebuilt <= night.jira_items_rebuilt
     assert len(night.jira_items_rebuilt) < len(every_issue) / 2, "most issues were kept as they were"
+
+
+@pytest.mark.parametrize("tool", ["asana", "smartsheet"])
+def test_asana_and_smartsheet_items_are_written_again_only_when_their_row_changed(night: Night, tool: str) -> None:
+    """Asana tasks and plan rows are worked out whole on every run; only the items whose row changed
+    (edited, deleted or new) are written again, the others keep the row and `built_at` they had."""
+    changed = set(night.changes.edited[tool]) | set(night.changes.deleted[tool]) | set(night.changes.added[tool])
+    every_item = issue_ids(
+        night.connection, "select source_id from intermediate.int_work_items_unioned where source_system = %s", tool
+    )
+    assert changed & every_item, "the night changed some of the tool's items"
+    assert changed & every_item <= night.items_written[tool]
+    assert len(night.items_written[tool]) < len(every_item) / 2, "most items kept the row they had"
 
 
 def test_a_new_milestone_issue_type_rebuilds_every_jira_item(night: Night) -> None:

@@ -5,7 +5,9 @@
     the last run (`source_changed_at`), those whose status changes `int_status_changes` rebuilt
     since, and the stored issues whose lookups no longer hold: their project's key, their
     assignee's person, or their site's story points fields and the milestone issue type
-    (`configuration_fingerprint`). `built_at` marks the rows a run wrote.
+    (`configuration_fingerprint`). Of the items a run works out, it writes those whose row differs
+    from the stored one or is new, so an Asana task or a plan row that did not change keeps its row,
+    and `built_at` marks the rows a run wrote.
 -#}
 {%- set story_points_field = var('jira_story_points_field') | replace("'", "''") -%}
 {%- set milestone_issue_type = var('jira_milestone_issue_type') | replace("'", "''") -%}
@@ -25,6 +27,13 @@
 
 {#- A table built before these items kept when they were written is rebuilt whole. -#}
 {%- set rebuild_by_issue = is_incremental_with_column('built_at') -%}
+{#- Every column but the key and `built_at`: a row is written again only when one of them changed. -#}
+{%- set compared_columns = [
+    'parent_work_item_key', 'source_system', 'source_instance', 'source_id', 'source_key', 'source_project_id',
+    'project_key', 'title', 'item_type', 'status', 'status_category', 'parent_source_id', 'assignee_person_key',
+    'created_at', 'started_at', 'completed_at', 'due_date', 'estimate_hours', 'story_points', 'is_milestone',
+    'is_deleted', 'assignee_account_id', 'source_changed_at', 'configuration_fingerprint',
+] -%}
 
 {%- set configuration_fingerprint -%}
     md5(coalesce(jira_story_points_field_lists.field_ids, '') || '|' || lower('{{ milestone_issue_type }}'))
@@ -410,50 +419,68 @@ work_items as (
 
     select * from smartsheet_work_items
 
+),
+
+item_rows as (
+
+    select
+        {{ surrogate_key(['work_items.source_system', 'work_items.source_instance', 'work_items.source_id']) }}
+            as work_item_key,
+        case
+            when work_items.parent_source_id is not null
+                then
+                    {{ surrogate_key([
+                        'work_items.source_system', 'work_items.source_instance', 'work_items.parent_source_id',
+                    ]) }}
+        end as parent_work_item_key,
+        work_items.source_system,
+        work_items.source_instance,
+        work_items.source_id,
+        work_items.source_key,
+        work_items.source_project_id,
+        source_projects.project_key,
+        work_items.title,
+        work_items.item_type,
+        work_items.status,
+        work_items.status_category,
+        work_items.parent_source_id,
+        tool_accounts.person_key as assignee_person_key,
+        work_items.created_at,
+        work_items.started_at,
+        work_items.completed_at,
+        work_items.due_date,
+        work_items.estimate_hours,
+        work_items.story_points,
+        work_items.is_milestone,
+        work_items.is_deleted,
+        work_items.assignee_account_id,
+        work_items.source_changed_at,
+        work_items.configuration_fingerprint
+
+    from work_items
+    left join source_projects
+        on
+            work_items.source_system = source_projects.source_system
+            and work_items.source_instance = source_projects.source_instance
+            and work_items.source_project_id = source_projects.source_project_id
+    left join tool_accounts
+        on
+            work_items.source_system = tool_accounts.source_system
+            and work_items.assignee_account_id = tool_accounts.account_id
+
 )
 
 select
-    {{ surrogate_key(['work_items.source_system', 'work_items.source_instance', 'work_items.source_id']) }}
-        as work_item_key,
-    case
-        when work_items.parent_source_id is not null
-            then
-                {{ surrogate_key([
-                    'work_items.source_system', 'work_items.source_instance', 'work_items.parent_source_id',
-                ]) }}
-    end as parent_work_item_key,
-    work_items.source_system,
-    work_items.source_instance,
-    work_items.source_id,
-    work_items.source_key,
-    work_items.source_project_id,
-    source_projects.project_key,
-    work_items.title,
-    work_items.item_type,
-    work_items.status,
-    work_items.status_category,
-    work_items.parent_source_id,
-    tool_accounts.person_key as assignee_person_key,
-    work_items.created_at,
-    work_items.started_at,
-    work_items.completed_at,
-    work_items.due_date,
-    work_items.estimate_hours,
-    work_items.story_points,
-    work_items.is_milestone,
-    work_items.is_deleted,
-    work_items.assignee_account_id,
-    work_items.source_changed_at,
-    work_items.configuration_fingerprint,
+    item_rows.*,
     now() as built_at
 
-from work_items
-left join source_projects
-    on
-        work_items.source_system = source_projects.source_system
-        and work_items.source_instance = source_projects.source_instance
-        and work_items.source_project_id = source_projects.source_project_id
-left join tool_accounts
-    on
-        work_items.source_system = tool_accounts.source_system
-        and work_items.assignee_account_id = tool_accounts.account_id
+from item_rows
+{% if rebuild_by_issue -%}
+    left join {{ this }} as stored
+        on item_rows.work_item_key = stored.work_item_key
+    where
+        stored.work_item_key is null
+        {%- for column in compared_columns %}
+            or item_rows.{{ column }} is distinct from stored.{{ column }}
+        {%- endfor %}
+{%- endif %}
