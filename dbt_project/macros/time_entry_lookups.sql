@@ -1,10 +1,10 @@
 {#-
     What int_time_entries costs an entry with besides the entry itself: per tool account, its
     person, that person's email and rate card (a fingerprint of its periods); per project, its
-    default rate. Every run keeps them (`keep_time_entry_lookups`, a post-hook, in the run's own
-    transaction), so the next run finds the accounts and projects whose lookups changed by
-    comparing a few thousand rows, and reads only their entries, through indexes, instead of
-    comparing every stored entry with the lookups.
+    default rate. Every run keeps them (`keep_time_entry_lookups`, see `kept_lookups`), so the next
+    run finds the accounts and projects whose lookups changed by comparing a few thousand rows, and
+    reads only their entries, through indexes, instead of comparing every stored entry with the
+    lookups.
 -#}
 
 {% macro rate_card_fingerprints() -%}
@@ -49,35 +49,9 @@
 {%- endmacro %}
 
 
-{% macro kept_time_entry_lookups(kind) -%}
-    {{ return(api.Relation.create(
-        database=this.database,
-        schema=this.schema,
-        identifier=this.identifier ~ '__' ~ kind,
-        type='table',
-    )) }}
-{%- endmacro %}
-
-
-{#- The kept lookups, both tables, or none when a table of them is missing (a model built before they were kept). -#}
-{% macro kept_time_entry_lookups_if_complete() -%}
-    {%- set kept = {} -%}
-    {%- for kind in ['account_lookups', 'project_rates'] -%}
-        {%- set wanted = kept_time_entry_lookups(kind) -%}
-        {%- if adapter.get_relation(wanted.database, wanted.schema, wanted.identifier) is none -%}
-            {{ return(none) }}
-        {%- endif -%}
-        {%- do kept.update({kind: wanted}) -%}
-    {%- endfor -%}
-    {{ return(kept) }}
-{%- endmacro %}
-
-
 {% macro keep_time_entry_lookups() -%}
-    {%- set accounts = kept_time_entry_lookups('account_lookups') -%}
-    {%- set projects = kept_time_entry_lookups('project_rates') -%}
-    drop table if exists {{ accounts }};
-    create table {{ accounts }} as {{ time_entry_account_lookups() }};
-    drop table if exists {{ projects }};
-    create table {{ projects }} as {{ time_entry_project_rates() }}
+    {{ keep_lookups({
+        'account_lookups': time_entry_account_lookups(),
+        'project_rates': time_entry_project_rates(),
+    }) }}
 {%- endmacro %}

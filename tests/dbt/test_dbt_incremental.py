@@ -586,6 +586,103 @@ def test_a_time_entries_table_built_before_it_kept_its_lookups_is_rebuilt_whole(
     assert entries() == full_refresh
 
 
+UNIONED_ITEMS = "intermediate.int_work_items_unioned"
+KEPT_PROJECT_KEYS = "intermediate.int_work_items_unioned__project_keys"
+KEPT_ASSIGNEE_PEOPLE = "intermediate.int_work_items_unioned__assignee_people"
+KEPT_SITE_CONFIGURATIONS = "intermediate.int_work_items_unioned__site_configurations"
+
+
+def test_issues_are_rebuilt_for_the_projects_and_accounts_whose_kept_lookups_changed(night: Night) -> None:
+    """Each run keeps the lookups it built issues with; the next one rebuilds the stored issues of the
+    Jira projects and accounts whose lookups differ from those kept, and compares no other stored
+    issue with the lookups."""
+    connection = night.connection
+    jira_items = f"{UNIONED_ITEMS} where source_system = 'jira'"
+    account_id = connection.execute(
+        f"select assignee_account_id from {jira_items} and assignee_person_key is not null"
+        " group by 1 order by count(*) desc, 1 limit 1"
+    ).fetchone()[0]
+    project_id = connection.execute(
+        f"select source_project_id from {jira_items} and assignee_account_id <> %s group by 1 order by count(*) desc, 1"
+        " limit 1",
+        (account_id,),
+    ).fetchone()[0]
+    control_key, control_person = connection.execute(
+        f"select work_item_key, assignee_person_key from {jira_items} and assignee_account_id <> %s"
+        " and source_project_id <> %s and assignee_person_key is not null order by work_item_key limit 1",
+        (account_id, project_id),
+    ).fetchone()
+    # The last run kept other lookups for the account and the project, and built their issues so.
+    connection.execute(
+        f"update {KEPT_ASSIGNEE_PEOPLE} set person_key = 'someone else' where account_id = %s", (account_id,)
+    )
+    connection.execute(
+        f"update {KEPT_PROJECT_KEYS} set project_key = 'another project' where source_project_id = %s", (project_id,)
+    )
+    stale = connection.execute(
+        f"update {UNIONED_ITEMS} set title = 'stale' where source_system = 'jira'"
+        " and (assignee_account_id = %s or source_project_id = %s)",
+        (account_id, project_id),
+    ).rowcount
+    assert stale > 0
+    # An issue whose own copy of a lookup disagrees with the lookups now: only a comparison of every
+    # stored issue would find it.
+    connection.execute(
+        f"update {UNIONED_ITEMS} set assignee_person_key = 'nobody' where work_item_key = %s", (control_key,)
+    )
+    try:
+        run_model(night, "int_work_items_unioned")
+        left = connection.execute(f"select count(*) from {UNIONED_ITEMS} where title = 'stale'").fetchone()[0]
+        assert left == 0, "the issues of the account and the project were rebuilt"
+        control = connection.execute(
+            f"select assignee_person_key from {UNIONED_ITEMS} where work_item_key = %s", (control_key,)
+        ).fetchone()[0]
+        assert control == "nobody", "no issue was compared with the lookups one by one"
+        kept = connection.execute(
+            f"select (select person_key from {KEPT_ASSIGNEE_PEOPLE} where account_id = %s),"
+            f" (select project_key from {KEPT_PROJECT_KEYS} where source_project_id = %s)",
+            (account_id, project_id),
+        ).fetchone()
+        assert "someone else" not in kept and "another project" not in kept, "the run kept the lookups it used"
+    finally:
+        connection.execute(
+            f"update {UNIONED_ITEMS} set assignee_person_key = %s where work_item_key = %s",
+            (control_person, control_key),
+        )
+    assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]
+
+
+def test_without_kept_lookups_a_run_compares_every_stored_issue_and_keeps_them(night: Night) -> None:
+    """A table built before its lookups were kept: the run compares every stored issue with the
+    lookups, then keeps them for the next run."""
+    connection = night.connection
+    control_key, control_person = connection.execute(
+        f"select work_item_key, assignee_person_key from {UNIONED_ITEMS} where source_system = 'jira'"
+        " and assignee_person_key is not null order by work_item_key limit 1"
+    ).fetchone()
+    for kept in (KEPT_PROJECT_KEYS, KEPT_ASSIGNEE_PEOPLE, KEPT_SITE_CONFIGURATIONS):
+        connection.execute(f"drop table {kept}")
+    connection.execute(
+        f"update {UNIONED_ITEMS} set assignee_person_key = 'nobody' where work_item_key = %s", (control_key,)
+    )
+    run_model(night, "int_work_items_unioned")
+    rebuilt = connection.execute(
+        f"select assignee_person_key from {UNIONED_ITEMS} where work_item_key = %s", (control_key,)
+    ).fetchone()[0]
+    assert rebuilt == control_person
+    kept_counts = connection.execute(
+        f"select (select count(*) from {KEPT_PROJECT_KEYS}), (select count(*) from {KEPT_ASSIGNEE_PEOPLE}),"
+        f" (select count(*) from {KEPT_SITE_CONFIGURATIONS})"
+    ).fetchone()
+    lookups = connection.execute(
+        "select (select count(*) from intermediate.int_source_projects where source_system = 'jira'),"
+        " (select count(*) from intermediate.int_tool_accounts_resolved where source_system = 'jira'),"
+        " (select count(distinct source_instance) from staging.stg_jira__fields)"
+    ).fetchone()
+    assert kept_counts == lookups
+    assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]
+
+
 def test_the_night_remapped_a_project_whose_issues_did_not_change(night: Night) -> None:
     """The remap the incremental marts must follow (compared with a full refresh above) took effect."""
     moved, changes = night.connection.execute(

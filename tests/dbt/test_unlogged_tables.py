@@ -16,12 +16,16 @@ from tests.conftest import create_database
 from tests.dbt.conftest import load_jira_fixture, run_dbt, sorted_rows
 from warehouse.embedded import EmbeddedWarehouse, throwaway_warehouse
 
-# Logged: the baselines remember what raw no longer says; the lookups int_time_entries' post-hook
-# keeps are plain tables (dropping them is safe: the next run compares every entry).
+# Logged: the baselines remember what raw no longer says; the lookups the post-hooks of
+# int_time_entries and int_work_items_unioned keep are plain tables (dropping them is safe: the next
+# run compares every stored row).
 LOGGED_INTERMEDIATE_TABLES = {
     "intermediate.int_milestone_baselines",
     "intermediate.int_time_entries__account_lookups",
     "intermediate.int_time_entries__project_rates",
+    "intermediate.int_work_items_unioned__project_keys",
+    "intermediate.int_work_items_unioned__assignee_people",
+    "intermediate.int_work_items_unioned__site_configurations",
 }
 
 

@@ -30,7 +30,7 @@
 
 {#- A table built before these models kept their lookups has nothing to compare them with: rebuild it whole. -#}
 {%- set rebuild_by_entry = is_incremental_with_column('built_at') -%}
-{%- set kept_lookups = kept_time_entry_lookups_if_complete() if rebuild_by_entry else none -%}
+{%- set kept_lookups = kept_lookups_if_complete(['account_lookups', 'project_rates']) if rebuild_by_entry else none -%}
 
 with
 

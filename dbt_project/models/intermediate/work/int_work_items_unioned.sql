@@ -5,9 +5,11 @@
     the last run (`source_changed_at`), those whose status changes `int_status_changes` rebuilt
     since, and the stored issues whose lookups no longer hold: their project's key, their
     assignee's person, or their site's story points fields and the milestone issue type
-    (`configuration_fingerprint`). Of the items a run works out, it writes those whose row differs
-    from the stored one or is new, so an Asana task or a plan row that did not change keeps its row,
-    and `built_at` marks the rows a run wrote.
+    (`configuration_fingerprint`). Those are found by comparing the lookups with those the last run
+    kept (`keep_work_item_lookups`); without kept lookups, every stored issue is compared. Of the
+    items a run works out, it writes those whose row differs from the stored one or is new, so an
+    Asana task or a plan row that did not change keeps its row, and `built_at` marks the rows a run
+    wrote.
 -#}
 {%- set story_points_field = var('jira_story_points_field') | replace("'", "''") -%}
 {%- set milestone_issue_type = var('jira_milestone_issue_type') | replace("'", "''") -%}
@@ -22,6 +24,7 @@
             {'columns': ['work_item_key'], 'unique': True},
             {'columns': ['built_at']},
         ],
+        post_hook="{{ keep_work_item_lookups() }}",
     )
 }}
 
@@ -35,9 +38,10 @@
     'is_deleted', 'assignee_account_id', 'source_changed_at', 'configuration_fingerprint',
 ] -%}
 
-{%- set configuration_fingerprint -%}
-    md5(coalesce(jira_story_points_field_lists.field_ids, '') || '|' || lower('{{ milestone_issue_type }}'))
-{%- endset %}
+{%- set configuration_fingerprint = jira_configuration_fingerprint('jira_story_points_field_lists') -%}
+{#- The lookups the last run kept, when it kept them all; without them every stored issue is compared. -#}
+{%- set kept_lookups = kept_lookups_if_complete(['project_keys', 'assignee_people', 'site_configurations'])
+    if rebuild_by_issue else none -%}
 
 with recursive
 
@@ -101,14 +105,47 @@ jira_story_points_fields as materialized (
 
 jira_story_points_field_lists as (
 
-    select
-        jira_story_points_fields.source_instance,
-        string_agg(jira_story_points_fields.field_id, ',' order by jira_story_points_fields.field_id) as field_ids
-
-    from jira_story_points_fields
-    group by jira_story_points_fields.source_instance
+    {{ jira_story_points_field_lists('jira_fields') }}
 
 ),
+
+{% if kept_lookups %}
+changed_projects as (
+
+    select coalesce(current_lookups.source_project_id, kept.source_project_id) as source_project_id
+
+    from ({{ work_item_project_keys() }}) as current_lookups
+    full outer join {{ kept_lookups['project_keys'] }} as kept
+        on
+            current_lookups.source_instance = kept.source_instance
+            and current_lookups.source_project_id = kept.source_project_id
+    where current_lookups.project_key is distinct from kept.project_key
+
+),
+
+changed_accounts as (
+
+    select coalesce(current_lookups.account_id, kept.account_id) as account_id
+
+    from ({{ work_item_assignee_people() }}) as current_lookups
+    full outer join {{ kept_lookups['assignee_people'] }} as kept
+        on current_lookups.account_id = kept.account_id
+    where current_lookups.person_key is distinct from kept.person_key
+
+),
+
+changed_sites as (
+
+    select coalesce(current_lookups.source_instance, kept.source_instance) as source_instance
+
+    from ({{ work_item_site_configurations() }}) as current_lookups
+    full outer join {{ kept_lookups['site_configurations'] }} as kept
+        on current_lookups.source_instance = kept.source_instance
+    where current_lookups.configuration_fingerprint is distinct from kept.configuration_fingerprint
+
+),
+
+{% endif %}
 
 {% if rebuild_by_issue %}
 jira_issues_to_rebuild as (
@@ -130,6 +167,32 @@ jira_issues_to_rebuild as (
     where jira_status_changes.built_at > {{ newest_built_at() }}
 
     union
+
+    {% if kept_lookups %}
+
+    -- Stored issues of the Jira projects, accounts and sites whose lookups differ from those the
+    -- last run kept; the stored table is not read when none does.
+    select
+        stored.source_instance,
+        stored.source_id as issue_id
+
+    from {{ this }} as stored
+    where
+        stored.source_system = 'jira'
+        and exists (
+            select changed_projects.source_project_id from changed_projects
+            union all
+            select changed_accounts.account_id from changed_accounts
+            union all
+            select changed_sites.source_instance from changed_sites
+        )
+        and (
+            stored.source_project_id = any(array(select changed_projects.source_project_id from changed_projects))
+            or stored.assignee_account_id = any(array(select changed_accounts.account_id from changed_accounts))
+            or stored.source_instance = any(array(select changed_sites.source_instance from changed_sites))
+        )
+
+    {% else %}
 
     -- Stored issues whose lookups changed since they were built.
     select
@@ -155,6 +218,8 @@ jira_issues_to_rebuild as (
             or tool_accounts.person_key is distinct from stored.assignee_person_key
             or {{ configuration_fingerprint }} is distinct from stored.configuration_fingerprint
         )
+
+    {% endif %}
 
 ),
 

@@ -1,0 +1,77 @@
+{#-
+    What int_work_items_unioned builds a Jira issue's row with besides the issue: per site and Jira
+    project, the project's key; per account, its person; per site, its configuration (the fields
+    named for story points and the milestone issue type, as one fingerprint). Every run keeps them
+    (`keep_work_item_lookups`, see `kept_lookups`), so the next run rebuilds only the stored issues
+    of the projects, accounts and sites whose lookup changed, instead of comparing every stored
+    issue with the lookups.
+-#}
+
+{#- Per Jira site, its fields named for story points (their ids, in order), from the fields stream. -#}
+{% macro jira_story_points_field_lists(jira_fields) -%}
+    {%- set story_points_field = var('jira_story_points_field') | replace("'", "''") -%}
+    select
+        story_points_fields.source_instance,
+        string_agg(story_points_fields.field_id, ',' order by story_points_fields.field_id) as field_ids
+
+    from {{ jira_fields }} as story_points_fields
+    where
+        lower(story_points_fields.field_name) = lower('{{ story_points_field }}')
+        and not story_points_fields.is_deleted
+    group by story_points_fields.source_instance
+{%- endmacro %}
+
+
+{#- A site's configuration as one value, from its row of `jira_story_points_field_lists` (`field_lists`). -#}
+{% macro jira_configuration_fingerprint(field_lists) -%}
+    {%- set milestone_issue_type = var('jira_milestone_issue_type') | replace("'", "''") -%}
+    md5(coalesce({{ field_lists }}.field_ids, '') || '|' || lower('{{ milestone_issue_type }}'))
+{%- endmacro %}
+
+
+{% macro work_item_project_keys() -%}
+    select
+        source_projects.source_instance,
+        source_projects.source_project_id,
+        source_projects.project_key
+
+    from {{ ref('int_source_projects') }} as source_projects
+    where source_projects.source_system = 'jira'
+{%- endmacro %}
+
+
+{% macro work_item_assignee_people() -%}
+    select
+        tool_accounts.account_id,
+        tool_accounts.person_key
+
+    from {{ ref('int_tool_accounts_resolved') }} as tool_accounts
+    where tool_accounts.source_system = 'jira'
+{%- endmacro %}
+
+
+{#- Every Jira site the fields or the projects name, with its configuration's fingerprint. -#}
+{% macro work_item_site_configurations() -%}
+    select
+        sites.source_instance,
+        {{ jira_configuration_fingerprint('field_lists') }} as configuration_fingerprint
+
+    from (
+        select jira_fields.source_instance from {{ ref('stg_jira__fields') }} as jira_fields
+        union
+        select source_projects.source_instance
+        from {{ ref('int_source_projects') }} as source_projects
+        where source_projects.source_system = 'jira'
+    ) as sites
+    left join ({{ jira_story_points_field_lists(ref('stg_jira__fields')) }}) as field_lists
+        on sites.source_instance = field_lists.source_instance
+{%- endmacro %}
+
+
+{% macro keep_work_item_lookups() -%}
+    {{ keep_lookups({
+        'project_keys': work_item_project_keys(),
+        'assignee_people': work_item_assignee_people(),
+        'site_configurations': work_item_site_configurations(),
+    }) }}
+{%- endmacro %}
