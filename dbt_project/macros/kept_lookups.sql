@@ -38,3 +38,22 @@
     create table {{ kept_lookups(kind) }} as {{ select }}{{ ";" if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+
+{#- A select of the `returned` key of every lookup whose `values` differ between the current
+    lookups (`current`, a select) and those kept (`kept`, a relation), matched on `keys`: lookups
+    new, gone or changed since the last run. -#}
+{% macro changed_lookups(current, kept, keys, values, returned) -%}
+    select coalesce(current_lookups.{{ returned }}, kept.{{ returned }}) as {{ returned }}
+
+    from ({{ current }}) as current_lookups
+    full outer join {{ kept }} as kept
+        on
+            {%- for key in keys %}
+            {{ "and " if not loop.first }}current_lookups.{{ key }} = kept.{{ key }}
+            {%- endfor %}
+    where
+        {%- for value in values %}
+        {{ "or " if not loop.first }}current_lookups.{{ value }} is distinct from kept.{{ value }}
+        {%- endfor %}
+{%- endmacro %}

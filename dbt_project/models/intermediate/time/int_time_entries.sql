@@ -114,16 +114,13 @@ stale_entries as (
 
     from {{ this }} as stored
     where stored.account_id = any(array(
-        select coalesce(current_lookups.account_id, kept.account_id)
-        from ({{ time_entry_account_lookups() }}) as current_lookups
-        full outer join {{ kept_lookups['account_lookups'] }} as kept
-            on
-                current_lookups.source_system = kept.source_system
-                and current_lookups.account_id = kept.account_id
-        where
-            current_lookups.person_key is distinct from kept.person_key
-            or current_lookups.person_email is distinct from kept.person_email
-            or current_lookups.rate_card_fingerprint is distinct from kept.rate_card_fingerprint
+        {{ changed_lookups(
+            time_entry_account_lookups(),
+            kept_lookups['account_lookups'],
+            ['source_system', 'account_id'],
+            ['person_key', 'person_email', 'rate_card_fingerprint'],
+            'account_id'
+        ) }}
     ))
 
     union all
@@ -134,11 +131,9 @@ stale_entries as (
 
     from {{ this }} as stored
     where stored.project_key = any(array(
-        select coalesce(current_rates.project_key, kept.project_key)
-        from ({{ time_entry_project_rates() }}) as current_rates
-        full outer join {{ kept_lookups['project_rates'] }} as kept
-            on current_rates.project_key = kept.project_key
-        where current_rates.default_hourly_rate is distinct from kept.default_hourly_rate
+        {{ changed_lookups(
+            time_entry_project_rates(), kept_lookups['project_rates'], ['project_key'], ['default_hourly_rate'], 'project_key'
+        ) }}
     ))
 
     {% else %}

@@ -112,36 +112,33 @@ jira_story_points_field_lists as (
 {% if kept_lookups %}
 changed_projects as (
 
-    select coalesce(current_lookups.source_project_id, kept.source_project_id) as source_project_id
-
-    from ({{ work_item_project_keys() }}) as current_lookups
-    full outer join {{ kept_lookups['project_keys'] }} as kept
-        on
-            current_lookups.source_instance = kept.source_instance
-            and current_lookups.source_project_id = kept.source_project_id
-    where current_lookups.project_key is distinct from kept.project_key
+    {{ changed_lookups(
+        work_item_project_keys(),
+        kept_lookups['project_keys'],
+        ['source_instance', 'source_project_id'],
+        ['project_key'],
+        'source_project_id'
+    ) }}
 
 ),
 
 changed_accounts as (
 
-    select coalesce(current_lookups.account_id, kept.account_id) as account_id
-
-    from ({{ work_item_assignee_people() }}) as current_lookups
-    full outer join {{ kept_lookups['assignee_people'] }} as kept
-        on current_lookups.account_id = kept.account_id
-    where current_lookups.person_key is distinct from kept.person_key
+    {{ changed_lookups(
+        work_item_assignee_people(), kept_lookups['assignee_people'], ['account_id'], ['person_key'], 'account_id'
+    ) }}
 
 ),
 
 changed_sites as (
 
-    select coalesce(current_lookups.source_instance, kept.source_instance) as source_instance
-
-    from ({{ work_item_site_configurations() }}) as current_lookups
-    full outer join {{ kept_lookups['site_configurations'] }} as kept
-        on current_lookups.source_instance = kept.source_instance
-    where current_lookups.configuration_fingerprint is distinct from kept.configuration_fingerprint
+    {{ changed_lookups(
+        work_item_site_configurations(),
+        kept_lookups['site_configurations'],
+        ['source_instance'],
+        ['configuration_fingerprint'],
+        'source_instance'
+    ) }}
 
 ),
 
