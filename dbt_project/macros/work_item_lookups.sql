@@ -7,17 +7,27 @@
     issue with the lookups.
 -#}
 
-{#- Per Jira site, its fields named for story points (their ids, in order), from the fields stream. -#}
-{% macro jira_story_points_field_lists(jira_fields) -%}
+{#- The Jira fields named for story points (`jira_story_points_field`), per site. -#}
+{% macro jira_story_points_fields(jira_fields) -%}
     {%- set story_points_field = var('jira_story_points_field') | replace("'", "''") -%}
+    select
+        jira_fields.source_instance,
+        jira_fields.field_id
+
+    from {{ jira_fields }} as jira_fields
+    where
+        lower(jira_fields.field_name) = lower('{{ story_points_field }}')
+        and not jira_fields.is_deleted
+{%- endmacro %}
+
+
+{#- Per Jira site, its story points fields' ids in order, from `jira_story_points_fields`' rows. -#}
+{% macro jira_story_points_field_lists(story_points_fields) -%}
     select
         story_points_fields.source_instance,
         string_agg(story_points_fields.field_id, ',' order by story_points_fields.field_id) as field_ids
 
-    from {{ jira_fields }} as story_points_fields
-    where
-        lower(story_points_fields.field_name) = lower('{{ story_points_field }}')
-        and not story_points_fields.is_deleted
+    from {{ story_points_fields }} as story_points_fields
     group by story_points_fields.source_instance
 {%- endmacro %}
 
@@ -63,7 +73,9 @@
         from {{ ref('int_source_projects') }} as source_projects
         where source_projects.source_system = 'jira'
     ) as sites
-    left join ({{ jira_story_points_field_lists(ref('stg_jira__fields')) }}) as field_lists
+    left join (
+        {{ jira_story_points_field_lists('(' ~ jira_story_points_fields(ref('stg_jira__fields')) ~ ')') }}
+    ) as field_lists
         on sites.source_instance = field_lists.source_instance
 {%- endmacro %}
 

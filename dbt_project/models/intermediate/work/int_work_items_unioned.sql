@@ -11,7 +11,6 @@
     Asana task or a plan row that did not change keeps its row, and `built_at` marks the rows a run
     wrote.
 -#}
-{%- set story_points_field = var('jira_story_points_field') | replace("'", "''") -%}
 {%- set milestone_issue_type = var('jira_milestone_issue_type') | replace("'", "''") -%}
 
 {{
@@ -92,20 +91,13 @@ tool_accounts as (
 -- Materialized: a handful of rows, read once for every issue.
 jira_story_points_fields as materialized (
 
-    select
-        jira_fields.source_instance,
-        jira_fields.field_id
-
-    from jira_fields
-    where
-        lower(jira_fields.field_name) = lower('{{ story_points_field }}')
-        and not jira_fields.is_deleted
+    {{ jira_story_points_fields('jira_fields') }}
 
 ),
 
 jira_story_points_field_lists as (
 
-    {{ jira_story_points_field_lists('jira_fields') }}
+    {{ jira_story_points_field_lists('jira_story_points_fields') }}
 
 ),
 
