@@ -258,6 +258,7 @@ class StreamWriter:
         # whether pages may be COPYed straight into the table: true while its rows are new to it
         self._appending = False
         self._previous_ids: set[str] = set()
+        self._began_empty = False
 
     # -- batch lifecycle -------------------------------------------------------------------
     def begin(self, watermark_from: str | None = None) -> None:
@@ -306,6 +307,13 @@ class StreamWriter:
                     sql.SQL(WRITTEN_AT_INDEX_DDL).format(index=sql.Identifier(index_name), table=self.table)
                 )
             self._appending = not has_rows
+            self._began_empty = not has_rows
+
+    @property
+    def first_load(self) -> bool:
+        """Whether the table held no row of this source instance when the batch began: every row it
+        holds for the instance by the batch's end was then written by the batch itself."""
+        return self._began_empty
 
     def read_state(self) -> dict[str, Any]:
         ensure_control_tables(self.connection)

@@ -24,6 +24,9 @@ changelogs; the issue census, listed while the issues load (it then spares the r
 began, which came in while it listed); the worklogs; and the other streams, one after another. A
 full read (a full refresh, or the site's first load) runs one stream at a time.
 
+A first load (no issue of the site stored when the stream began) lists no census: every issue it
+stores it has just read. One deleted after its page was read is tombstoned by the next run's census.
+
 Sprints are listed per scrum board, a request or more each: `SPRINT_BOARDS_AT_ONCE` boards are read
 at the same time (`OrderedReader`), within the same budget, and land in the boards' order.
 
@@ -297,6 +300,11 @@ class JiraExtractor:
                     loader.submit(page, state=page_state)
             if census is not None:
                 _, deleted = census.tombstone()
+            elif writer.first_load:
+                # every stored issue was read by this batch: a census could only find one deleted
+                # since its page was read, which the next run's census finds
+                log.info("jira[%s] issues: a first load, no census", self.settings.instance)
+                deleted = 0
             else:
                 _, deleted = writer.tombstone_missing(self._issue_census_ids(self.client))
             final_state = {**state, "updated_watermark": newest.isoformat() if newest else None}

@@ -166,6 +166,32 @@ def test_deleted_issues_and_worklogs_become_tombstones(simulator, world, warehou
     assert sum(1 for deleted, _ in issues.values() if deleted) == results["issues"]["deleted"]
 
 
+def test_a_first_load_lists_no_census_and_a_full_refresh_over_stored_issues_does(
+    simulator, world, warehouse_url, monkeypatch
+):
+    censuses: list[str] = []
+    list_ids = JiraClient.search_issue_ids
+
+    def counted(client: JiraClient, jql: str, page_size: int):
+        censuses.append(jql)
+        return list_ids(client, jql, page_size)
+
+    monkeypatch.setattr(JiraClient, "search_issue_ids", counted)
+    settings = settings_for(simulator, streams_in_parallel=False)
+    first = by_stream(extract_jira(settings, warehouse_url, streams=["issues"]))
+    assert censuses == []
+    assert first["issues"]["deleted"] == 0
+    assert set(raw_rows(warehouse_url, "jira_issues")) == {issue.id for issue in world.jira.issues}
+
+    gone = next(issue for issue in world.jira.issues if issue.payload["fields"]["issuetype"]["name"] == "Bug")
+    simulator.delete_issue(gone.id, at=datetime.now(UTC) - timedelta(minutes=2))
+    again = by_stream(extract_jira(settings, warehouse_url, streams=["issues"], full_refresh=True))
+    assert len(censuses) == 1
+    assert again["issues"]["deleted"] == 1
+    issues = raw_rows(warehouse_url, "jira_issues")
+    assert {issue_id for issue_id, (is_deleted, _) in issues.items() if is_deleted} == {gone.id}
+
+
 def test_a_worklog_feed_that_cannot_advance_fails_instead_of_looping(simulator, world, warehouse_url):
     settings = settings_for(simulator)
     extract_jira(settings, warehouse_url, streams=["worklogs"])
