@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import msgspec
 import requests
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,28 @@ class ApiError(RuntimeError):
         super().__init__(message)
         self.status = status
         self.endpoint = endpoint
+
+
+def read_body(response: requests.Response) -> bytes:
+    """The response's whole body in one read, kept as `Response.content` keeps it, with the errors that
+    property raises. `Response.content` reads a body 10 KB at a time, each piece a call through
+    urllib3 and http.client: for a page of hundreds of kilobytes, several times the CPU of one read."""
+    # requests' own attributes, read as `Response.content` reads them; a version without them reads the body its way
+    unread = getattr(response, "_content", None) is False and getattr(response, "_content_consumed", True) is False
+    if unread and response.raw is not None:
+        try:
+            body = response.raw.read(decode_content=True)
+        except ProtocolError as error:
+            raise requests.exceptions.ChunkedEncodingError(error) from error
+        except DecodeError as error:
+            raise requests.exceptions.ContentDecodingError(error) from error
+        except ReadTimeoutError as error:
+            raise requests.ConnectionError(error) from error
+        except SSLError as error:
+            raise requests.exceptions.SSLError(error) from error
+        response._content = body or b""
+        response._content_consumed = True
+    return response.content
 
 
 class Secret(str):
@@ -338,7 +361,7 @@ class ApiClient:
             *_, response = session.resolve_redirects(
                 response, prepared, timeout=self.retry.timeout, verify=session.verify, cert=session.cert, proxies={}
             )
-        response.content  # noqa: B018 -- read here, as `Session.request` does, so a body cut short is retried
+        read_body(response)  # here, as `Session.request` reads it, so that a body cut short is retried
         return response
 
     def get(self, path: str, **params: Any) -> Any:

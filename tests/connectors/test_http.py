@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import logging
 import threading
@@ -32,12 +33,17 @@ class ScriptedServer:
         self.script: list[tuple[int, dict[str, str], bytes]] = []
         # each request as it arrived: method, path with query, Authorization header, body
         self.received: list[tuple[str, str, str | None, bytes]] = []
+        # the client's port of each request: one port for several requests is one kept-alive connection
+        self.client_ports: list[int] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept alive between requests, as the tools' servers keep them
+
             def do_GET(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 outer.received.append((self.command, self.path, self.headers.get("Authorization"), body))
+                outer.client_ports.append(self.client_address[1])
                 status, headers, body = outer.script.pop(0) if outer.script else (200, {}, b'{"ok": true}')
                 if status == 0:  # drop the connection without answering
                     self.close_connection = True
@@ -46,9 +52,13 @@ class ScriptedServer:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                if "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+                if int(headers.get("Content-Length", len(body))) > len(body):  # a body cut short
+                    self.close_connection = True
+                    self.connection.shutdown(2)
 
             do_POST = do_GET
 
@@ -248,3 +258,25 @@ def test_a_redirect_is_followed(server):
 
     assert client.get("/things", page=3) == {"ok": True}
     assert server.requests == ["/things?page=3", "/moved"]
+
+
+def test_a_large_compressed_body_is_read_whole_and_decoded_on_one_kept_alive_connection(server):
+    items = [{"id": str(number), "name": f"item {number}", "notes": "x" * 200} for number in range(2000)]
+    body = json.dumps({"items": items}).encode()
+    server.script = [(200, {"Content-Encoding": "gzip"}, gzip.compress(body)), (200, {}, body)]
+    client = client_for(server)
+
+    assert client.get("/things") == {"items": items}
+    assert client.get("/things") == {"items": items}
+    assert client.get("/things") == {"ok": True}
+    assert len(set(server.client_ports)) == 1
+
+
+def test_a_body_cut_short_is_retried(server):
+    body = json.dumps({"items": list(range(5000))}).encode()
+    server.script = [(200, {"Content-Length": str(len(body))}, body[: len(body) // 2])]
+    client = client_for(server)
+
+    assert client.get("/things") == {"ok": True}
+    assert client.stats.retries == 1
+    assert len(server.requests) == 2
