@@ -533,8 +533,5 @@ from item_rows
     left join {{ this }} as stored
         on item_rows.work_item_key = stored.work_item_key
     where
-        stored.work_item_key is null
-        {%- for column in compared_columns %}
-            or item_rows.{{ column }} is distinct from stored.{{ column }}
-        {%- endfor %}
+        {{ new_or_changed('item_rows', 'stored', 'work_item_key', compared_columns) }}
 {%- endif %}
