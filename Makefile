@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 DBT := $(BIN)/dbt --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
+# Test processes `make test` runs side by side, each with its own PostgreSQL: `auto` is one per core,
+# 1 runs the suite in one process (the default against a shared TEST_WAREHOUSE_URL, whose roles all
+# its databases share).
+PYTEST_WORKERS ?= $(if $(TEST_WAREHOUSE_URL),1,auto)
 
 # Settings from .env when it exists (see .env.example).
 -include .env
@@ -29,8 +33,8 @@ install: $(VENV)/.installed  ## create .venv and install the project with its pi
 demo: install  ## start the warehouse and the simulators, run the nightly DAG end to end, print a summary
 	$(BIN)/python -m warehouse.demo
 
-test: install  ## run the whole test suite
-	$(BIN)/pytest
+test: install  ## run the whole test suite, a test file per process across the cores (PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: install  ## ruff on the Python code, sqlfluff on the dbt models
 	$(BIN)/ruff check .

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.parse import PLACEHOLDER_WAREHOUSE_ENV, copy_dbt_project
 from tests.conftest import PROJECT_ROOT
-
-DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 
 
 @pytest.fixture(scope="session")
@@ -22,25 +23,24 @@ def airflow_db() -> None:
 
 
 @pytest.fixture(scope="session")
-def dbt_manifest() -> Path:
-    """`dbt parse` writes the manifest the DAG renders its dbt tasks from (as `make demo` does)."""
-    env_defaults = {
-        "WAREHOUSE_HOST": "127.0.0.1",
-        "WAREHOUSE_PORT": "5432",
-        "WAREHOUSE_USER": "parse",
-        "WAREHOUSE_PASSWORD": "",
-        "WAREHOUSE_DBNAME": "parse",
-    }
-    import os
-
-    env = {**env_defaults, **os.environ}
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`dbt parse` writes the manifest the DAG renders its dbt tasks from (as `make demo` does), into a
+    copy of the dbt project that this test process's DAGs use (`PMO_DBT_PROJECT_DIR`): `make test`
+    runs several test processes at once, and none may rewrite a manifest another is reading."""
+    project = copy_dbt_project(tmp_path_factory.mktemp("nightly-dag") / "dbt_project")
     dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(
-        [str(dbt), "parse", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--quiet"],
-        env=env,
+        [str(dbt), "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"],
+        env={**PLACEHOLDER_WAREHOUSE_ENV, **os.environ},
         check=True,
     )
-    return DBT_PROJECT / "target" / "manifest.json"
+    before = os.environ.get("PMO_DBT_PROJECT_DIR")
+    os.environ["PMO_DBT_PROJECT_DIR"] = str(project)
+    yield project / "target" / "manifest.json"
+    if before is None:
+        os.environ.pop("PMO_DBT_PROJECT_DIR", None)
+    else:
+        os.environ["PMO_DBT_PROJECT_DIR"] = before
 
 
 @pytest.fixture(scope="session")
