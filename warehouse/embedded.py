@@ -152,6 +152,14 @@ class EmbeddedWarehouse:
             return False
         return self._pg_ctl("status", "-D", str(self.pgdata)).returncode == 0
 
+    def running_port(self) -> int | None:
+        """The port the running server listens on, from its `postmaster.pid` (its fourth line)."""
+        try:
+            lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+            return int(lines[3])
+        except (OSError, IndexError, ValueError):
+            return None
+
     def _port_taken(self) -> bool:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.settimeout(0.5)
@@ -161,7 +169,15 @@ class EmbeddedWarehouse:
         """Initialise (first time), start (if stopped) and create the database; returns the URL."""
         self.pgdata.mkdir(parents=True, exist_ok=True)
         started_at = time.monotonic()
-        if not self.is_running():
+        if self.is_running():
+            running_port = self.running_port()
+            if running_port is not None and running_port != self.port:
+                raise WarehouseError(
+                    f"the embedded warehouse in {self.data_dir} is running on port {running_port}, not on port "
+                    f"{self.port} (EMBEDDED_WAREHOUSE_PORT, default {settings.DEFAULT_EMBEDDED_PORT}): stop it "
+                    "(`make stop`), then start it again"
+                )
+        else:
             if self._port_taken():
                 raise WarehouseError(
                     f"port {self.port} on 127.0.0.1 is taken by another program: "
@@ -178,11 +194,12 @@ class EmbeddedWarehouse:
         return self.url
 
     def _start_server(self) -> None:
-        """`pg_ctl start` on the port. The default port lies in the range Linux hands out to outgoing
-        connections, and a connection that took it as its own end and closed first keeps it in
-        TIME_WAIT for 60 s (after a test suite's thousands of local connections, say), during which
-        PostgreSQL cannot bind it although nothing listens there. The start is then tried again every
-        half second for `bind_wait_seconds`, with a warning every 10 s."""
+        """`pg_ctl start` on the port. A port in the range the system hands out to outgoing connections
+        (the default lies below it; `EMBEDDED_WAREHOUSE_PORT` may name one) can be held by a connection
+        that took it as its own end and closed first: it keeps it in TIME_WAIT for 60 s (after a test
+        suite's thousands of local connections, say), during which PostgreSQL cannot bind it although
+        nothing listens there. The start is then tried again every half second for
+        `bind_wait_seconds`, with a warning every 10 s."""
         settings_given = " ".join(f"-c {name}={value}" for name, value in SERVER_SETTINGS.items())
         options = f"-h 127.0.0.1 -p {self.port} -k '' {settings_given}"
         deadline = time.monotonic() + self.bind_wait_seconds

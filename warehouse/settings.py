@@ -1,7 +1,7 @@
 """Where the warehouse is and where local state lives, read from the environment.
 
 `WAREHOUSE_URL` points at any PostgreSQL; when it is unset the embedded warehouse on
-127.0.0.1:`EMBEDDED_WAREHOUSE_PORT` (default 55432) is used. dbt reads its connection from
+127.0.0.1:`EMBEDDED_WAREHOUSE_PORT` (default 25432) is used. dbt reads its connection from
 the `WAREHOUSE_*` variables that `dbt_env()` derives from that one URL, so there is a single
 setting to change. The nightly dbt builds' log file is off unless `DBT_LOG_LEVEL_FILE` names a
 level (`nightly_dbt_log_file_flags`).
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-DEFAULT_EMBEDDED_PORT = 55432
+# Below the ranges Linux (32768-60999), macOS and Windows (49152-65535) hand out as the local ends of
+# outgoing connections, so no closed connection of another program keeps it in TIME_WAIT.
+DEFAULT_EMBEDDED_PORT = 25432
 EMBEDDED_DATABASE = "pmo_warehouse"
 EMBEDDED_USER = "postgres"
 # Loopback only, and the server trusts loopback; the password exists because BI tools and Airflow ask for one.

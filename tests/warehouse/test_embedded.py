@@ -58,6 +58,21 @@ def test_data_survives_a_restart(tmp_path):
         server.stop()
 
 
+def test_a_server_running_on_another_port_is_named_instead_of_waited_for(tmp_path):
+    running = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
+    try:
+        running.start()
+        assert running.running_port() == running.port
+        elsewhere = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
+        with pytest.raises(WarehouseError, match=rf"running on port {running.port}, not on port {elsewhere.port}"):
+            elsewhere.start()
+        with psycopg.connect(running.url) as connection:  # left running, as it was
+            assert connection.execute("select 1").fetchone() == (1,)
+    finally:
+        running.stop()
+    assert running.running_port() is None
+
+
 def test_the_server_runs_with_the_analytics_settings(tmp_path):
     server = EmbeddedWarehouse(data_dir=tmp_path, port=free_port())
     try:
