@@ -37,6 +37,22 @@ def copy_dbt_project(target: Path) -> Path:
     return target
 
 
+def parse_dbt_project(project: Path, *arguments: str) -> None:
+    """`dbt parse` of the project at `project` (a copy, or the repository's with `--target-path`),
+    with placeholder connection settings where the environment gives none: parsing connects to
+    nothing. Raises with dbt's output when it fails."""
+    dbt = Path(sys.executable).parent / "dbt"
+    parsed = subprocess.run(
+        [str(dbt), "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet", *arguments],
+        env={**PLACEHOLDER_WAREHOUSE_ENV, **os.environ},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if parsed.returncode != 0:
+        raise RuntimeError(f"dbt parse failed (exit {parsed.returncode}):\n{(parsed.stdout + parsed.stderr)[-4000:]}")
+
+
 @dataclass
 class ParseRun:
     dbt_parse_seconds: float
@@ -51,20 +67,9 @@ def measure_parse() -> ParseRun:
     scratch = Path(tempfile.mkdtemp(prefix="pmo-bench-parse-"))
     try:
         dbt_project = copy_dbt_project(scratch / "dbt_project")
-        dbt = Path(sys.executable).parent / "dbt"
         started = time.perf_counter()
-        parsed = subprocess.run(
-            [str(dbt), "parse", "--project-dir", str(dbt_project), "--profiles-dir", str(dbt_project), "--quiet"],
-            env={**PLACEHOLDER_WAREHOUSE_ENV, **os.environ},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        parse_dbt_project(dbt_project)
         dbt_parse_seconds = time.perf_counter() - started
-        if parsed.returncode != 0:
-            raise RuntimeError(
-                f"dbt parse failed (exit {parsed.returncode}):\n{(parsed.stdout + parsed.stderr)[-4000:]}"
-            )
         airflow_home = scratch / "airflow"
         env = child_env(
             AIRFLOW_HOME=str(airflow_home),

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench.parse import PLACEHOLDER_WAREHOUSE_ENV, copy_dbt_project
+from bench.parse import copy_dbt_project, parse_dbt_project
 from tests.conftest import PROJECT_ROOT
 
 
@@ -28,19 +25,10 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     copy of the dbt project that this test process's DAGs use (`PMO_DBT_PROJECT_DIR`): `make test`
     runs several test processes at once, and none may rewrite a manifest another is reading."""
     project = copy_dbt_project(tmp_path_factory.mktemp("nightly-dag") / "dbt_project")
-    dbt = Path(sys.executable).parent / "dbt"
-    subprocess.run(
-        [str(dbt), "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"],
-        env={**PLACEHOLDER_WAREHOUSE_ENV, **os.environ},
-        check=True,
-    )
-    before = os.environ.get("PMO_DBT_PROJECT_DIR")
-    os.environ["PMO_DBT_PROJECT_DIR"] = str(project)
-    yield project / "target" / "manifest.json"
-    if before is None:
-        os.environ.pop("PMO_DBT_PROJECT_DIR", None)
-    else:
-        os.environ["PMO_DBT_PROJECT_DIR"] = before
+    parse_dbt_project(project)
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("PMO_DBT_PROJECT_DIR", str(project))
+        yield project / "target" / "manifest.json"
 
 
 @pytest.fixture(scope="session")

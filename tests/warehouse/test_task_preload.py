@@ -154,19 +154,11 @@ print(json.dumps({"missed": missed, "generated": len(generated) - before, "schem
 @pytest.fixture(scope="module")
 def parsed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder whose `target/` holds the dbt project's parsed manifest, as `dbt parse` leaves it."""
-    from bench.parse import PLACEHOLDER_WAREHOUSE_ENV
+    from bench.parse import parse_dbt_project
     from tests.conftest import PROJECT_ROOT
 
     folder = tmp_path_factory.mktemp("parsed")
-    project = PROJECT_ROOT / "dbt_project"
-    env = {**PLACEHOLDER_WAREHOUSE_ENV, **os.environ}
-    dbt = Path(sys.executable).parent / "dbt"
-    parse = [str(dbt), "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
-    subprocess.run(
-        [*parse, "--target-path", str(folder / "target")],
-        env=env,
-        check=True,
-    )
+    parse_dbt_project(PROJECT_ROOT / "dbt_project", "--target-path", str(folder / "target"))
     return folder
 
 
