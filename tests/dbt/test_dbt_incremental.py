@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from connectors.jira.settings import ISSUE_FIELDS
 from simulators.asana import AsanaSimulator
 from simulators.changes import NightChanges, apply_night_changes
 from simulators.jira import JiraSimulator
@@ -590,6 +591,29 @@ UNIONED_ITEMS = "intermediate.int_work_items_unioned"
 KEPT_PROJECT_KEYS = "intermediate.int_work_items_unioned__project_keys"
 KEPT_ASSIGNEE_PEOPLE = "intermediate.int_work_items_unioned__assignee_people"
 KEPT_SITE_CONFIGURATIONS = "intermediate.int_work_items_unioned__site_configurations"
+
+
+def test_an_issues_table_built_before_it_kept_the_custom_fields_apart_is_rebuilt_whole(night: Night) -> None:
+    """An issues staging table of the earlier shape (each issue's whole `fields` object in
+    `issue_fields`) is rebuilt from every raw row: its issues keep their custom fields, story points
+    among them, though no raw row was written since."""
+
+    def issues() -> list[dict]:
+        return sorted(records(night.connection, "staging.stg_jira__issues"), key=lambda row: row["issue_id"])
+
+    full_refresh = issues()
+    items = sorted_rows(night.connection, UNIONED_ITEMS)
+    assert any(row["custom_fields"] for row in full_refresh)
+    # the model's list of the fields taken into columns is the connector's
+    assert not any(set(ISSUE_FIELDS) & set(row["custom_fields"] or {}) for row in full_refresh)
+    night.connection.execute(
+        "alter table staging.stg_jira__issues rename column custom_fields to issue_fields;"
+        " update staging.stg_jira__issues as issue set issue_fields = raw_issue.payload -> 'fields'"
+        " from raw.jira_issues as raw_issue where raw_issue.record_id = issue.issue_id"
+    )
+    build(night.url, night.work_dir)
+    assert issues() == full_refresh
+    assert sorted_rows(night.connection, UNIONED_ITEMS) == items
 
 
 def test_issues_are_rebuilt_for_the_projects_and_accounts_whose_kept_lookups_changed(night: Night) -> None:

@@ -279,14 +279,14 @@ jira_work_items as (
         jira_issues.due_date,
         cast(round(jira_issues.original_estimate_seconds / 3600.0, 2) as numeric(12, 2)) as estimate_hours,
         -- A site can hold several fields with the same name: the lowest field id that has a value wins.
-        -- The field's value is taken out once: most issues' fields are stored compressed, and each
-        -- operator on them decompresses them whole (the limit keeps the planner from inlining it).
+        -- The field's value is taken out of the custom fields once (the limit keeps the planner from
+        -- inlining it into each operator that reads it).
         cast((
             select {{ jsonb_number("story_points_values.field_value") }}
             from jira_story_points_fields
             cross join
                 lateral (  -- noqa: ST05
-                    select jira_issues.issue_fields -> jira_story_points_fields.field_id as field_value
+                    select jira_issues.custom_fields -> jira_story_points_fields.field_id as field_value
                     limit 1  -- noqa: AM09
                 ) as story_points_values
             where
