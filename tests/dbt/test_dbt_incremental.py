@@ -573,18 +573,29 @@ def test_without_kept_lookups_a_run_compares_every_entry_and_keeps_them(night: N
     assert sorted_rows(night.connection, TIME_ENTRIES) == night.full_refresh["int_time_entries"]
 
 
-def test_a_time_entries_table_built_before_it_kept_its_lookups_is_rebuilt_whole(night: Night) -> None:
-    def entries() -> list[dict]:
-        return sorted(records(night.connection, "intermediate.int_time_entries"), key=lambda row: row["time_entry_key"])
+def records_by(connection: psycopg.Connection, relation: str, key: str) -> list[dict]:
+    """A relation's rows as dicts (without when a run wrote them), in the order of `key`."""
+    return sorted(records(connection, relation), key=lambda row: row[key])
 
-    full_refresh = entries()
-    night.connection.execute(
+
+def assert_rebuilt_whole(night: Night, relation: str, key: str, earlier_shape: str) -> None:
+    """`relation` put back in an earlier shape by the statements `earlier_shape` is rebuilt whole by
+    the next build: it holds the very rows it held before."""
+    before = records_by(night.connection, relation, key)
+    night.connection.execute(earlier_shape)
+    build(night.url, night.work_dir)
+    assert records_by(night.connection, relation, key) == before
+
+
+def test_a_time_entries_table_built_before_it_kept_its_lookups_is_rebuilt_whole(night: Night) -> None:
+    assert_rebuilt_whole(
+        night,
+        "intermediate.int_time_entries",
+        "time_entry_key",
         "alter table intermediate.int_time_entries drop column account_id, drop column project_default_rate,"
         " drop column rate_card_fingerprint, drop column source_changed_at, drop column work_item_is_live,"
-        " drop column built_at"
+        " drop column built_at",
     )
-    build(night.url, night.work_dir)
-    assert entries() == full_refresh
 
 
 UNIONED_ITEMS = "intermediate.int_work_items_unioned"
@@ -597,22 +608,19 @@ def test_an_issues_table_built_before_it_kept_the_custom_fields_apart_is_rebuilt
     """An issues staging table of the earlier shape (each issue's whole `fields` object in
     `issue_fields`) is rebuilt from every raw row: its issues keep their custom fields, story points
     among them, though no raw row was written since."""
-
-    def issues() -> list[dict]:
-        return sorted(records(night.connection, "staging.stg_jira__issues"), key=lambda row: row["issue_id"])
-
-    full_refresh = issues()
+    issues = records(night.connection, "staging.stg_jira__issues")
     items = sorted_rows(night.connection, UNIONED_ITEMS)
-    assert any(row["custom_fields"] for row in full_refresh)
-    # the model's list of the fields taken into columns is the connector's
-    assert not any(set(ISSUE_FIELDS) & set(row["custom_fields"] or {}) for row in full_refresh)
-    night.connection.execute(
+    assert any(issue["custom_fields"] for issue in issues)
+    # the model's list of the standard fields is the connector's
+    assert not any(set(ISSUE_FIELDS) & set(issue["custom_fields"] or {}) for issue in issues)
+    assert_rebuilt_whole(
+        night,
+        "staging.stg_jira__issues",
+        "issue_id",
         "alter table staging.stg_jira__issues rename column custom_fields to issue_fields;"
         " update staging.stg_jira__issues as issue set issue_fields = raw_issue.payload -> 'fields'"
-        " from raw.jira_issues as raw_issue where raw_issue.record_id = issue.issue_id"
+        " from raw.jira_issues as raw_issue where raw_issue.record_id = issue.issue_id",
     )
-    build(night.url, night.work_dir)
-    assert issues() == full_refresh
     assert sorted_rows(night.connection, UNIONED_ITEMS) == items
 
 

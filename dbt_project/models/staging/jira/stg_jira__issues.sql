@@ -17,8 +17,9 @@
 }}
 
 {#-
-    The fields the connector asks for by name on every issue (`connectors.jira.settings.ISSUE_FIELDS`),
-    which the columns above `custom_fields` hold: the rest of an issue's `fields` are the custom fields.
+    The standard fields the connector asks for by name on every issue
+    (`connectors.jira.settings.ISSUE_FIELDS`; the columns hold those the models read): the rest of an
+    issue's `fields` are the custom fields it asks for.
 -#}
 {%- set standard_fields = [
     'summary', 'created', 'updated', 'duedate', 'issuetype', 'parent', 'project', 'assignee', 'reporter',
