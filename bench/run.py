@@ -59,6 +59,7 @@ from bench.night import describe_window
 from bench.parse import measure_parse
 from bench.peer import PEER_STREAMS, PeerRun, run_dlt
 from bench.refresh import Refresh, measure_refresh
+from bench.space import shortfalls, space_needs
 from connectors.jira.settings import CUSTOM_FIELD_NAMES, ISSUE_FIELDS
 from simulators.world import SCALES, World
 from warehouse.embedded import database_locale, running_settings, throwaway_warehouse
@@ -628,6 +629,11 @@ def main(argv: list[str] | None = None) -> int:
         help="add the enterprise world: its Asana and Smartsheet landing, then a full refresh and a night of it "
         "(its Jira site is generated on disk on first use)",
     )
+    parser.add_argument(
+        "--ignore-free-space",
+        action="store_true",
+        help="start even when a disk looks too full for the run's databases and generated Jira site",
+    )
     args = parser.parse_args(argv)
     memory_scales = [name for name in args.memory_scales.split(",") if name]
     unknown = set(memory_scales) - set(landing_scales)
@@ -635,6 +641,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown scales {sorted(unknown)}; known: {sorted(SCALES)}")
     if args.profile_dir and not PY_SPY.exists():
         parser.error(f"--profile-dir needs py-spy, which is not installed at {PY_SPY} (run `make install`)")
+    short = shortfalls(space_needs([args.scale, *memory_scales], args.enterprise))
+    if short and not args.ignore_free_space:
+        for message in short:
+            log(f"not enough free disk space: {message}")
+        log("free some space, point TMPDIR or SIMULATOR_STORE_DIR elsewhere, or pass --ignore-free-space")
+        return 2
     run(
         args.scale,
         memory_scales,

@@ -133,7 +133,7 @@ def run_dbt(
 
 # When a run wrote the row, not what it says: an incremental run, a full refresh and a rebuild write
 # the same rows at different times (`hours_since_success` counts from the build's start).
-WRITTEN_AT_COLUMNS = {"built_at", "hours_since_success"}
+WRITTEN_AT_COLUMNS = {"built_at", "placed_at", "hours_since_success"}
 
 
 def records(connection: psycopg.Connection, relation: str) -> list[dict]:

@@ -604,6 +604,120 @@ KEPT_ASSIGNEE_PEOPLE = "intermediate.int_work_items_unioned__assignee_people"
 KEPT_SITE_CONFIGURATIONS = "intermediate.int_work_items_unioned__site_configurations"
 
 
+def entries_projects(connection: psycopg.Connection, source_id: str) -> set[str]:
+    """The projects the stored entries of Jira issue `source_id` hold."""
+    return {
+        row[0]
+        for row in connection.execute(
+            f"select project_key from {TIME_ENTRIES} where source_system = 'jira' and source_work_item_id = %s",
+            (source_id,),
+        )
+    }
+
+
+def logged_jira_project(connection: psycopg.Connection) -> tuple[str, list[tuple[str, str]]]:
+    """The Jira project whose live issues hold the most time entries, and its two issues holding most
+    (source id, project key)."""
+    issues = connection.execute(
+        f"select items.source_project_id, items.source_id, items.project_key from {UNIONED_ITEMS} as items"
+        f" inner join {TIME_ENTRIES} as entries on entries.work_item_key = items.work_item_key"
+        " where items.source_system = 'jira' and not items.is_deleted"
+        " group by 1, 2, 3 order by count(*) over (partition by items.source_project_id) desc, 1, count(*) desc, 2"
+    ).fetchall()
+    project_id = issues[0][0]
+    return project_id, [
+        (source_id, project_key) for project, source_id, project_key in issues if project == project_id
+    ][:2]
+
+
+def rebuild_project_issues(night: Night, project_id: str, *models: str) -> None:
+    """A run of `models` that works out again every stored issue of Jira project `project_id`, as
+    when the project's key has changed since the lookups the last run kept."""
+    night.connection.execute(
+        f"update {KEPT_PROJECT_KEYS} set project_key = 'another project' where source_project_id = %s", (project_id,)
+    )
+    run_model(night, *models)
+
+
+def placed_at(connection: psycopg.Connection, *source_ids: str) -> dict[str, datetime | None]:
+    return dict(
+        connection.execute(
+            f"select source_id, placed_at from {UNIONED_ITEMS} where source_system = 'jira' and source_id = any(%s)",
+            (list(source_ids),),
+        ).fetchall()
+    )
+
+
+def test_time_entries_compare_only_the_items_placed_since_their_last_run(night: Night) -> None:
+    """An item written with another project than it held is placed anew, and its stored entries take
+    its project; an item written for another change keeps its `placed_at`, and its entries are not
+    compared with it (their project, made stale here by hand, stays as it was)."""
+    connection = night.connection
+    project_id, [(moved, moved_project), (edited, _)] = logged_jira_project(connection)
+    edited_entries = connection.execute(
+        f"select time_entry_key, project_key from {TIME_ENTRIES}"
+        " where source_system = 'jira' and source_work_item_id = %s",
+        (edited,),
+    ).fetchall()
+    placed_before = placed_at(connection, moved, edited)
+    # As if the moved issue and its entries had been built in another project, and the edited issue
+    # had another title.
+    connection.execute(
+        f"update {UNIONED_ITEMS} set project_key = 'elsewhere' where source_system = 'jira' and source_id = %s",
+        (moved,),
+    )
+    connection.execute(
+        f"update {TIME_ENTRIES} set project_key = 'elsewhere' where source_system = 'jira'"
+        " and source_work_item_id = %s",
+        (moved,),
+    )
+    connection.execute(
+        f"update {UNIONED_ITEMS} set title = 'an older title' where source_system = 'jira' and source_id = %s",
+        (edited,),
+    )
+    connection.execute(
+        f"update {TIME_ENTRIES} set project_key = 'stale' where source_system = 'jira' and source_work_item_id = %s",
+        (edited,),
+    )
+    try:
+        rebuild_project_issues(night, project_id, "int_work_items_unioned", "int_time_entries")
+        placed_after = placed_at(connection, moved, edited)
+        assert placed_after[moved] > placed_before[moved]
+        assert placed_after[edited] == placed_before[edited]
+        assert entries_projects(connection, moved) == {moved_project}
+        assert entries_projects(connection, edited) == {"stale"}
+    finally:
+        for key, project_key in edited_entries:
+            connection.execute(
+                f"update {TIME_ENTRIES} set project_key = %s where time_entry_key = %s", (project_key, key)
+            )
+    assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]
+    assert sorted_rows(connection, TIME_ENTRIES) == night.full_refresh["int_time_entries"]
+
+
+def test_work_items_stored_before_they_kept_placed_at_are_still_followed_by_their_entries(night: Night) -> None:
+    """A work items table without `placed_at` gets the column from its next run: null on the rows the
+    run does not write, the run's start on those it writes, whose entries follow them."""
+    connection = night.connection
+    project_id, [(moved, moved_project), _] = logged_jira_project(connection)
+    connection.execute(f"alter table {UNIONED_ITEMS} drop column placed_at")
+    connection.execute(
+        f"update {UNIONED_ITEMS} set project_key = 'elsewhere' where source_system = 'jira' and source_id = %s",
+        (moved,),
+    )
+    connection.execute(
+        f"update {TIME_ENTRIES} set project_key = 'elsewhere' where source_system = 'jira'"
+        " and source_work_item_id = %s",
+        (moved,),
+    )
+    rebuild_project_issues(night, project_id, "int_work_items_unioned", "int_time_entries")
+    placed = connection.execute(f"select source_id from {UNIONED_ITEMS} where placed_at is not null").fetchall()
+    assert placed == [(moved,)]
+    assert entries_projects(connection, moved) == {moved_project}
+    assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]
+    assert sorted_rows(connection, TIME_ENTRIES) == night.full_refresh["int_time_entries"]
+
+
 def test_an_issues_table_built_before_it_kept_the_custom_fields_apart_is_rebuilt_whole(night: Night) -> None:
     """An issues staging table of the earlier shape (each issue's whole `fields` object in
     `issue_fields`) is rebuilt from every raw row: its issues keep their custom fields, story points

@@ -4,8 +4,8 @@
     item's project or whether that item is live (loaded and not deleted), their account's person
     and email, that project's default rate or that person's rate card (compared by a fingerprint of
     their periods) changed. An item's project and liveness are compared only for the items
-    `int_work_items_unioned` rebuilt since the entries' last run (by its `built_at`): the others
-    hold what the entries were built with. The accounts' and projects' lookups are compared with
+    `int_work_items_unioned` placed since the entries' last run (by its `placed_at`: written new,
+    or with another project or liveness): the others hold what the entries were built with. The accounts' and projects' lookups are compared with
     those the last run kept (`keep_time_entry_lookups`), and the entries of the few that changed
     are read through their indexes; without kept lookups, every stored entry is compared with the
     lookups. `built_at` marks the rows a run wrote, so `fct_time_entries` can follow.
@@ -31,6 +31,10 @@
 {#- A table built before these models kept their lookups has nothing to compare them with: rebuild it whole. -#}
 {%- set rebuild_by_entry = is_incremental_with_column('built_at') -%}
 {%- set kept_lookups = kept_lookups_if_complete(['account_lookups', 'project_rates']) if rebuild_by_entry else none -%}
+{#- Items built before they kept `placed_at`: every item rebuilt since the entries' last run is compared. -#}
+{%- set placement_column = 'placed_at' if execute and rebuild_by_entry and 'placed_at' in (
+    adapter.get_columns_in_relation(ref('int_work_items_unioned')) | map(attribute='name') | list
+) else 'built_at' -%}
 
 with
 
@@ -59,7 +63,7 @@ people as (
 
 ),
 
--- Not materialized: the items rebuilt since the last run are read through their `built_at` index.
+-- Not materialized: the items placed since the last run are read through their `placed_at` index.
 work_items as not materialized (
 
     select * from {{ ref('int_work_items_unioned') }}
@@ -87,7 +91,7 @@ rate_card_fingerprints as (
 {% if rebuild_by_entry %}
 stale_entries as (
 
-    -- Stored entries of the items rebuilt since they were built, whose item moved project, came or went.
+    -- Stored entries of the items placed since they were built, whose item moved project, came or went.
     select
         stored.source_system,
         stored.source_id
@@ -96,7 +100,7 @@ stale_entries as (
     inner join {{ this }} as stored
         on work_items.work_item_key = stored.work_item_key
     where
-        work_items.built_at > {{ newest_built_at() }}
+        work_items.{{ placement_column }} > {{ newest_built_at() }}
         and (
             work_items.project_key is distinct from stored.project_key
             or coalesce(not work_items.is_deleted, false) is distinct from stored.work_item_is_live

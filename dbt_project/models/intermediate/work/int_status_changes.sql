@@ -3,8 +3,9 @@
     or tombstoned since the last run (`source_changed_at`), of those whose issue row it wrote since
     and that are deleted, came back or have no live change stored, and of the issues whose stored
     categories no longer match what the issues holding each status say now (the statuses stored are
-    read through an index on each side's `status_change_fingerprint`). `built_at` marks the rows a
-    run wrote, so `fct_status_changes` can follow.
+    read through an index on each side's `status_change_fingerprint`). Whether a rewritten issue has
+    a live change stored is read from the index on (`work_item_key`, `is_deleted`) alone. `built_at`
+    marks the rows a run wrote, so `fct_status_changes` can follow.
 #}
 {{
     config(
@@ -14,7 +15,7 @@
         on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['status_change_key'], 'unique': True},
-            {'columns': ['work_item_key']},
+            {'columns': ['work_item_key', 'is_deleted']},
             {'columns': ['source_changed_at']},
             {'columns': ['built_at']},
             {'columns': ['(' ~ status_change_fingerprint('from') | trim ~ ')']},

@@ -9,7 +9,8 @@
     kept (`keep_work_item_lookups`); without kept lookups, every stored issue is compared. Of the
     items a run works out, it writes those whose row differs from the stored one or is new, so an
     Asana task or a plan row that did not change keeps its row, and `built_at` marks the rows a run
-    wrote.
+    wrote. `placed_at` marks when an item last moved project, came or went (is deleted or back):
+    `int_time_entries` compares the entries of those items alone with their item.
 -#}
 {%- set milestone_issue_type = var('jira_milestone_issue_type') | replace("'", "''") -%}
 
@@ -22,6 +23,7 @@
         indexes=[
             {'columns': ['work_item_key'], 'unique': True},
             {'columns': ['built_at']},
+            {'columns': ['placed_at']},
         ],
         post_hook="{{ keep_work_item_lookups() }}",
     )
@@ -29,6 +31,8 @@
 
 {#- A table built before these items kept when they were written is rebuilt whole. -#}
 {%- set rebuild_by_issue = is_incremental_with_column('built_at') -%}
+{#- Rows stored before the table had `placed_at` keep it null until the item moves: none needs it. -#}
+{%- set keeps_placement = rebuild_by_issue and is_incremental_with_column('placed_at') -%}
 {#- Every column but the key and `built_at`: a row is written again only when one of them changed. -#}
 {%- set compared_columns = [
     'parent_work_item_key', 'source_system', 'source_instance', 'source_id', 'source_key', 'source_project_id',
@@ -526,6 +530,18 @@ item_rows as (
 
 select
     item_rows.*,
+    {% if keeps_placement -%}
+        case
+            when
+                stored.work_item_key is not null
+                and item_rows.project_key is not distinct from stored.project_key
+                and item_rows.is_deleted is not distinct from stored.is_deleted
+                then stored.placed_at
+            else now()
+        end
+    {%- else -%}
+        now()
+    {%- endif %} as placed_at,
     now() as built_at
 
 from item_rows
