@@ -8,8 +8,9 @@ gigabytes; a disk that fills in the middle of the run stops it after many minute
 error in an extract's traceback. `shortfalls()` names, before anything starts, each filesystem that
 lacks room for what the run will write to it.
 
-The figures per record come from an enterprise run (2,420,000 Jira issues and worklogs): the
-warehouse's data directory grew to 13.0 GiB at most, the Jira site took 3.9 GiB.
+The figures per record come from enterprise runs (2,420,000 Jira issues and worklogs): the bench's
+data directory, with every database of a run (`python -m bench.run --enterprise`), grew to 14.0 GiB at
+most; the Jira site took 3.9 GiB.
 """
 
 from __future__ import annotations
