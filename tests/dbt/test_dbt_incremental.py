@@ -648,37 +648,37 @@ def placed_at(connection: psycopg.Connection, *source_ids: str) -> dict[str, dat
     )
 
 
+def set_entries_project(connection: psycopg.Connection, source_id: str, project_key: str) -> None:
+    """Give the stored entries of Jira issue `source_id` the project `project_key`."""
+    connection.execute(
+        f"update {TIME_ENTRIES} set project_key = %s where source_system = 'jira' and source_work_item_id = %s",
+        (project_key, source_id),
+    )
+
+
+def built_elsewhere(connection: psycopg.Connection, source_id: str) -> None:
+    """As if Jira issue `source_id` and its entries had been built in another project."""
+    connection.execute(
+        f"update {UNIONED_ITEMS} set project_key = 'elsewhere' where source_system = 'jira' and source_id = %s",
+        (source_id,),
+    )
+    set_entries_project(connection, source_id, "elsewhere")
+
+
 def test_time_entries_compare_only_the_items_placed_since_their_last_run(night: Night) -> None:
     """An item written with another project than it held is placed anew, and its stored entries take
     its project; an item written for another change keeps its `placed_at`, and its entries are not
     compared with it (their project, made stale here by hand, stays as it was)."""
     connection = night.connection
     project_id, [(moved, moved_project), (edited, _)] = logged_jira_project(connection)
-    edited_entries = connection.execute(
-        f"select time_entry_key, project_key from {TIME_ENTRIES}"
-        " where source_system = 'jira' and source_work_item_id = %s",
-        (edited,),
-    ).fetchall()
+    [edited_project] = entries_projects(connection, edited)
     placed_before = placed_at(connection, moved, edited)
-    # As if the moved issue and its entries had been built in another project, and the edited issue
-    # had another title.
-    connection.execute(
-        f"update {UNIONED_ITEMS} set project_key = 'elsewhere' where source_system = 'jira' and source_id = %s",
-        (moved,),
-    )
-    connection.execute(
-        f"update {TIME_ENTRIES} set project_key = 'elsewhere' where source_system = 'jira'"
-        " and source_work_item_id = %s",
-        (moved,),
-    )
+    built_elsewhere(connection, moved)
     connection.execute(
         f"update {UNIONED_ITEMS} set title = 'an older title' where source_system = 'jira' and source_id = %s",
         (edited,),
     )
-    connection.execute(
-        f"update {TIME_ENTRIES} set project_key = 'stale' where source_system = 'jira' and source_work_item_id = %s",
-        (edited,),
-    )
+    set_entries_project(connection, edited, "stale")
     try:
         rebuild_project_issues(night, project_id, "int_work_items_unioned", "int_time_entries")
         placed_after = placed_at(connection, moved, edited)
@@ -687,10 +687,7 @@ def test_time_entries_compare_only_the_items_placed_since_their_last_run(night: 
         assert entries_projects(connection, moved) == {moved_project}
         assert entries_projects(connection, edited) == {"stale"}
     finally:
-        for key, project_key in edited_entries:
-            connection.execute(
-                f"update {TIME_ENTRIES} set project_key = %s where time_entry_key = %s", (project_key, key)
-            )
+        set_entries_project(connection, edited, edited_project)
     assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]
     assert sorted_rows(connection, TIME_ENTRIES) == night.full_refresh["int_time_entries"]
 
@@ -701,15 +698,7 @@ def test_work_items_stored_before_they_kept_placed_at_are_still_followed_by_thei
     connection = night.connection
     project_id, [(moved, moved_project), _] = logged_jira_project(connection)
     connection.execute(f"alter table {UNIONED_ITEMS} drop column placed_at")
-    connection.execute(
-        f"update {UNIONED_ITEMS} set project_key = 'elsewhere' where source_system = 'jira' and source_id = %s",
-        (moved,),
-    )
-    connection.execute(
-        f"update {TIME_ENTRIES} set project_key = 'elsewhere' where source_system = 'jira'"
-        " and source_work_item_id = %s",
-        (moved,),
-    )
+    built_elsewhere(connection, moved)
     rebuild_project_issues(night, project_id, "int_work_items_unioned", "int_time_entries")
     placed = connection.execute(f"select source_id from {UNIONED_ITEMS} where placed_at is not null").fetchall()
     assert placed == [(moved,)]
