@@ -5,10 +5,10 @@
     and email, that project's default rate or that person's rate card (compared by a fingerprint of
     their periods) changed. An item's project and liveness are compared only for the items
     `int_work_items_unioned` placed since the entries' last run (by its `placed_at`: written new,
-    or with another project or liveness): the others hold what the entries were built with. The accounts' and projects' lookups are compared with
-    those the last run kept (`keep_time_entry_lookups`), and the entries of the few that changed
-    are read through their indexes; without kept lookups, every stored entry is compared with the
-    lookups. `built_at` marks the rows a run wrote, so `fct_time_entries` can follow.
+    or with another project or liveness): the others hold what the entries were built with. The
+    accounts' and projects' lookups are compared with those the last run kept
+    (`keep_time_entry_lookups`), and the entries of the few that changed are read through their
+    indexes; without kept lookups, every stored entry is compared with the lookups. `built_at` marks the rows a run wrote, so `fct_time_entries` can follow.
 -#}
 {{
     config(
