@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,17 +75,16 @@ def existing_ancestor(path: Path) -> Path:
     return path
 
 
-def shortfalls(needs: Iterable[SpaceNeed], disk_usage: Callable[[Path], object] | None = None) -> list[str]:
+def shortfalls(needs: Iterable[SpaceNeed]) -> list[str]:
     """A message for each filesystem whose free space is less than what `needs` will write to it
     (needs on the same filesystem add up); empty when every one has room."""
-    disk_usage = disk_usage or shutil.disk_usage
     by_device: dict[int, list[SpaceNeed]] = {}
     for need in needs:
         by_device.setdefault(os.stat(existing_ancestor(need.directory)).st_dev, []).append(need)
     messages = []
     for device_needs in by_device.values():
         wanted = sum(need.bytes for need in device_needs)
-        free = disk_usage(existing_ancestor(device_needs[0].directory)).free
+        free = shutil.disk_usage(existing_ancestor(device_needs[0].directory)).free
         if free < wanted:
             parts = "; ".join(
                 f"{need.purpose} in {need.directory}: {need.bytes / GIB:.1f} GiB" for need in device_needs

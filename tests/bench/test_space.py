@@ -19,15 +19,18 @@ from simulators.world import WorldConfig
 Usage = namedtuple("Usage", "total used free")
 
 
-def free_of(gib: float):
-    return lambda path: Usage(0, 0, int(gib * GIB))
+def disks_with(monkeypatch, gib: float) -> None:
+    """Every disk `gib` GiB free."""
+    monkeypatch.setattr("bench.space.shutil.disk_usage", lambda path: Usage(0, 0, int(gib * GIB)))
 
 
-def test_needs_on_one_filesystem_add_up(tmp_path):
+def test_needs_on_one_filesystem_add_up(tmp_path, monkeypatch):
     needs = [SpaceNeed("data", tmp_path / "data", 3 * GIB), SpaceNeed("site", tmp_path / "site" / "new", 2 * GIB)]
 
-    assert shortfalls(needs, free_of(6)) == []
-    [message] = shortfalls(needs, free_of(4))
+    disks_with(monkeypatch, 6)
+    assert shortfalls(needs) == []
+    disks_with(monkeypatch, 4)
+    [message] = shortfalls(needs)
     assert message.startswith("5.0 GiB needed, 4.0 GiB free")
     assert f"data in {tmp_path / 'data'}: 3.0 GiB" in message
     assert f"site in {tmp_path / 'site' / 'new'}: 2.0 GiB" in message
@@ -59,7 +62,7 @@ def test_the_bench_stops_before_it_starts_when_a_disk_is_too_full(monkeypatch, c
         raise AssertionError("the bench started")
 
     monkeypatch.setattr(bench.run, "run", no_run)
-    monkeypatch.setattr("bench.space.shutil.disk_usage", free_of(0.5))
+    disks_with(monkeypatch, 0.5)
 
     assert bench.run.main(["--enterprise"]) == 2
     error = capsys.readouterr().err
@@ -75,6 +78,6 @@ def test_the_bench_stops_before_it_starts_when_a_disk_is_too_full(monkeypatch, c
 def test_the_bench_starts_when_every_disk_has_room(monkeypatch):
     started = []
     monkeypatch.setattr(bench.run, "run", lambda *args, **kwargs: started.append(args))
-    monkeypatch.setattr("bench.space.shutil.disk_usage", free_of(500))
+    disks_with(monkeypatch, 500)
     assert bench.run.main(["--enterprise"]) == 0
     assert started

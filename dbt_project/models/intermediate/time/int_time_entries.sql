@@ -32,9 +32,9 @@
 {%- set rebuild_by_entry = is_incremental_with_column('built_at') -%}
 {%- set kept_lookups = kept_lookups_if_complete(['account_lookups', 'project_rates']) if rebuild_by_entry else none -%}
 {#- Items built before they kept `placed_at`: every item rebuilt since the entries' last run is compared. -#}
-{%- set placement_column = 'placed_at' if execute and rebuild_by_entry and 'placed_at' in (
-    adapter.get_columns_in_relation(ref('int_work_items_unioned')) | map(attribute='name') | list
-) else 'built_at' -%}
+{%- set placement_column = 'placed_at'
+    if execute and rebuild_by_entry and relation_has_column(ref('int_work_items_unioned'), 'placed_at')
+    else 'built_at' -%}
 
 with
 
