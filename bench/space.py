@@ -78,13 +78,14 @@ def existing_ancestor(path: Path) -> Path:
 def shortfalls(needs: Iterable[SpaceNeed]) -> list[str]:
     """A message for each filesystem whose free space is less than what `needs` will write to it
     (needs on the same filesystem add up); empty when every one has room."""
-    by_device: dict[int, list[SpaceNeed]] = {}
+    by_device: dict[int, tuple[Path, list[SpaceNeed]]] = {}
     for need in needs:
-        by_device.setdefault(os.stat(existing_ancestor(need.directory)).st_dev, []).append(need)
+        folder = existing_ancestor(need.directory)
+        by_device.setdefault(os.stat(folder).st_dev, (folder, []))[1].append(need)
     messages = []
-    for device_needs in by_device.values():
+    for folder, device_needs in by_device.values():
         wanted = sum(need.bytes for need in device_needs)
-        free = shutil.disk_usage(existing_ancestor(device_needs[0].directory)).free
+        free = shutil.disk_usage(folder).free
         if free < wanted:
             parts = "; ".join(
                 f"{need.purpose} in {need.directory}: {need.bytes / GIB:.1f} GiB" for need in device_needs

@@ -8,7 +8,8 @@
     or with another project or liveness): the others hold what the entries were built with. The
     accounts' and projects' lookups are compared with those the last run kept
     (`keep_time_entry_lookups`), and the entries of the few that changed are read through their
-    indexes; without kept lookups, every stored entry is compared with the lookups. `built_at` marks the rows a run wrote, so `fct_time_entries` can follow.
+    indexes; without kept lookups, every stored entry is compared with the lookups. `built_at` marks
+    the rows a run wrote, so `fct_time_entries` can follow.
 -#}
 {{
     config(
@@ -33,7 +34,7 @@
 {%- set kept_lookups = kept_lookups_if_complete(['account_lookups', 'project_rates']) if rebuild_by_entry else none -%}
 {#- Items built before they kept `placed_at`: every item rebuilt since the entries' last run is compared. -#}
 {%- set placement_column = 'placed_at'
-    if execute and rebuild_by_entry and relation_has_column(ref('int_work_items_unioned'), 'placed_at')
+    if rebuild_by_entry and relation_has_column(ref('int_work_items_unioned'), 'placed_at')
     else 'built_at' -%}
 
 with

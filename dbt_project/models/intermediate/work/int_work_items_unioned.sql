@@ -32,7 +32,7 @@
 {#- A table built before these items kept when they were written is rebuilt whole. -#}
 {%- set rebuild_by_issue = is_incremental_with_column('built_at') -%}
 {#- Rows stored before the table had `placed_at` keep it null until the item moves: none needs it. -#}
-{%- set keeps_placement = rebuild_by_issue and is_incremental_with_column('placed_at') -%}
+{%- set keeps_placement = rebuild_by_issue and relation_has_column(this, 'placed_at') -%}
 {#- Every column but the key and `built_at`: a row is written again only when one of them changed. -#}
 {%- set compared_columns = [
     'parent_work_item_key', 'source_system', 'source_instance', 'source_id', 'source_key', 'source_project_id',
