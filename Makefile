@@ -74,7 +74,7 @@ docs: install  ## build the dbt documentation site (lineage, every model and col
 bench: install  ## measure landing speed, the dlt peer, refresh and night, memory and parse time; writes bench/results.md
 	$(BIN)/python -m bench.run
 
-bench-enterprise: install  ## make bench plus a full refresh of the enterprise world (about 6 GB of simulated Jira under .local)
+bench-enterprise: install  ## make bench plus a full refresh of the enterprise world (about 4 GB of simulated Jira under .local)
 	$(BIN)/python -m bench.run --enterprise
 
 clean: stop  ## remove local data, logs and build output (keeps .venv)
