@@ -162,10 +162,12 @@ def test_the_bench_prints_and_writes_every_row(tmp_path, capsys, monkeypatch):
         span = float(night["extract + load, the 3 tools side by side"][2].split(" s ")[0])
         longest = max(float(night[f"extract + load {tool}, incremental"][2].split(" s ")[0]) for tool in TOOLS)
         assert span >= longest - 0.05
-        # every kind of process the extracts ran on used some CPU, and together no more than the cores had
+        # every kind of process the extracts ran on is counted, the extract processes used some CPU (the
+        # simulators' share of a smoke-sized night can print as 0.0 s), and together no more than the cores had
         cpu = night["CPU of the extracts side by side"][2]
         used = {part.rsplit(" ", 2)[0]: float(part.rsplit(" ", 2)[1]) for part in cpu.split(": ")[1].split(", ")}
-        assert set(used) == {"simulators", "extract processes", "PostgreSQL"} and min(used.values()) > 0, cpu
+        assert set(used) == {"simulators", "extract processes", "PostgreSQL"}, cpu
+        assert min(used.values()) >= 0 and used["extract processes"] > 0, cpu
         window = float(cpu.split(" s in ")[1].split(" s ")[0])
         assert window >= span and float(cpu.split(" s in ")[0]) <= (os.cpu_count() or 1) * window + 0.1, cpu
         every_phase = night["incremental night, every phase but dbt"]
