@@ -4,7 +4,8 @@
     named for story points and the milestone issue type, as one fingerprint). Every run keeps them
     (`keep_work_item_lookups`, see `kept_lookups`), so the next run rebuilds only the stored issues
     of the projects, accounts and sites whose lookup changed, instead of comparing every stored
-    issue with the lookups.
+    issue with the lookups. An Asana task's row is built likewise with its project's key, its
+    assignee's person and the custom field read for its estimate, kept apart (`asana_*` kinds).
 -#}
 
 {#- The Jira fields named for story points (`jira_story_points_field`), per site. -#}
@@ -39,24 +40,40 @@
 {%- endmacro %}
 
 
-{% macro work_item_project_keys() -%}
+{% macro work_item_project_keys(source_system='jira') -%}
     select
         source_projects.source_instance,
         source_projects.source_project_id,
         source_projects.project_key
 
     from {{ ref('int_source_projects') }} as source_projects
-    where source_projects.source_system = 'jira'
+    where source_projects.source_system = '{{ source_system }}'
 {%- endmacro %}
 
 
-{% macro work_item_assignee_people() -%}
+{% macro work_item_assignee_people(source_system='jira') -%}
     select
         tool_accounts.account_id,
         tool_accounts.person_key
 
     from {{ ref('int_tool_accounts_resolved') }} as tool_accounts
-    where tool_accounts.source_system = 'jira'
+    where tool_accounts.source_system = '{{ source_system }}'
+{%- endmacro %}
+
+
+{#- The Asana custom field read for a task's estimate (`asana_estimate_field`), as one row. -#}
+{% macro asana_work_item_settings() -%}
+    select cast('{{ var("asana_estimate_field") | replace("'", "''") }}' as text) as estimate_field
+{%- endmacro %}
+
+
+{#- Whether the Asana settings the last run kept (`kept`, a relation) are those of this run. -#}
+{% macro asana_work_item_settings_kept(kept) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set kept_fields = run_query('select estimate_field from ' ~ kept).columns[0].values() | list -%}
+    {{ return(kept_fields == [var('asana_estimate_field')]) }}
 {%- endmacro %}
 
 
@@ -85,5 +102,8 @@
         'project_keys': work_item_project_keys(),
         'assignee_people': work_item_assignee_people(),
         'site_configurations': work_item_site_configurations(),
+        'asana_project_keys': work_item_project_keys('asana'),
+        'asana_assignee_people': work_item_assignee_people('asana'),
+        'asana_settings': asana_work_item_settings(),
     }) }}
 {%- endmacro %}

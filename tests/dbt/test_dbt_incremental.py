@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from connectors.jira.settings import ISSUE_FIELDS
 from simulators.asana import AsanaSimulator
@@ -272,8 +273,8 @@ def test_jira_items_are_rebuilt_for_issues_written_changed_or_remapped_not_every
 
 @pytest.mark.parametrize("tool", ["asana", "smartsheet"])
 def test_asana_and_smartsheet_items_are_written_again_only_when_their_row_changed(night: Night, tool: str) -> None:
-    """Asana tasks and plan rows are worked out whole on every run; only the items whose row changed
-    (edited, deleted or new) are written again, the others keep the row and `built_at` they had."""
+    """Only the Asana tasks and plan rows whose row changed (edited, deleted or new) are written again,
+    the others keep the row and `built_at` they had."""
     changed = set(night.changes.edited[tool]) | set(night.changes.deleted[tool]) | set(night.changes.added[tool])
     every_item = issue_ids(
         night.connection, "select source_id from intermediate.int_work_items_unioned where source_system = %s", tool
@@ -815,6 +816,222 @@ def test_without_kept_lookups_a_run_compares_every_stored_issue_and_keeps_them(n
         " (select count(distinct source_instance) from staging.stg_jira__fields)"
     ).fetchone()
     assert kept_counts == lookups
+    assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]
+
+
+KEPT_ASANA_PROJECT_KEYS = "intermediate.int_work_items_unioned__asana_project_keys"
+KEPT_ASANA_ASSIGNEE_PEOPLE = "intermediate.int_work_items_unioned__asana_assignee_people"
+KEPT_ASANA_SETTINGS = "intermediate.int_work_items_unioned__asana_settings"
+ASANA_ITEMS = f"{UNIONED_ITEMS} where source_system = 'asana'"
+
+
+def asana_items_written_last(connection: psycopg.Connection) -> set[str]:
+    return issue_ids(
+        connection, f"select source_id from {ASANA_ITEMS} and built_at = (select max(built_at) from {UNIONED_ITEMS})"
+    )
+
+
+def asana_titles(connection: psycopg.Connection, source_ids: list[str]) -> dict[str, str]:
+    return dict(
+        connection.execute(f"select source_id, title from {ASANA_ITEMS} and source_id = any(%s)", (source_ids,))
+    )
+
+
+def set_asana_titles(connection: psycopg.Connection, titles: dict[str, str]) -> None:
+    """Give stored Asana items other titles: as if built from older data, they are written again by a
+    run that works them out, and left so by one that does not."""
+    for source_id, title in titles.items():
+        connection.execute(
+            f"update {UNIONED_ITEMS} set title = %s where source_system = 'asana' and source_id = %s",
+            (title, source_id),
+        )
+
+
+def asana_descendants(connection: psycopg.Connection, task: str) -> set[str]:
+    """The stored subtasks of Asana task `task`, at every depth."""
+    return issue_ids(
+        connection,
+        f"with recursive descendants as (select source_id from {ASANA_ITEMS} and parent_source_id = %s"
+        f" union select items.source_id from {UNIONED_ITEMS} as items inner join descendants"
+        " on items.source_system = 'asana' and items.parent_source_id = descendants.source_id)"
+        " select source_id from descendants",
+        task,
+    )
+
+
+def test_an_asana_task_moved_to_another_project_takes_its_subtasks_with_it(night: Night) -> None:
+    """A task the loader writes is rebuilt with every stored descendant, though Asana changed none of
+    them: each subtask belongs to its nearest ancestor's project. A subtask written alone takes the
+    project stored for its parent, and a task nothing reached is not worked out again."""
+    connection = night.connection
+    parents = connection.execute(
+        f"select parents.source_id, parents.source_project_id from {UNIONED_ITEMS} as parents"
+        f" inner join {UNIONED_ITEMS} as children on children.source_system = 'asana'"
+        " and children.parent_source_id = parents.source_id"
+        " where parents.source_system = 'asana' and parents.parent_source_id is null and not parents.is_deleted"
+        " group by 1, 2 order by count(*) desc, 1"
+    ).fetchall()
+    (moved, project), (other_parent, _) = parents[0], parents[1]
+    descendants = sorted(asana_descendants(connection, moved))
+    edited_subtask = min(asana_descendants(connection, other_parent))
+    other_project, other_project_key = connection.execute(
+        "select source_project_id, project_key from intermediate.int_source_projects"
+        " where source_system = 'asana' and source_project_id <> %s and project_key is not null order by 1 limit 1",
+        (project,),
+    ).fetchone()
+    untouched = connection.execute(
+        f"select source_id from {ASANA_ITEMS} and source_project_id <> all(%s) and source_id <> all(%s)"
+        " order by source_id limit 1",
+        ([project, other_project], [moved, *descendants, other_parent, edited_subtask]),
+    ).fetchone()[0]
+    stored = {
+        row[0]: row[1:]
+        for row in connection.execute(
+            f"select source_id, source_project_id, project_key, source_changed_at from {ASANA_ITEMS}"
+            " and source_id = any(%s)",
+            ([moved, *descendants, edited_subtask],),
+        )
+    }
+    raw = connection.execute(
+        "select record_id, payload, loaded_at from raw.asana_tasks where record_id = any(%s)",
+        ([moved, edited_subtask],),
+    ).fetchall()
+    untouched_title = asana_titles(connection, [untouched])
+    assert descendants, "the moved task has subtasks"
+
+    def write_raw(task: str, payload: str, *params: object) -> None:
+        connection.execute(
+            f"update raw.asana_tasks set payload = {payload}, loaded_at = clock_timestamp() where record_id = %s",
+            (*params, task),
+        )
+
+    try:
+        write_raw(moved, "jsonb_set(payload, '{memberships,0,project,gid}', to_jsonb(%s::text))", other_project)
+        write_raw(edited_subtask, "jsonb_set(payload, '{name}', to_jsonb('renamed'::text))")
+        set_asana_titles(connection, {untouched: "stale"})
+        run_model(night, "int_work_items_unioned")
+        projects = dict(
+            connection.execute(
+                f"select source_id, project_key from {ASANA_ITEMS} and source_id = any(%s)", ([moved, *descendants],)
+            )
+        )
+        assert projects == dict.fromkeys([moved, *descendants], other_project_key)
+        assert asana_items_written_last(connection) == {moved, *descendants, edited_subtask}
+        subtask = connection.execute(
+            f"select title, source_project_id, project_key from {ASANA_ITEMS} and source_id = %s", (edited_subtask,)
+        ).fetchone()
+        assert subtask == ("renamed", *stored[edited_subtask][:2]), "the subtask keeps its parent's project"
+        assert asana_titles(connection, [untouched]) == {untouched: "stale"}, "a task nothing reached was kept"
+    finally:
+        for record_id, payload, _ in raw:
+            write_raw(record_id, "%s", Jsonb(payload))
+        run_model(night, "int_work_items_unioned")
+        set_asana_titles(connection, untouched_title)
+        # The rows as the loader and the night's run left them: when they were written, too.
+        for record_id, _, loaded_at in raw:
+            connection.execute("update raw.asana_tasks set loaded_at = %s where record_id = %s", (loaded_at, record_id))
+        for source_id, (*_, source_changed_at) in stored.items():
+            connection.execute(
+                f"update {UNIONED_ITEMS} set source_changed_at = %s where source_system = 'asana' and source_id = %s",
+                (source_changed_at, source_id),
+            )
+    assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]
+
+
+def test_asana_tasks_are_rebuilt_for_the_projects_and_accounts_whose_kept_lookups_changed(night: Night) -> None:
+    """The stored tasks of the Asana projects and accounts whose lookups differ from those the last
+    run kept are worked out again; no other stored task is."""
+    connection = night.connection
+    account_id = connection.execute(
+        f"select assignee_account_id from {ASANA_ITEMS} and assignee_person_key is not null"
+        " group by 1 order by count(*) desc, 1 limit 1"
+    ).fetchone()[0]
+    project_id = connection.execute(
+        f"select source_project_id from {ASANA_ITEMS} and assignee_account_id is distinct from %s"
+        " group by 1 order by count(*) desc, 1 limit 1",
+        (account_id,),
+    ).fetchone()[0]
+    reached = sorted(
+        issue_ids(
+            connection,
+            f"select source_id from {ASANA_ITEMS} and (assignee_account_id = %s or source_project_id = %s)",
+            account_id,
+            project_id,
+        )
+    )
+    control = connection.execute(
+        f"select source_id from {ASANA_ITEMS} and source_id <> all(%s) order by source_id limit 1", (reached,)
+    ).fetchone()[0]
+    titles = asana_titles(connection, [*reached, control])
+    connection.execute(
+        f"update {KEPT_ASANA_ASSIGNEE_PEOPLE} set person_key = 'someone else' where account_id = %s", (account_id,)
+    )
+    connection.execute(
+        f"update {KEPT_ASANA_PROJECT_KEYS} set project_key = 'another project' where source_project_id = %s",
+        (project_id,),
+    )
+    set_asana_titles(connection, dict.fromkeys([*reached, control], "stale"))
+    try:
+        run_model(night, "int_work_items_unioned")
+        after = asana_titles(connection, [*reached, control])
+        assert {source_id: after[source_id] for source_id in reached} == {
+            source_id: titles[source_id] for source_id in reached
+        }, "the tasks of the account and the project were rebuilt"
+        assert after[control] == "stale", "no other task was worked out"
+        kept = connection.execute(
+            f"select (select person_key from {KEPT_ASANA_ASSIGNEE_PEOPLE} where account_id = %s),"
+            f" (select project_key from {KEPT_ASANA_PROJECT_KEYS} where source_project_id = %s)",
+            (account_id, project_id),
+        ).fetchone()
+        assert "someone else" not in kept and "another project" not in kept, "the run kept the lookups it used"
+    finally:
+        set_asana_titles(connection, {control: titles[control]})
+    assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]
+
+
+@pytest.mark.parametrize("cause", ["another estimate field", "no kept lookups"])
+def test_every_asana_task_is_worked_out_when_the_run_cannot_tell_which_changed(night: Night, cause: str) -> None:
+    """Read with another estimate field than the last run, or without the lookups it kept, every
+    Asana task is worked out (a stale stored row anywhere is written again); the run keeps the
+    lookups and the field it used."""
+    connection = night.connection
+    every_task = sorted(issue_ids(connection, f"select source_id from {ASANA_ITEMS}"))
+    control = every_task[len(every_task) // 2]
+    title = asana_titles(connection, [control])
+    estimated = f"select count(*) from {ASANA_ITEMS} and estimate_hours is not null"
+    assert connection.execute(estimated).fetchone()[0] > 0
+    set_asana_titles(connection, {control: "stale"})
+    if cause == "no kept lookups":
+        for kept in (KEPT_ASANA_PROJECT_KEYS, KEPT_ASANA_ASSIGNEE_PEOPLE, KEPT_ASANA_SETTINGS):
+            connection.execute(f"drop table {kept}")
+        try:
+            run_model(night, "int_work_items_unioned")
+            assert asana_titles(connection, [control]) == title
+        finally:
+            set_asana_titles(connection, title)
+        kept_counts = connection.execute(
+            f"select (select count(*) from {KEPT_ASANA_PROJECT_KEYS}),"
+            f" (select count(*) from {KEPT_ASANA_ASSIGNEE_PEOPLE}), (select estimate_field from {KEPT_ASANA_SETTINGS})"
+        ).fetchone()
+        lookups = connection.execute(
+            "select (select count(*) from intermediate.int_source_projects where source_system = 'asana'),"
+            " (select count(*) from intermediate.int_tool_accounts_resolved where source_system = 'asana'),"
+            " 'Estimated hours'"
+        ).fetchone()
+        assert kept_counts == lookups
+    else:
+        try:
+            run_model(
+                night, "stg_asana__tasks", "int_work_items_unioned", variables={"asana_estimate_field": "No such field"}
+            )
+            assert asana_titles(connection, [control]) == title
+            assert connection.execute(estimated).fetchone()[0] == 0, "no task has an estimate in that field"
+            assert connection.execute(f"select estimate_field from {KEPT_ASANA_SETTINGS}").fetchone() == (
+                "No such field",
+            )
+        finally:
+            run_model(night, "stg_asana__tasks", "int_work_items_unioned")
+            set_asana_titles(connection, title)
     assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]
 
 

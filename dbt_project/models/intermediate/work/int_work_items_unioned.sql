@@ -1,16 +1,17 @@
 {#-
-    Incremental: Jira issues (most of the items) are rebuilt one by one, the Asana tasks and
-    Smartsheet plan rows whole on every run (a subtask's project comes from its ancestors, a plan
-    row's type from its children). A run rebuilds the issues the loader wrote or tombstoned since
-    the last run (`source_changed_at`), those whose status changes `int_status_changes` rebuilt
-    since, and the stored issues whose lookups no longer hold: their project's key, their
-    assignee's person, or their site's story points fields and the milestone issue type
-    (`configuration_fingerprint`). Those are found by comparing the lookups with those the last run
-    kept (`keep_work_item_lookups`); without kept lookups, every stored issue is compared. Of the
-    items a run works out, it writes those whose row differs from the stored one or is new, so an
-    Asana task or a plan row that did not change keeps its row, and `built_at` marks the rows a run
-    wrote. `placed_at` marks when an item last moved project, came or went (is deleted or back):
-    `int_time_entries` compares the entries of those items alone with their item.
+    Incremental: Jira issues and Asana tasks are rebuilt one by one, the Smartsheet plan rows whole
+    on every run (a plan row's type comes from its children). A run rebuilds the issues and tasks
+    the loader wrote or tombstoned since the last run (`source_changed_at`), the issues whose status
+    changes `int_status_changes` rebuilt since, every stored descendant of a task it rebuilds (a
+    subtask takes its project from its nearest ancestor that has one), and the stored items whose
+    lookups no longer hold: their project's key, their assignee's person, their Jira site's story
+    points fields and the milestone issue type (`configuration_fingerprint`), or the Asana field
+    read for estimates. Those are found by comparing the lookups with those the last run kept
+    (`keep_work_item_lookups`); without kept lookups, every stored issue is compared with them, and
+    every Asana task is worked out. Of the items a run works out, it writes those whose row differs
+    from the stored one or is new, so a plan row that did not change keeps its row, and `built_at`
+    marks the rows a run wrote. `placed_at` marks when an item last moved project, came or went (is
+    deleted or back): `int_time_entries` compares the entries of those items alone with their item.
 -#}
 {%- set milestone_issue_type = var('jira_milestone_issue_type') | replace("'", "''") -%}
 
@@ -24,6 +25,7 @@
             {'columns': ['work_item_key'], 'unique': True},
             {'columns': ['built_at']},
             {'columns': ['placed_at']},
+            {'columns': ['parent_work_item_key']},
         ],
         post_hook="{{ keep_work_item_lookups() }}",
     )
@@ -41,10 +43,19 @@
     'is_deleted', 'assignee_account_id', 'source_changed_at', 'configuration_fingerprint',
 ] -%}
 
+{#- The newest write or tombstone of the loader that the stored items were built from. -#}
+{%- set changed_since = newest_instant('source_changed_at') if rebuild_by_issue else none -%}
+
 {%- set configuration_fingerprint = jira_configuration_fingerprint('jira_story_points_field_lists') -%}
 {#- The lookups the last run kept, when it kept them all; without them every stored issue is compared. -#}
 {%- set kept_lookups = kept_lookups_if_complete(['project_keys', 'assignee_people', 'site_configurations'])
     if rebuild_by_issue else none -%}
+{#- Asana tasks are rebuilt one by one when the last run kept their lookups and read estimates from
+    the same field; otherwise every task is worked out. -#}
+{%- set kept_asana_lookups = kept_lookups_if_complete(['asana_project_keys', 'asana_assignee_people', 'asana_settings'])
+    if rebuild_by_issue else none -%}
+{%- set rebuild_by_task = kept_asana_lookups is not none
+    and asana_work_item_settings_kept(kept_asana_lookups['asana_settings']) -%}
 
 with recursive
 
@@ -148,7 +159,7 @@ jira_issues_to_rebuild as (
         jira_issues.issue_id
 
     from jira_issues
-    where greatest(jira_issues.loaded_at, jira_issues.deleted_at) > {{ newest_instant('source_changed_at') }}
+    where greatest(jira_issues.loaded_at, jira_issues.deleted_at) > {{ changed_since }}
 
     union
 
@@ -318,17 +329,148 @@ jira_work_items as (
 
 ),
 
+{% if rebuild_by_task %}
+changed_asana_projects as (
+
+    {{ changed_lookups(
+        work_item_project_keys('asana'),
+        kept_asana_lookups['asana_project_keys'],
+        ['source_instance', 'source_project_id'],
+        ['project_key'],
+        'source_project_id'
+    ) }}
+
+),
+
+changed_asana_accounts as (
+
+    {{ changed_lookups(
+        work_item_assignee_people('asana'),
+        kept_asana_lookups['asana_assignee_people'],
+        ['account_id'],
+        ['person_key'],
+        'account_id'
+    ) }}
+
+),
+
+-- The tasks the loader wrote or tombstoned since the last run, and every stored descendant of
+-- theirs: a subtask's project may come from them.
+asana_tasks_written as (
+
+    select
+        asana_tasks.source_instance,
+        asana_tasks.task_gid
+
+    from asana_tasks
+    where greatest(asana_tasks.loaded_at, asana_tasks.deleted_at) > {{ changed_since }}
+
+    union
+
+    select
+        stored_children.source_instance,
+        stored_children.source_id as task_gid
+
+    from asana_tasks_written
+    cross join
+        lateral (  -- noqa: ST05
+            -- Each task's children through the stored parents' index: `offset 0` keeps the planner,
+            -- which guesses ten times the written tasks for each step of the walk, from hashing
+            -- every stored item instead.
+            select
+                stored.source_instance,
+                stored.source_id
+
+            from {{ this }} as stored
+            where
+                stored.parent_work_item_key
+                = {{ surrogate_key(["'asana'", 'asana_tasks_written.source_instance', 'asana_tasks_written.task_gid']) }}
+            offset 0
+        ) as stored_children
+
+),
+
+asana_tasks_to_rebuild as (
+
+    select asana_tasks_written.task_gid
+
+    from asana_tasks_written
+
+    union
+
+    -- Stored tasks of the Asana projects and accounts whose lookups differ from those the last run
+    -- kept; the stored table is not read when none does.
+    select stored.source_id as task_gid
+
+    from {{ this }} as stored
+    where
+        stored.source_system = 'asana'
+        and exists (
+            select changed_asana_projects.source_project_id from changed_asana_projects
+            union all
+            select changed_asana_accounts.account_id from changed_asana_accounts
+        )
+        and (
+            stored.source_project_id = any(array(select changed_asana_projects.source_project_id from changed_asana_projects))
+            or stored.assignee_account_id = any(array(select changed_asana_accounts.account_id from changed_asana_accounts))
+        )
+
+),
+
+{% endif %}
+
+-- Materialized when only some tasks are rebuilt: a few rows, read four times.
+rebuilt_asana_tasks as {{ 'materialized' if rebuild_by_task else 'not materialized' }} (
+
+    select asana_tasks.*
+
+    from asana_tasks
+    {% if rebuild_by_task -%}
+        -- By gid alone, through the raw table's key: a task of the same gid in another workspace is
+        -- rebuilt too, which changes nothing.
+        where asana_tasks.task_gid = any(array(select asana_tasks_to_rebuild.task_gid from asana_tasks_to_rebuild))
+    {%- endif %}
+
+),
+
 asana_task_projects as (
 
     -- Subtasks have no memberships: they belong to the project of their nearest ancestor that has one.
     select
-        asana_tasks.source_instance,
-        asana_tasks.task_gid,
-        asana_tasks.home_project_gid as project_gid,
+        rebuilt_asana_tasks.source_instance,
+        rebuilt_asana_tasks.task_gid,
+        rebuilt_asana_tasks.home_project_gid as project_gid,
         0 as levels_up
 
-    from asana_tasks
-    where asana_tasks.home_project_gid is not null
+    from rebuilt_asana_tasks
+    where rebuilt_asana_tasks.home_project_gid is not null
+
+    {% if rebuild_by_task %}
+    union all
+
+    -- A subtask whose parent is not rebuilt takes the project stored for its parent: none of the
+    -- parent's ancestors changed, or the parent would be rebuilt too.
+    select
+        subtasks.source_instance,
+        subtasks.task_gid,
+        stored_parents.source_project_id as project_gid,
+        1 as levels_up
+
+    from rebuilt_asana_tasks as subtasks
+    inner join {{ this }} as stored_parents
+        on
+            stored_parents.work_item_key
+            = {{ surrogate_key(["'asana'", 'subtasks.source_instance', 'subtasks.parent_task_gid']) }}
+    where
+        subtasks.home_project_gid is null
+        and not exists (
+            select rebuilt_parents.task_gid
+            from rebuilt_asana_tasks as rebuilt_parents
+            where
+                rebuilt_parents.source_instance = subtasks.source_instance
+                and rebuilt_parents.task_gid = subtasks.parent_task_gid
+        )
+    {% endif %}
 
     union all
 
@@ -338,7 +480,7 @@ asana_task_projects as (
         asana_task_projects.project_gid,
         asana_task_projects.levels_up + 1 as levels_up
 
-    from asana_tasks as subtasks
+    from rebuilt_asana_tasks as subtasks
     inner join asana_task_projects
         on
             subtasks.source_instance = asana_task_projects.source_instance
@@ -353,34 +495,35 @@ asana_work_items as (
 
     select
         'asana' as source_system,
-        asana_tasks.source_instance,
-        asana_tasks.task_gid as source_id,
+        rebuilt_asana_tasks.source_instance,
+        rebuilt_asana_tasks.task_gid as source_id,
         cast(null as text) as source_key,
         asana_task_projects.project_gid as source_project_id,
-        asana_tasks.task_name as title,
-        asana_tasks.task_subtype as item_type,
-        case when asana_tasks.is_completed then 'Completed' else 'Incomplete' end as status,
-        case when asana_tasks.is_completed then 'done' else 'todo' end as status_category,
-        asana_tasks.parent_task_gid as parent_source_id,
-        asana_tasks.assignee_gid as assignee_account_id,
-        asana_tasks.created_at,
+        rebuilt_asana_tasks.task_name as title,
+        rebuilt_asana_tasks.task_subtype as item_type,
+        case when rebuilt_asana_tasks.is_completed then 'Completed' else 'Incomplete' end as status,
+        case when rebuilt_asana_tasks.is_completed then 'done' else 'todo' end as status_category,
+        rebuilt_asana_tasks.parent_task_gid as parent_source_id,
+        rebuilt_asana_tasks.assignee_gid as assignee_account_id,
+        rebuilt_asana_tasks.created_at,
         cast(null as timestamptz) as started_at,
         case
-            when asana_tasks.is_completed then coalesce(asana_tasks.completed_at, asana_tasks.modified_at)
+            when rebuilt_asana_tasks.is_completed
+                then coalesce(rebuilt_asana_tasks.completed_at, rebuilt_asana_tasks.modified_at)
         end as completed_at,
-        asana_tasks.due_on as due_date,
-        cast(round(asana_tasks.estimate_hours, 2) as numeric(12, 2)) as estimate_hours,
+        rebuilt_asana_tasks.due_on as due_date,
+        cast(round(rebuilt_asana_tasks.estimate_hours, 2) as numeric(12, 2)) as estimate_hours,
         cast(null as numeric(12, 2)) as story_points,
-        asana_tasks.task_subtype = 'milestone' as is_milestone,
-        asana_tasks.is_deleted,
-        cast(null as timestamptz) as source_changed_at,
+        rebuilt_asana_tasks.task_subtype = 'milestone' as is_milestone,
+        rebuilt_asana_tasks.is_deleted,
+        greatest(rebuilt_asana_tasks.loaded_at, rebuilt_asana_tasks.deleted_at) as source_changed_at,
         cast(null as text) as configuration_fingerprint
 
-    from asana_tasks
+    from rebuilt_asana_tasks
     left join asana_task_projects
         on
-            asana_tasks.source_instance = asana_task_projects.source_instance
-            and asana_tasks.task_gid = asana_task_projects.task_gid
+            rebuilt_asana_tasks.source_instance = asana_task_projects.source_instance
+            and rebuilt_asana_tasks.task_gid = asana_task_projects.task_gid
 
 ),
 

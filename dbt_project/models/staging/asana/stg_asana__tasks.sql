@@ -12,7 +12,8 @@ renamed as (
 
     select
         source.source_instance,
-        source.payload ->> 'gid' as task_gid,
+        -- The record's id is its gid: a task is found through the raw table's key.
+        source.record_id as task_gid,
         source.payload ->> 'name' as task_name,
         coalesce(source.payload ->> 'resource_subtype', 'default_task') as task_subtype,
         (source.payload ->> 'completed') = 'true' as is_completed,
