@@ -107,3 +107,22 @@
         'asana_settings': asana_work_item_settings(),
     }) }}
 {%- endmacro %}
+
+
+{#- The condition that picks the stored items of `source_system` (alias `stored`) whose lookups
+    changed: for each (column, relation, returned) of `changed`, the item's `column` is among the
+    values of `relation`'s `returned` column. The stored table is not read when no relation has a row. -#}
+{% macro stored_items_whose_lookups_changed(source_system, changed) -%}
+    stored.source_system = '{{ source_system }}'
+    and exists (
+        {%- for column, relation, returned in changed %}
+        {{ "union all" if not loop.first }}
+        select {{ relation }}.{{ returned }} from {{ relation }}
+        {%- endfor %}
+    )
+    and (
+        {%- for column, relation, returned in changed %}
+        {{ "or " if not loop.first }}stored.{{ column }} = any(array(select {{ relation }}.{{ returned }} from {{ relation }}))
+        {%- endfor %}
+    )
+{%- endmacro %}

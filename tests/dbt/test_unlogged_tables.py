@@ -26,6 +26,9 @@ LOGGED_INTERMEDIATE_TABLES = {
     "intermediate.int_work_items_unioned__project_keys",
     "intermediate.int_work_items_unioned__assignee_people",
     "intermediate.int_work_items_unioned__site_configurations",
+    "intermediate.int_work_items_unioned__asana_project_keys",
+    "intermediate.int_work_items_unioned__asana_assignee_people",
+    "intermediate.int_work_items_unioned__asana_settings",
 }
 
 

@@ -182,19 +182,11 @@ jira_issues_to_rebuild as (
 
     from {{ this }} as stored
     where
-        stored.source_system = 'jira'
-        and exists (
-            select changed_projects.source_project_id from changed_projects
-            union all
-            select changed_accounts.account_id from changed_accounts
-            union all
-            select changed_sites.source_instance from changed_sites
-        )
-        and (
-            stored.source_project_id = any(array(select changed_projects.source_project_id from changed_projects))
-            or stored.assignee_account_id = any(array(select changed_accounts.account_id from changed_accounts))
-            or stored.source_instance = any(array(select changed_sites.source_instance from changed_sites))
-        )
+        {{ stored_items_whose_lookups_changed('jira', [
+            ('source_project_id', 'changed_projects', 'source_project_id'),
+            ('assignee_account_id', 'changed_accounts', 'account_id'),
+            ('source_instance', 'changed_sites', 'source_instance'),
+        ]) }}
 
     {% else %}
 
@@ -404,16 +396,10 @@ asana_tasks_to_rebuild as (
 
     from {{ this }} as stored
     where
-        stored.source_system = 'asana'
-        and exists (
-            select changed_asana_projects.source_project_id from changed_asana_projects
-            union all
-            select changed_asana_accounts.account_id from changed_asana_accounts
-        )
-        and (
-            stored.source_project_id = any(array(select changed_asana_projects.source_project_id from changed_asana_projects))
-            or stored.assignee_account_id = any(array(select changed_asana_accounts.account_id from changed_asana_accounts))
-        )
+        {{ stored_items_whose_lookups_changed('asana', [
+            ('source_project_id', 'changed_asana_projects', 'source_project_id'),
+            ('assignee_account_id', 'changed_asana_accounts', 'account_id'),
+        ]) }}
 
 ),
 
