@@ -174,6 +174,13 @@ def issue_ids(connection: psycopg.Connection, query: str, *params: object) -> se
     return {row[0] for row in connection.execute(query, params)}
 
 
+def most_common(connection: psycopg.Connection, column: str, rows: str, *params: object) -> str:
+    """The value of `column` that most of `rows` (a relation and its `where`) hold; the least such on a tie."""
+    return connection.execute(
+        f"select {column} from {rows} group by 1 order by count(*) desc, 1 limit 1", params
+    ).fetchone()[0]
+
+
 def change_rates(world, sheets: SmartsheetSimulator, *, at: datetime) -> RateChange:
     """Raise a Jira project's default rate and the latest rate card row of one of its people: lookups
     that change the cost of time entries the night did not touch. The project is one where someone
@@ -492,15 +499,13 @@ def test_entries_are_rebuilt_for_the_accounts_and_projects_whose_kept_lookups_ch
     accounts and projects whose lookups differ from those kept, read through the account and project
     indexes, and compares no other entry with the lookups."""
     connection = night.connection
-    account_id = connection.execute(
-        f"select account_id from {TIME_ENTRIES} where person_email is not null"
-        " group by account_id order by count(*) desc, account_id limit 1"
-    ).fetchone()[0]
-    project_key = connection.execute(
-        f"select project_key from {TIME_ENTRIES} where rate_source = 'project_default' and account_id <> %s"
-        " group by project_key order by count(*) desc, project_key limit 1",
-        (account_id,),
-    ).fetchone()[0]
+    account_id = most_common(connection, "account_id", f"{TIME_ENTRIES} where person_email is not null")
+    project_key = most_common(
+        connection,
+        "project_key",
+        f"{TIME_ENTRIES} where rate_source = 'project_default' and account_id <> %s",
+        account_id,
+    )
     control_key, control_rate = connection.execute(
         f"select time_entry_key, project_default_rate from {TIME_ENTRIES}"
         " where account_id <> %s and project_key <> %s and project_default_rate is not null"
@@ -728,33 +733,45 @@ def test_an_issues_table_built_before_it_kept_the_custom_fields_apart_is_rebuilt
     assert sorted_rows(night.connection, UNIONED_ITEMS) == items
 
 
+def keep_other_lookups(connection: psycopg.Connection, kept: tuple[str, str], account_id: str, project_id: str) -> None:
+    """As if the last run had kept another person for `account_id` and another key for `project_id`
+    (`kept`: the tables of the kept people and project keys)."""
+    people, project_keys = kept
+    connection.execute(f"update {people} set person_key = 'someone else' where account_id = %s", (account_id,))
+    connection.execute(
+        f"update {project_keys} set project_key = 'another project' where source_project_id = %s", (project_id,)
+    )
+
+
+def kept_lookups_are_current(
+    connection: psycopg.Connection, kept: tuple[str, str], account_id: str, project_id: str
+) -> bool:
+    """Whether the run kept the person of `account_id` and the key of `project_id` it used, not those
+    `keep_other_lookups` left."""
+    people, project_keys = kept
+    person, project_key = connection.execute(
+        f"select (select person_key from {people} where account_id = %s),"
+        f" (select project_key from {project_keys} where source_project_id = %s)",
+        (account_id, project_id),
+    ).fetchone()
+    return person != "someone else" and project_key != "another project"
+
+
 def test_issues_are_rebuilt_for_the_projects_and_accounts_whose_kept_lookups_changed(night: Night) -> None:
     """Each run keeps the lookups it built issues with; the next one rebuilds the stored issues of the
     Jira projects and accounts whose lookups differ from those kept, and compares no other stored
     issue with the lookups."""
     connection = night.connection
     jira_items = f"{UNIONED_ITEMS} where source_system = 'jira'"
-    account_id = connection.execute(
-        f"select assignee_account_id from {jira_items} and assignee_person_key is not null"
-        " group by 1 order by count(*) desc, 1 limit 1"
-    ).fetchone()[0]
-    project_id = connection.execute(
-        f"select source_project_id from {jira_items} and assignee_account_id <> %s group by 1 order by count(*) desc, 1"
-        " limit 1",
-        (account_id,),
-    ).fetchone()[0]
+    account_id = most_common(connection, "assignee_account_id", f"{jira_items} and assignee_person_key is not null")
+    project_id = most_common(connection, "source_project_id", f"{jira_items} and assignee_account_id <> %s", account_id)
     control_key, control_person = connection.execute(
         f"select work_item_key, assignee_person_key from {jira_items} and assignee_account_id <> %s"
         " and source_project_id <> %s and assignee_person_key is not null order by work_item_key limit 1",
         (account_id, project_id),
     ).fetchone()
     # The last run kept other lookups for the account and the project, and built their issues so.
-    connection.execute(
-        f"update {KEPT_ASSIGNEE_PEOPLE} set person_key = 'someone else' where account_id = %s", (account_id,)
-    )
-    connection.execute(
-        f"update {KEPT_PROJECT_KEYS} set project_key = 'another project' where source_project_id = %s", (project_id,)
-    )
+    keep_other_lookups(connection, (KEPT_ASSIGNEE_PEOPLE, KEPT_PROJECT_KEYS), account_id, project_id)
     stale = connection.execute(
         f"update {UNIONED_ITEMS} set title = 'stale' where source_system = 'jira'"
         " and (assignee_account_id = %s or source_project_id = %s)",
@@ -774,12 +791,9 @@ def test_issues_are_rebuilt_for_the_projects_and_accounts_whose_kept_lookups_cha
             f"select assignee_person_key from {UNIONED_ITEMS} where work_item_key = %s", (control_key,)
         ).fetchone()[0]
         assert control == "nobody", "no issue was compared with the lookups one by one"
-        kept = connection.execute(
-            f"select (select person_key from {KEPT_ASSIGNEE_PEOPLE} where account_id = %s),"
-            f" (select project_key from {KEPT_PROJECT_KEYS} where source_project_id = %s)",
-            (account_id, project_id),
-        ).fetchone()
-        assert "someone else" not in kept and "another project" not in kept, "the run kept the lookups it used"
+        assert kept_lookups_are_current(
+            connection, (KEPT_ASSIGNEE_PEOPLE, KEPT_PROJECT_KEYS), account_id, project_id
+        ), "the run kept the lookups it used"
     finally:
         connection.execute(
             f"update {UNIONED_ITEMS} set assignee_person_key = %s where work_item_key = %s",
@@ -822,6 +836,7 @@ def test_without_kept_lookups_a_run_compares_every_stored_issue_and_keeps_them(n
 KEPT_ASANA_PROJECT_KEYS = "intermediate.int_work_items_unioned__asana_project_keys"
 KEPT_ASANA_ASSIGNEE_PEOPLE = "intermediate.int_work_items_unioned__asana_assignee_people"
 KEPT_ASANA_SETTINGS = "intermediate.int_work_items_unioned__asana_settings"
+KEPT_ASANA_LOOKUPS = (KEPT_ASANA_ASSIGNEE_PEOPLE, KEPT_ASANA_PROJECT_KEYS)
 ASANA_ITEMS = f"{UNIONED_ITEMS} where source_system = 'asana'"
 
 
@@ -942,15 +957,10 @@ def test_asana_tasks_are_rebuilt_for_the_projects_and_accounts_whose_kept_lookup
     """The stored tasks of the Asana projects and accounts whose lookups differ from those the last
     run kept are worked out again; no other stored task is."""
     connection = night.connection
-    account_id = connection.execute(
-        f"select assignee_account_id from {ASANA_ITEMS} and assignee_person_key is not null"
-        " group by 1 order by count(*) desc, 1 limit 1"
-    ).fetchone()[0]
-    project_id = connection.execute(
-        f"select source_project_id from {ASANA_ITEMS} and assignee_account_id is distinct from %s"
-        " group by 1 order by count(*) desc, 1 limit 1",
-        (account_id,),
-    ).fetchone()[0]
+    account_id = most_common(connection, "assignee_account_id", f"{ASANA_ITEMS} and assignee_person_key is not null")
+    project_id = most_common(
+        connection, "source_project_id", f"{ASANA_ITEMS} and assignee_account_id is distinct from %s", account_id
+    )
     reached = sorted(
         issue_ids(
             connection,
@@ -963,13 +973,7 @@ def test_asana_tasks_are_rebuilt_for_the_projects_and_accounts_whose_kept_lookup
         f"select source_id from {ASANA_ITEMS} and source_id <> all(%s) order by source_id limit 1", (reached,)
     ).fetchone()[0]
     titles = asana_titles(connection, [*reached, control])
-    connection.execute(
-        f"update {KEPT_ASANA_ASSIGNEE_PEOPLE} set person_key = 'someone else' where account_id = %s", (account_id,)
-    )
-    connection.execute(
-        f"update {KEPT_ASANA_PROJECT_KEYS} set project_key = 'another project' where source_project_id = %s",
-        (project_id,),
-    )
+    keep_other_lookups(connection, KEPT_ASANA_LOOKUPS, account_id, project_id)
     set_asana_titles(connection, dict.fromkeys([*reached, control], "stale"))
     try:
         run_model(night, "int_work_items_unioned")
@@ -978,12 +982,9 @@ def test_asana_tasks_are_rebuilt_for_the_projects_and_accounts_whose_kept_lookup
             source_id: titles[source_id] for source_id in reached
         }, "the tasks of the account and the project were rebuilt"
         assert after[control] == "stale", "no other task was worked out"
-        kept = connection.execute(
-            f"select (select person_key from {KEPT_ASANA_ASSIGNEE_PEOPLE} where account_id = %s),"
-            f" (select project_key from {KEPT_ASANA_PROJECT_KEYS} where source_project_id = %s)",
-            (account_id, project_id),
-        ).fetchone()
-        assert "someone else" not in kept and "another project" not in kept, "the run kept the lookups it used"
+        assert kept_lookups_are_current(connection, KEPT_ASANA_LOOKUPS, account_id, project_id), (
+            "the run kept the lookups it used"
+        )
     finally:
         set_asana_titles(connection, {control: titles[control]})
     assert sorted_rows(connection, UNIONED_ITEMS) == night.full_refresh["int_work_items_unioned"]

@@ -405,7 +405,7 @@ asana_tasks_to_rebuild as (
 
 {% endif %}
 
--- Materialized when only some tasks are rebuilt: a few rows, read four times.
+-- Materialized when only some tasks are rebuilt: a few rows, read five times below.
 rebuilt_asana_tasks as {{ 'materialized' if rebuild_by_task else 'not materialized' }} (
 
     select asana_tasks.*
