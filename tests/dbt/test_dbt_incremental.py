@@ -40,6 +40,7 @@ INCREMENTAL_MODELS = {
     "fct_time_entries": "marts.fct_time_entries",
     "fct_status_changes": "marts.fct_status_changes",
     "fct_work_items": "marts.fct_work_items",
+    "int_project_daily_events": "intermediate.int_project_daily_events",
 }
 SELECTION = " ".join(f"+{model}" for model in INCREMENTAL_MODELS)
 
@@ -1141,3 +1142,146 @@ def test_a_work_items_table_built_before_it_had_built_at_is_refused_until_a_full
     rebuilt = run_dbt([*command, "--full-refresh"], night.url, night.work_dir, run_date=ANCHOR_DATE.isoformat())
     assert rebuilt.returncode == 0, rebuilt.output[-5000:]
     assert work_items(night.connection) == before
+
+
+DAILY_EVENTS = "intermediate.int_project_daily_events"
+TIME_ENTRY_FACTS = "marts.fct_time_entries"
+
+
+def daily_events(connection: psycopg.Connection) -> dict[tuple[str, date], dict]:
+    return {(row["project_key"], row["date_day"]): row for row in records(connection, DAILY_EVENTS)}
+
+
+def daily_events_caught_up(night: Night) -> dict[tuple[str, date], dict]:
+    """The daily events after a run of their model: the days tests before changed are folded again."""
+    run_model(night, "int_project_daily_events")
+    return daily_events(night.connection)
+
+
+def entry_on_a_shared_day(connection: psycopg.Connection, table: str = TIME_ENTRY_FACTS) -> tuple[str, str, date]:
+    """A time entry whose project logged other entries on its day, with that project and day."""
+    return connection.execute(
+        f"select entries.time_entry_key, entries.project_key, entries.entry_date from {table} as entries"
+        f" where (select count(*) from {table} as others where others.project_key = entries.project_key"
+        " and others.entry_date = entries.entry_date) > 1 order by entries.time_entry_key limit 1"
+    ).fetchone()
+
+
+def move_entry(connection: psycopg.Connection, time_entry_key: str, days: int, table: str = TIME_ENTRY_FACTS) -> None:
+    connection.execute(
+        f"update {table} set entry_date = entry_date + %s where time_entry_key = %s", (days, time_entry_key)
+    )
+
+
+def add_to_day_cost(connection: psycopg.Connection, day: tuple[str, date], amount: int) -> None:
+    connection.execute(
+        f"update {DAILY_EVENTS} set cost = cost + %s where project_key = %s and date_day = %s", (amount, *day)
+    )
+
+
+def entries_counted(events: dict[tuple[str, date], dict], project_key: str, day: date) -> int:
+    row = events.get((project_key, day))
+    return row["time_entries"] if row else 0
+
+
+def test_daily_events_fold_again_only_the_days_noted_since_their_last_run(night: Night) -> None:
+    """An entry moved a day later moves in the daily events; a day nothing changed on keeps even a
+    wrong figure, so it was not folded again."""
+    connection = night.connection
+    before = daily_events_caught_up(night)
+    time_entry_key, project_key, day = entry_on_a_shared_day(connection)
+    untouched = next(key for key in sorted(before) if key[0] != project_key)
+    add_to_day_cost(connection, untouched, 1000)
+    move_entry(connection, time_entry_key, 1)
+    try:
+        run_model(night, "int_project_daily_events")
+        after = daily_events(connection)
+        assert after[untouched]["cost"] == before[untouched]["cost"] + 1000
+        assert entries_counted(after, project_key, day) == entries_counted(before, project_key, day) - 1
+        next_day = day + timedelta(days=1)
+        assert entries_counted(after, project_key, next_day) == entries_counted(before, project_key, next_day) + 1
+    finally:
+        move_entry(connection, time_entry_key, -1)
+        add_to_day_cost(connection, untouched, -1000)
+    run_model(night, "int_project_daily_events")
+    assert daily_events(connection) == before
+
+
+@pytest.mark.parametrize("cause", ["triggers dropped", "notes dropped"])
+def test_every_day_is_folded_again_after_the_facts_went_unnoted(night: Night, cause: str) -> None:
+    """Triggers made anew (a fact copied, say) or a notes' table made anew mean changes may have gone
+    unnoted: the next run folds every day, and puts right even a day nothing changed on. Each model
+    runs in a dbt command of its own, as the nightly DAG's tasks run them (a command that made the
+    notes' table would not find it in dbt's cache of relations, and fold every day anyway)."""
+    connection = night.connection
+    before = daily_events_caught_up(night)
+    if cause == "triggers dropped":
+        for event in ("deleted", "inserted", "updated", "truncated"):
+            connection.execute(f"drop trigger note_project_days_{event} on {TIME_ENTRY_FACTS}")
+    else:
+        connection.execute("drop table intermediate.int_project_daily_events__noted_days")
+    wrong = sorted(before)[0]
+    add_to_day_cost(connection, wrong, 1000)
+    run_model(night, "fct_time_entries")
+    run_model(night, "int_project_daily_events")
+    assert daily_events(connection) == before
+    triggers = connection.execute(
+        "select count(*) from pg_trigger where tgrelid = %s::regclass and tgname like 'note_project_days_%%'",
+        (TIME_ENTRY_FACTS,),
+    ).fetchone()[0]
+    assert triggers == 4
+
+
+def copy_noted_table(connection: psycopg.Connection, table: str, copy: str) -> None:
+    """A copy of `table` as it stands, then with the same triggers, as the nightly publish keeps one."""
+    connection.execute(f"create table {copy} (like {table} including all)")
+    connection.execute(f"insert into {copy} select * from {table}")
+    definitions = connection.execute(
+        "select pg_get_triggerdef(oid) from pg_trigger where tgrelid = %s::regclass and not tgisinternal", (table,)
+    ).fetchall()
+    assert len(definitions) == 4
+    for (definition,) in definitions:
+        connection.execute(definition.replace(f" ON {table} ", f" ON {copy} "))
+
+
+def swap_tables(connection: psycopg.Connection, table: str, other: str) -> None:
+    schema, name = table.split(".")
+    other_name = other.split(".")[1]
+    connection.execute(f"alter table {table} rename to {name}__swapping")
+    connection.execute(f"alter table {other} rename to {name}")
+    connection.execute(f"alter table {schema}.{name}__swapping rename to {other_name}")
+
+
+def test_daily_events_follow_facts_swapped_for_a_table_a_night_behind(night: Night) -> None:
+    """The publish alternates between two tables of each fact, each catching up two nights. An entry
+    moved a day later in one table, then two days later in the other (which still had it on its
+    first day): the day of the first move is folded again from the notes the last run read."""
+    connection = night.connection
+    before = daily_events_caught_up(night)
+    other = f"{TIME_ENTRY_FACTS}_other"
+    time_entry_key, project_key, day = entry_on_a_shared_day(connection)
+    copy_noted_table(connection, TIME_ENTRY_FACTS, other)
+    moved = swapped = False
+    try:
+        move_entry(connection, time_entry_key, 1)
+        moved = True
+        run_model(night, "int_project_daily_events")
+        swap_tables(connection, TIME_ENTRY_FACTS, other)
+        swapped = True
+        move_entry(connection, time_entry_key, 2)
+        run_model(night, "int_project_daily_events")
+        after = daily_events(connection)
+        for offset, change in ((0, -1), (1, 0), (2, 1)):
+            moved_day = day + timedelta(days=offset)
+            assert (
+                entries_counted(after, project_key, moved_day)
+                == entries_counted(before, project_key, moved_day) + change
+            ), f"the entries of the day {offset} after the entry's"
+    finally:
+        if swapped:
+            swap_tables(connection, TIME_ENTRY_FACTS, other)
+        connection.execute(f"drop table {other}")
+        if moved:
+            move_entry(connection, time_entry_key, -1)
+    run_model(night, "int_project_daily_events")
+    assert daily_events(connection) == before

@@ -29,6 +29,8 @@ LOGGED_INTERMEDIATE_TABLES = {
     "intermediate.int_work_items_unioned__asana_project_keys",
     "intermediate.int_work_items_unioned__asana_assignee_people",
     "intermediate.int_work_items_unioned__asana_settings",
+    "intermediate.int_project_daily_events__noted_days",
+    "intermediate.int_project_daily_events__followed_tables",
 }
 
 

@@ -1,6 +1,19 @@
 {#- A table: int_project_daily_spans, int_project_monthly_inputs and fct_project_daily all read it,
-    so the items and the millions of time entries are folded into project days once a build. -#}
-{{ config(materialized='table') }}
+    so the items and the millions of time entries are folded into project days once a build.
+    Incremental: a run folds again only the project days whose items or time entries changed since
+    its last run, as the facts' triggers noted them (see macros/noted_project_days.sql); its
+    pre-hook deletes those days first. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        indexes=[{'columns': ['project_key', 'date_day'], 'unique': True}],
+        pre_hook="{{ fold_noted_project_days([ref('fct_work_items'), ref('fct_time_entries')]) }}",
+    )
+}}
+
+{%- set noted_days = project_days_to_fold([ref('fct_work_items'), ref('fct_time_entries')]) %}
 
 with
 
@@ -30,6 +43,12 @@ item_days as (
         sum(item_events.overdue_change) as overdue_change
 
     from {{ project_item_events('work_items') }} as item_events
+    {%- if noted_days is not none %}
+        inner join {{ project_days_to_fold_table() }} as noted
+            on
+                item_events.project_key = noted.project_key
+                and item_events.event_day = noted.date_day
+    {%- endif %}
     where item_events.event_day is not null
     group by item_events.project_key, item_events.event_day
 
@@ -44,6 +63,12 @@ entry_days as (
         sum(coalesce(time_entries.cost, 0)) as cost
 
     from time_entries
+    {%- if noted_days is not none %}
+        inner join {{ project_days_to_fold_table() }} as noted
+            on
+                time_entries.project_key = noted.project_key
+                and time_entries.entry_date = noted.date_day
+    {%- endif %}
     group by time_entries.project_key, time_entries.entry_date
 
 )

@@ -1,7 +1,8 @@
 {#-
     Incremental: a run takes the entries `int_time_entries` wrote since the newest `built_at` this
     table holds (each replaces its row by key). Entries it wrote that are now deleted, or whose item
-    is gone, are deleted first, by the pre-hook.
+    is gone, are deleted first, by the pre-hook. The post-hook keeps the triggers that note the
+    project days of the rows written for int_project_daily_events (`note_project_days`).
 -#}
 {{
     config(
@@ -16,6 +17,7 @@
             {'columns': ['entry_date']},
         ],
         pre_hook="{{ delete_retired_time_entries(ref('int_time_entries')) }}",
+        post_hook="{{ note_project_days('time_entries') }}",
     )
 }}
 

@@ -7,7 +7,9 @@
     Asana time entry to its task), so an item's hours change only through entries written with its
     key. Items gone from the weighted items are deleted first, by the pre-hook. A table built
     before it had `built_at` is refused with dbt's schema-change error, which asks for a full refresh
-    (the nightly DAG rebuilds a mart whose columns changed from scratch).
+    (the nightly DAG rebuilds a mart whose columns changed from scratch). The post-hook keeps the
+    triggers that note the project days of the rows written for int_project_daily_events
+    (`note_project_days`).
 -#}
 {{
     config(
@@ -17,6 +19,7 @@
         on_schema_change='fail',
         indexes=[{'columns': ['project_key']}, {'columns': ['assignee_person_key']}],
         pre_hook="{{ delete_rows_gone_from(ref('int_work_items_weighted'), 'work_item_key') }}",
+        post_hook="{{ note_project_days('work_items') }}",
     )
 }}
 
