@@ -16,8 +16,8 @@
     each catching up two nights of changes), the notes its last run read are folded again too: a
     row replaced in a table two nights behind notes the day it held two nights ago, and the day it
     held last night was noted by the other table. It folds every day when a note it folds says
-    `all_days`, when its table is empty (an unlogged table after a crash), or when it has no record
-    of the tables it read.
+    `all_days`, when its table is empty (an unlogged table after a crash), when it has no record
+    of the tables it read, or when a fact lacks the triggers (a table its model did not build).
 -#}
 
 {% macro project_day_notes() -%}
@@ -180,6 +180,13 @@
         select
             not plan.same_tables as fold_read,
             exists (select from {{ this }}) as has_rows,
+            (
+                select count(*) from pg_trigger
+                where
+                    tgrelid in (select facts.source_table from facts)
+                    and tgname like 'note\_project\_days\_%'
+                    and not tgisinternal
+            ) = {{ 4 * facts | length }} as facts_noted,
             exists (
                 select from {{ notes }} as notes
                 where notes.all_days and (not notes.is_read or not plan.same_tables)
@@ -188,7 +195,7 @@
         from plan
     {%- endset -%}
     {%- set row = run_query(state).rows[0] -%}
-    {%- if row['fold_all'] or not row['has_rows'] -%}
+    {%- if row['fold_all'] or not row['has_rows'] or not row['facts_noted'] -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return({'fold_read': row['fold_read']}) }}

@@ -1207,24 +1207,28 @@ def test_daily_events_fold_again_only_the_days_noted_since_their_last_run(night:
     assert daily_events(connection) == before
 
 
-@pytest.mark.parametrize("cause", ["triggers dropped", "notes dropped"])
+@pytest.mark.parametrize("cause", ["triggers dropped", "notes dropped", "triggers missing"])
 def test_every_day_is_folded_again_after_the_facts_went_unnoted(night: Night, cause: str) -> None:
     """Triggers made anew (a fact copied, say) or a notes' table made anew mean changes may have gone
-    unnoted: the next run folds every day, and puts right even a day nothing changed on. Each model
-    runs in a dbt command of its own, as the nightly DAG's tasks run them (a command that made the
-    notes' table would not find it in dbt's cache of relations, and fold every day anyway)."""
+    unnoted, and so does a fact without the triggers: the next run folds every day, and puts right
+    even a day nothing changed on. Each model runs in a dbt command of its own, as the nightly DAG's
+    tasks run them (a command that made the notes' table would not find it in dbt's cache of
+    relations, and fold every day anyway)."""
     connection = night.connection
     before = daily_events_caught_up(night)
-    if cause == "triggers dropped":
+    if cause == "notes dropped":
+        connection.execute("drop table intermediate.int_project_daily_events__noted_days")
+    else:
         for event in ("deleted", "inserted", "updated", "truncated"):
             connection.execute(f"drop trigger note_project_days_{event} on {TIME_ENTRY_FACTS}")
-    else:
-        connection.execute("drop table intermediate.int_project_daily_events__noted_days")
     wrong = sorted(before)[0]
     add_to_day_cost(connection, wrong, 1000)
-    run_model(night, "fct_time_entries")
+    if cause != "triggers missing":
+        run_model(night, "fct_time_entries")
     run_model(night, "int_project_daily_events")
     assert daily_events(connection) == before
+    if cause == "triggers missing":
+        run_model(night, "fct_time_entries")
     triggers = connection.execute(
         "select count(*) from pg_trigger where tgrelid = %s::regclass and tgname like 'note_project_days_%%'",
         (TIME_ENTRY_FACTS,),
