@@ -1,3 +1,7 @@
+{#- Ordered after int_project_monthly_inputs, which it does not read, so that a build's two threads run
+    it beside fct_project_daily (which would otherwise run alone at the end), not while the daily
+    facts' chain waits for a thread for the facts' foreign key tests. -#}
+-- depends_on: {{ ref('int_project_monthly_inputs') }}
 {{ config(contract={'enforced': true}) }}
 
 {%- set run_week = week_start(run_date()) -%}
