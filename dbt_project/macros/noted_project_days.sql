@@ -140,19 +140,19 @@
 {%- endmacro %}
 
 
-{#- What an incremental run of int_project_daily_events folds: none when it folds every day, else
-    whether the notes its last run read are folded again (`fold_read`). Asked when its SQL and its
-    pre-hook are rendered. -#}
+{#- What a run of int_project_daily_events folds: `every_day`, why it folds every day (none when it
+    folds only noted days); `fold_read`, whether the notes its last run read are folded again; and
+    `notes`, how many notes it folds. Asked when its SQL and its pre-hook are rendered. -#}
 {% macro project_days_to_fold(facts) -%}
     {#- A unit test renders the model without a table of its own (`this`): it folds every day. -#}
     {%- if not execute or this is none or not is_incremental() -%}
-        {{ return(none) }}
+        {{ return({'every_day': 'a full build', 'fold_read': false, 'notes': 0}) }}
     {%- endif -%}
     {%- set notes = project_day_notes() -%}
     {%- set followed = project_day_notes_followed() -%}
     {%- for relation in [notes, followed] -%}
         {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
-            {{ return(none) }}
+            {{ return({'every_day': 'no ' ~ relation.identifier ~ ' yet', 'fold_read': false, 'notes': 0}) }}
         {%- endif -%}
     {%- endfor -%}
     {%- set state -%}
@@ -175,6 +175,15 @@
                     where facts.source_table is null or facts.source_table not in (select source_table from {{ followed }})
                 ) as same_tables
 
+        ),
+
+        folded_notes as (
+
+            select notes.all_days
+            from {{ notes }} as notes
+            cross join plan
+            where not notes.is_read or not plan.same_tables
+
         )
 
         select
@@ -187,18 +196,21 @@
                     and tgname like 'note\_project\_days\_%'
                     and not tgisinternal
             ) = {{ 4 * facts | length }} as facts_noted,
-            exists (
-                select from {{ notes }} as notes
-                where notes.all_days and (not notes.is_read or not plan.same_tables)
-            ) as fold_all
+            (select count(*) from folded_notes) as notes,
+            (select coalesce(bool_or(folded_notes.all_days), false) from folded_notes) as fold_all
 
         from plan
     {%- endset -%}
     {%- set row = run_query(state).rows[0] -%}
-    {%- if row['fold_all'] or not row['has_rows'] or not row['facts_noted'] -%}
-        {{ return(none) }}
+    {%- set every_day = none -%}
+    {%- if not row['has_rows'] -%}
+        {%- set every_day = 'its table is empty' -%}
+    {%- elif not row['facts_noted'] -%}
+        {%- set every_day = 'a fact lacks the triggers that note its changes' -%}
+    {%- elif row['fold_all'] -%}
+        {%- set every_day = 'a note says any day may have changed unnoted' -%}
     {%- endif -%}
-    {{ return({'fold_read': row['fold_read']}) }}
+    {{ return({'every_day': every_day, 'fold_read': row['fold_read'], 'notes': row['notes']}) }}
 {%- endmacro %}
 
 
@@ -219,6 +231,15 @@ pg_temp.pmo_project_days_to_fold
     {%- set plan = project_days_to_fold(facts) -%}
     {%- set notes = project_day_notes() -%}
     {%- set followed = project_day_notes_followed() -%}
+    {%- if is_incremental() -%}
+        {{- log(
+            this.identifier ~ ": "
+            ~ ("every day folded again: " ~ plan['every_day'] if plan['every_day'] is not none
+               else "the days of " ~ "{:,}".format(plan['notes']) ~ " notes folded again"
+                    ~ (" (with those its last run read: a fact is another table than it read then)" if plan['fold_read'] else "")),
+            info=True,
+        ) -}}
+    {%- endif -%}
     {%- if adapter.get_relation(notes.database, notes.schema, notes.identifier) is none %}
     {{ create_project_day_notes() }};
     {%- endif %}
@@ -227,7 +248,7 @@ pg_temp.pmo_project_days_to_fold
     create table if not exists {{ followed }} (source_table oid not null);
     {%- endif %}
     {%- if is_incremental() %}
-        {%- if plan is none %}
+        {%- if plan['every_day'] is not none %}
     truncate {{ this }};
         {%- else %}
     create temporary table {{ project_days_to_fold_table().split('.')[-1] }} on commit drop as

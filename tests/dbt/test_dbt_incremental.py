@@ -62,6 +62,7 @@ class Night:
     issues_rewritten: set[str]
     jira_items_rebuilt: set[str]
     items_written: dict[str, set[str]]
+    night_build_output: str
 
 
 @dataclass
@@ -87,11 +88,13 @@ def rows_of(connection: psycopg.Connection) -> dict[str, list[tuple]]:
     return {model: sorted_rows(connection, relation) for model, relation in INCREMENTAL_MODELS.items()}
 
 
-def build(url: str, work_dir: Path, *options: str) -> None:
+def build(url: str, work_dir: Path, *options: str) -> str:
+    """A build of the incremental models and what they read; returns dbt's output."""
     # `build` without tests, so the seeds the time entries' lookups read are loaded too
     command = ["build", "--select", SELECTION, "--exclude-resource-type", "test", "unit_test", *options]
     invocation = run_dbt(command, url, work_dir, run_date=ANCHOR_DATE.isoformat())
     assert invocation.returncode == 0, invocation.output[-5000:]
+    return invocation.output
 
 
 def run_model(
@@ -128,7 +131,7 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
             remapped = remap_project(world, sheets, rerated, at=world.anchor_instant + timedelta(minutes=34))
             landed_before = connection.execute("select max(loaded_at) from raw.jira_issues").fetchone()[0]
             land_from_simulators(url, jira, asana, sheets)
-            build(url, work_dir)
+            night_build_output = build(url, work_dir)
             incremental = rows_of(connection)
             rebuilt = issue_ids(
                 connection,
@@ -167,6 +170,7 @@ def night(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
                 rewritten,
                 items_rebuilt,
                 items_written,
+                night_build_output,
             )
     drop_database(url)
 
@@ -1182,6 +1186,12 @@ def add_to_day_cost(connection: psycopg.Connection, day: tuple[str, date], amoun
 def entries_counted(events: dict[tuple[str, date], dict], project_key: str, day: date) -> int:
     row = events.get((project_key, day))
     return row["time_entries"] if row else 0
+
+
+def test_the_first_night_after_a_fresh_build_folds_only_the_noted_days(night: Night) -> None:
+    """The fresh build made the facts' triggers, and its daily events read the notes they made."""
+    assert "int_project_daily_events: the days of " in night.night_build_output
+    assert "every day folded again" not in night.night_build_output
 
 
 def test_daily_events_fold_again_only_the_days_noted_since_their_last_run(night: Night) -> None:

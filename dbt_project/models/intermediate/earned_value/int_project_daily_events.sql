@@ -13,7 +13,7 @@
     )
 }}
 
-{%- set noted_days = project_days_to_fold([ref('fct_work_items'), ref('fct_time_entries')]) %}
+{%- set fold_noted_days_only = project_days_to_fold([ref('fct_work_items'), ref('fct_time_entries')])['every_day'] is none %}
 
 with
 
@@ -43,7 +43,7 @@ item_days as (
         sum(item_events.overdue_change) as overdue_change
 
     from {{ project_item_events('work_items') }} as item_events
-    {%- if noted_days is not none %}
+    {%- if fold_noted_days_only %}
         inner join {{ project_days_to_fold_table() }} as noted
             on
                 item_events.project_key = noted.project_key
@@ -63,7 +63,7 @@ entry_days as (
         sum(coalesce(time_entries.cost, 0)) as cost
 
     from time_entries
-    {%- if noted_days is not none %}
+    {%- if fold_noted_days_only %}
         inner join {{ project_days_to_fold_table() }} as noted
             on
                 time_entries.project_key = noted.project_key
