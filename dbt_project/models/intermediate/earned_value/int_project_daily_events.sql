@@ -13,7 +13,8 @@
     )
 }}
 
-{%- set fold_noted_days_only = project_days_to_fold([ref('fct_work_items'), ref('fct_time_entries')])['every_day'] is none %}
+{%- set fold_plan = project_days_to_fold([ref('fct_work_items'), ref('fct_time_entries')]) -%}
+{%- set fold_noted_days_only = fold_plan['every_day'] is none %}
 
 with
 
