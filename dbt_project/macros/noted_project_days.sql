@@ -20,24 +20,27 @@
     of the tables it read, or when a fact lacks the triggers (a table its model did not build).
 -#}
 
-{% macro project_day_notes() -%}
+{#- A table kept beside int_project_daily_events (`int_project_daily_events__<kind>`), named without
+    its database, as the trigger functions name it. -#}
+{% macro project_days_table(kind) -%}
     {{ return(api.Relation.create(
         database=target.database,
         schema=generate_schema_name('intermediate', none),
-        identifier='int_project_daily_events__noted_days',
+        identifier='int_project_daily_events__' ~ kind,
         type='table',
     ).include(database=False)) }}
 {%- endmacro %}
 
 
+{#- The day notes. -#}
+{% macro project_day_notes() -%}
+    {{ return(project_days_table('noted_days')) }}
+{%- endmacro %}
+
+
 {#- The facts int_project_daily_events read at its last run (their tables' oids). -#}
 {% macro project_day_notes_followed() -%}
-    {{ return(api.Relation.create(
-        database=target.database,
-        schema=generate_schema_name('intermediate', none),
-        identifier='int_project_daily_events__followed_tables',
-        type='table',
-    ).include(database=False)) }}
+    {{ return(project_days_table('followed_tables')) }}
 {%- endmacro %}
 
 
@@ -104,18 +107,14 @@
         if to_regclass('{{ notes }}') is null then
             return null;
         end if;
-        if tg_op in ('DELETE', 'UPDATE') then
+        {%- for operation, rows in [("'DELETE', 'UPDATE'", 'old_rows'), ("'INSERT', 'UPDATE'", 'new_rows')] %}
+        if tg_op in ({{ operation }}) then
             insert into {{ notes }} (source_table, project_key, date_day)
             select distinct tg_relid, changed.project_key, changed.date_day
-            from {{ project_days_of(fact, 'old_rows') }} as changed
+            from {{ project_days_of(fact, rows) }} as changed
             where changed.date_day is not null;
         end if;
-        if tg_op in ('INSERT', 'UPDATE') then
-            insert into {{ notes }} (source_table, project_key, date_day)
-            select distinct tg_relid, changed.project_key, changed.date_day
-            from {{ project_days_of(fact, 'new_rows') }} as changed
-            where changed.date_day is not null;
-        end if;
+        {%- endfor %}
         if tg_op = 'TRUNCATE' then
             insert into {{ notes }} (source_table, all_days) values (tg_relid, true);
         end if;
