@@ -79,6 +79,29 @@
 {%- endmacro %}
 
 
+{#- The events the note triggers fire on, each trigger named `note_project_days_<event>`. -#}
+{% macro note_trigger_events() -%}
+    {{ return(['deleted', 'inserted', 'updated', 'truncated']) }}
+{%- endmacro %}
+
+
+{#- How many note triggers the tables of `tables` (a query of oids) carry, as a scalar subquery. -#}
+{% macro note_triggers_on(tables) -%}
+    (
+        select count(*) from pg_trigger
+        where tgrelid in ({{ tables }}) and tgname like 'note\_project\_days\_%' and not tgisinternal
+    )
+{%- endmacro %}
+
+
+{#- The facts' tables (`facts`, relations) as a query of their oids, `source_table`. -#}
+{% macro fact_tables(facts) -%}
+    {%- for fact in facts %}
+    {{ "union all " if not loop.first }}select to_regclass('{{ fact.include(database=False) }}') as source_table
+    {%- endfor %}
+{%- endmacro %}
+
+
 {#- Post-hook of fct_work_items (`fact` 'work_items') and fct_time_entries ('time_entries'): makes
     the notes' table where it is missing, the function that notes the days of the fact's changed
     rows (anew each run, so that it follows this macro; it names no database, so a copy of the
@@ -92,10 +115,10 @@
     {%- set fact_table = "'" ~ this.include(database=False) ~ "'::regclass" -%}
     {%- set function = notes.incorporate(path={'identifier': 'note_project_days_of_' ~ fact}) -%}
     {%- set present = run_query(
-        "select to_regclass('" ~ notes ~ "') is not null as notes_exist,"
-        ~ " (select count(*) from pg_trigger where tgrelid = " ~ fact_table
-        ~ " and tgname like 'note\\_project\\_days\\_%' and not tgisinternal) as triggers"
+        "select to_regclass('" ~ notes ~ "') is not null as notes_exist, "
+        ~ note_triggers_on("select " ~ fact_table) ~ " as triggers"
     ).rows[0] -%}
+    {%- set events = note_trigger_events() -%}
     {%- if not present['notes_exist'] -%}
         {{ create_project_day_notes(fact_table) }};
     {%- endif %}
@@ -121,11 +144,10 @@
         return null;
     end
     $note_days$
-    {%- if present['triggers'] != 4 %};
-    drop trigger if exists note_project_days_deleted on {{ this }};
-    drop trigger if exists note_project_days_inserted on {{ this }};
-    drop trigger if exists note_project_days_updated on {{ this }};
-    drop trigger if exists note_project_days_truncated on {{ this }};
+    {%- if present['triggers'] != events | length %};
+    {%- for event in events %}
+    drop trigger if exists note_project_days_{{ event }} on {{ this }};
+    {%- endfor %}
     create trigger note_project_days_deleted after delete on {{ this }}
         referencing old table as old_rows for each statement execute function {{ function }}();
     create trigger note_project_days_inserted after insert on {{ this }}
@@ -158,11 +180,7 @@
         with
 
         facts as (
-
-            {%- for fact in facts %}
-            {{ "union all " if not loop.first }}select to_regclass('{{ fact.include(database=False) }}') as source_table
-            {%- endfor %}
-
+            {{ fact_tables(facts) }}
         ),
 
         plan as (
@@ -188,13 +206,8 @@
         select
             not plan.same_tables as fold_read,
             exists (select from {{ this }}) as has_rows,
-            (
-                select count(*) from pg_trigger
-                where
-                    tgrelid in (select facts.source_table from facts)
-                    and tgname like 'note\_project\_days\_%'
-                    and not tgisinternal
-            ) = {{ 4 * facts | length }} as facts_noted,
+            {{ note_triggers_on('select facts.source_table from facts') }}
+            = {{ (note_trigger_events() | length) * (facts | length) }} as facts_noted,
             (select count(*) from folded_notes) as notes,
             (select coalesce(bool_or(folded_notes.all_days), false) from folded_notes) as fold_all
 
@@ -268,7 +281,5 @@ pg_temp.pmo_project_days_to_fold
     update {{ notes }} set is_read = true;
     delete from {{ followed }};
     insert into {{ followed }} (source_table)
-    {%- for fact in facts %}
-    {{ "union all " if not loop.first }}select to_regclass('{{ fact.include(database=False) }}')
-    {%- endfor %}
+    {{ fact_tables(facts) }}
 {%- endmacro %}

@@ -1162,18 +1162,18 @@ def daily_events_caught_up(night: Night) -> dict[tuple[str, date], dict]:
     return daily_events(night.connection)
 
 
-def entry_on_a_shared_day(connection: psycopg.Connection, table: str = TIME_ENTRY_FACTS) -> tuple[str, str, date]:
+def entry_on_a_shared_day(connection: psycopg.Connection) -> tuple[str, str, date]:
     """A time entry whose project logged other entries on its day, with that project and day."""
     return connection.execute(
-        f"select entries.time_entry_key, entries.project_key, entries.entry_date from {table} as entries"
-        f" where (select count(*) from {table} as others where others.project_key = entries.project_key"
+        f"select entries.time_entry_key, entries.project_key, entries.entry_date from {TIME_ENTRY_FACTS} as entries"
+        f" where (select count(*) from {TIME_ENTRY_FACTS} as others where others.project_key = entries.project_key"
         " and others.entry_date = entries.entry_date) > 1 order by entries.time_entry_key limit 1"
     ).fetchone()
 
 
-def move_entry(connection: psycopg.Connection, time_entry_key: str, days: int, table: str = TIME_ENTRY_FACTS) -> None:
+def move_entry(connection: psycopg.Connection, time_entry_key: str, days: int) -> None:
     connection.execute(
-        f"update {table} set entry_date = entry_date + %s where time_entry_key = %s", (days, time_entry_key)
+        f"update {TIME_ENTRY_FACTS} set entry_date = entry_date + %s where time_entry_key = %s", (days, time_entry_key)
     )
 
 
