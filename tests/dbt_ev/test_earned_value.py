@@ -432,6 +432,13 @@ def row_versions(connection: psycopg.Connection, code: str) -> dict[date, str]:
     )
 
 
+def written_project_days(work_dir: Path) -> str:
+    """The statement with which the last dbt run in `work_dir` wrote fct_project_daily's rows."""
+    return (
+        work_dir / "target" / "run" / "pmo_warehouse" / "models" / "marts" / "project" / "fct_project_daily.sql"
+    ).read_text()
+
+
 @pytest.fixture(scope="module")
 def edited_warehouse(warehouse_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """Build over the portfolio, edit it, build again incrementally two days later, then rebuild from scratch."""
@@ -451,6 +458,7 @@ def edited_warehouse(warehouse_server: str, tmp_path_factory: pytest.TempPathFac
             # Most days are outdated by these edits: a share of 1 keeps the table and deletes only those.
             incremental_build = run_dbt(build, url, work_dir, **later, daily_facts_rebuild_share=1)
             incremental_build.check()
+            incremental_write = written_project_days(work_dir)
             incremental = project_days(connection)
             versions_after = {code: row_versions(connection, code) for code in ("A", "B", "H")}
             schedule_changes = connection.execute(
@@ -484,6 +492,7 @@ def edited_warehouse(warehouse_server: str, tmp_path_factory: pytest.TempPathFac
             versions_restored = {code: row_versions(connection, code) for code in ("A", "B")}
             rebuilt_whole = run_dbt(fct_project_daily, url, work_dir, **later)
             rebuilt_whole.check()
+            rebuilt_whole_write = written_project_days(work_dir)
             versions_rebuilt_whole = {code: row_versions(connection, code) for code in ("A", "B")}
             after_rebuild_whole = project_days(connection)
         yield {
@@ -491,6 +500,8 @@ def edited_warehouse(warehouse_server: str, tmp_path_factory: pytest.TempPathFac
             "after_backfill": after_backfill,
             "incremental_log": incremental_build.output,
             "rebuilt_whole_log": rebuilt_whole.output,
+            "incremental_write": incremental_write,
+            "rebuilt_whole_write": rebuilt_whole_write,
             "versions_restored": versions_restored,
             "versions_rebuilt_whole": versions_rebuilt_whole,
             "after_rebuild_whole": after_rebuild_whole,
@@ -531,6 +542,7 @@ def test_incremental_run_rewrites_only_recent_days_of_unchanged_projects(edited_
     # A's inputs changed (a re-estimated item): every one of its days is rewritten.
     assert not {day for day, version in after["A"].items() if before["A"].get(day) == version}
     assert "days to rebuild; at most 1.0 of them, so only those are deleted" in edited_warehouse["incremental_log"]
+    assert "delete from" in edited_warehouse["incremental_write"]
 
 
 def test_incremental_run_rewrites_a_project_from_the_first_month_whose_inputs_changed(edited_warehouse) -> None:
@@ -551,6 +563,12 @@ def test_a_night_outdating_more_than_the_rebuild_share_rebuilds_every_project_wi
         in edited_warehouse["rebuilt_whole_log"]
     )
     assert edited_warehouse["after_rebuild_whole"] == edited_warehouse["full_refresh"]
+    # The emptied table gets its rows straight from the model's query: none is looked up to delete.
+    assert (
+        "its table is empty, so its rows are inserted straight from its query" in edited_warehouse["rebuilt_whole_log"]
+    )
+    written = edited_warehouse["rebuilt_whole_write"]
+    assert written.lstrip().startswith("insert into") and "delete from" not in written
     restored, after = edited_warehouse["versions_restored"], edited_warehouse["versions_rebuilt_whole"]
     # B's inputs did not change, yet its days before the lookback window are written again too.
     assert after["B"] and not {day for day, version in after["B"].items() if restored["B"].get(day) == version}

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='fill_or_delete_insert',
         unique_key=['project_key', 'date_day'],
         on_schema_change='fail',
         contract={'enforced': true},
