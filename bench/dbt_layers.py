@@ -66,8 +66,9 @@ class DbtProjectCopy:
         self.warehouse_url = warehouse_url
         self.run_date = run_date
 
-    def build(self, *arguments: str) -> DbtBuild:
-        """One `dbt build` with `arguments` (a selection), timed, its results read back."""
+    def build(self, *arguments: str, keep_results_as: Path | None = None) -> DbtBuild:
+        """One `dbt build` with `arguments` (a selection), timed, its results read back (and copied to
+        `keep_results_as`, when given)."""
         dbt = Path(sys.executable).parent / "dbt"
         command = [
             "/usr/bin/time",
@@ -97,6 +98,9 @@ class DbtProjectCopy:
         seconds = time.perf_counter() - started
         if not results_file.exists():
             raise RuntimeError(f"dbt build wrote no results (exit {completed.returncode}):\n{completed.stdout[-3000:]}")
+        if keep_results_as is not None:
+            keep_results_as.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(results_file, keep_results_as)
         build = layer_times(json.loads(results_file.read_text()), self.manifest())
         build.seconds = seconds
         build.peak_rss_bytes, build.cpu_seconds = _usage_from_time(completed.stderr)

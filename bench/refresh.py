@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 
@@ -90,12 +91,20 @@ def measure_refresh(
     *,
     with_dbt: bool = True,
     with_night: bool = True,
+    results_dir: Path | None = None,
+    results_prefix: str = "",
     log=lambda message: None,
 ) -> Refresh:
     """Run the full refresh, then (`with_night`) change 1% of the data in the simulators and run the
-    night, then run it again with nothing changed; the simulators keep the changes."""
+    night, then run it again with nothing changed; the simulators keep the changes. With
+    `results_dir`, each night's dbt `run_results.json` is copied there as
+    `<results_prefix>night.json` and `<results_prefix>night-unchanged.json`."""
     refresh = Refresh()
     postmaster = postmaster_pid(warehouse_url)
+
+    def kept_results(night: str) -> Path | None:
+        return results_dir / f"{results_prefix}{night}.json" if results_dir else None
+
     with dbt_project_copy(warehouse_url, run_date) as project:
         log(f"full refresh: {', '.join(TOOLS)} extracts, side by side")
         refresh.extracts, refresh.extracts_cpu = extracts_side_by_side(sites, warehouse_url, postmaster)
@@ -112,26 +121,41 @@ def measure_refresh(
             sites.world.jira.shards.warm()
         refresh.changes = change_one_percent(sites)
         refresh.night_extracts, refresh.night_extracts_cpu, refresh.night_dbt = run_night(
-            "night", sites, warehouse_url, postmaster, project, with_dbt, log
+            "night", sites, warehouse_url, postmaster, project, with_dbt, log, kept_results("night")
         )
         log("settling the warehouse again: vacuum, analyze, checkpoint")
         refresh.quiet_settle_seconds = settle(warehouse_url)
         refresh.quiet_extracts, refresh.quiet_extracts_cpu, refresh.quiet_dbt = run_night(
-            "night with nothing changed", sites, warehouse_url, postmaster, project, with_dbt, log
+            "night with nothing changed",
+            sites,
+            warehouse_url,
+            postmaster,
+            project,
+            with_dbt,
+            log,
+            kept_results("night-unchanged"),
         )
     return refresh
 
 
 def run_night(
-    label: str, sites: Sites, warehouse_url: str, postmaster: int, project: DbtProjectCopy, with_dbt: bool, log
+    label: str,
+    sites: Sites,
+    warehouse_url: str,
+    postmaster: int,
+    project: DbtProjectCopy,
+    with_dbt: bool,
+    log,
+    keep_results_as: Path | None = None,
 ) -> tuple[dict[str, ExtractRun], CpuTimes, DbtBuild | None]:
-    """What a night runs: the tools' incremental extracts side by side, then (`with_dbt`) one `dbt build`."""
+    """What a night runs: the tools' incremental extracts side by side, then (`with_dbt`) one `dbt build`,
+    its `run_results.json` copied to `keep_results_as` when given."""
     log(f"{label}: {', '.join(TOOLS)} extracts, incremental, side by side")
     extracts, cpu = extracts_side_by_side(sites, warehouse_url, postmaster, incremental=True)
     if not with_dbt:
         return extracts, cpu, None
     log(f"{label}: dbt build")
-    return extracts, cpu, project.build()
+    return extracts, cpu, project.build(keep_results_as=keep_results_as)
 
 
 def extracts_side_by_side(

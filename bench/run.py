@@ -183,7 +183,9 @@ class Enterprise:
     landing: Landing
 
 
-def measure_enterprise(server, scale: str, *, skip_dbt: bool, repeat: int = 1) -> Enterprise:
+def measure_enterprise(
+    server, scale: str, *, skip_dbt: bool, repeat: int = 1, dbt_results_dir: Path | None = None
+) -> Enterprise:
     """Build (or reuse) the world of a streamed `scale`, land its Asana and Smartsheet streams `repeat`
     times, and run a full refresh of it on a database of its own."""
     log(f"enterprise: the {scale} world (its Jira site is generated on disk the first time, then reused)")
@@ -201,6 +203,8 @@ def measure_enterprise(server, scale: str, *, skip_dbt: bool, repeat: int = 1) -
             url,
             world.config.anchor_date.isoformat(),
             with_dbt=not skip_dbt,
+            results_dir=dbt_results_dir,
+            results_prefix=f"{scale}-",
             log=lambda message: log(f"enterprise: {message}"),
         )
     mart_rows = {} if skip_dbt else count_mart_rows(url, ENTERPRISE_MARTS)
@@ -498,6 +502,7 @@ def run(
     skip_dbt: bool = False,
     profile_dir: Path | None = None,
     enterprise: str | None = None,
+    dbt_results_dir: Path | None = None,
 ) -> str:
     started = time.monotonic()
     rows: list[Row] = []
@@ -543,6 +548,8 @@ def run(
                 create_database(server, "bench_refresh"),
                 world.config.anchor_date.isoformat(),
                 with_dbt=not skip_dbt,
+                results_dir=dbt_results_dir,
+                results_prefix=f"{scale}-",
                 log=log,
             )
             skipped_dbt = "--skip-dbt" if skip_dbt else ""
@@ -563,7 +570,9 @@ def run(
                     run_date = memory_sites.world.config.anchor_date.isoformat()
                     dbt_peaks[memory_scale] = measure_dbt_build(url, run_date).peak_rss_bytes
         if enterprise:
-            enterprise_run = measure_enterprise(server, enterprise, skip_dbt=skip_dbt, repeat=repeat)
+            enterprise_run = measure_enterprise(
+                server, enterprise, skip_dbt=skip_dbt, repeat=repeat, dbt_results_dir=dbt_results_dir
+            )
             peaks[enterprise] = (enterprise_run.refresh.extracts["jira"].peak_rss_bytes, enterprise_run.world)
             if enterprise_run.refresh.dbt_phases:
                 phases = enterprise_run.refresh.dbt_phases.values()
@@ -630,6 +639,12 @@ def main(argv: list[str] | None = None) -> int:
         "(its Jira site is generated on disk on first use)",
     )
     parser.add_argument(
+        "--dbt-results-dir",
+        type=Path,
+        help="copy the run_results.json of each night's dbt build here (<scale>-night.json, "
+        "<scale>-night-unchanged.json): each node's start, end and thread",
+    )
+    parser.add_argument(
         "--ignore-free-space",
         action="store_true",
         help="start even when a disk looks too full for the run's databases and generated Jira site",
@@ -656,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
         skip_dbt=args.skip_dbt,
         profile_dir=args.profile_dir,
         enterprise=args.enterprise,
+        dbt_results_dir=args.dbt_results_dir,
     )
     return 0
 
