@@ -20,22 +20,36 @@
 (
     with
 
+    stored_months as (
+
+        -- Each project's months of stored days, once for each fingerprint their days carry: the
+        -- table read once, its days grouped by hashing, not sorted.
+        select
+            stored_days.project_key,
+            {{ month_start('stored_days.date_day') }} as month_start,
+            stored_days.inputs_hash
+
+        from {{ this }} as stored_days
+        group by stored_days.project_key, {{ month_start('stored_days.date_day') }}, stored_days.inputs_hash
+
+    ),
+
     stored_projects as (
 
         -- Each project's first month whose stored days carry another fingerprint than its current
         -- one (or that has none any more); null when every stored month matches.
         select
-            stored_days.project_key,
-            min({{ month_start('stored_days.date_day') }}) filter (
-                where stored_days.inputs_hash is distinct from monthly_inputs.inputs_hash
+            stored_months.project_key,
+            min(stored_months.month_start) filter (
+                where stored_months.inputs_hash is distinct from monthly_inputs.inputs_hash
             ) as first_changed_month
 
-        from {{ this }} as stored_days
+        from stored_months
         left join {{ monthly_inputs_relation }} as monthly_inputs
             on
-                stored_days.project_key = monthly_inputs.project_key
-                and {{ month_start('stored_days.date_day') }} = monthly_inputs.month_start
-        group by stored_days.project_key
+                stored_months.project_key = monthly_inputs.project_key
+                and stored_months.month_start = monthly_inputs.month_start
+        group by stored_months.project_key
 
     ),
 
@@ -50,11 +64,10 @@
         from {{ monthly_inputs_relation }} as monthly_inputs
         where not exists (
             select 1
-            from {{ this }} as stored_days
+            from stored_months
             where
-                stored_days.project_key = monthly_inputs.project_key
-                and stored_days.date_day >= monthly_inputs.month_start
-                and stored_days.date_day < cast(monthly_inputs.month_start + interval '1 month' as date)
+                stored_months.project_key = monthly_inputs.project_key
+                and stored_months.month_start = monthly_inputs.month_start
         )
         group by monthly_inputs.project_key
 
