@@ -44,6 +44,26 @@
 {%- endmacro %}
 
 
+{#- The notes' table's fillfactor: each run marks every note read, and with half of each page left
+    free, PostgreSQL writes a note's new version beside the old one without a new entry in the
+    primary key's index (a HOT update). -#}
+{% macro project_day_notes_fillfactor() -%}
+    {{ return(50) }}
+{%- endmacro %}
+
+
+{#- Whether the notes' table (which exists) has its fillfactor: a table made before it was set gets
+    it, for the pages written from then on. -#}
+{% macro project_day_notes_have_fillfactor() -%}
+    {%- set query -%}
+select coalesce(reloptions, '{}') @> array['fillfactor={{ project_day_notes_fillfactor() }}'] as has_fillfactor
+from pg_class
+where oid = '{{ project_day_notes() }}'::regclass
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0]) }}
+{%- endmacro %}
+
+
 {#- Makes the notes' table (and its schema); with `source_table` (a fact's oid), notes that any
     day of it may have changed unnoted. -#}
 {% macro create_project_day_notes(source_table=none) -%}
@@ -56,7 +76,7 @@
         date_day date,
         all_days boolean not null default false,
         is_read boolean not null default false
-    )
+    ) with (fillfactor = {{ project_day_notes_fillfactor() }})
     {%- if source_table is not none %};
     insert into {{ project_day_notes() }} (source_table, all_days) values ({{ source_table }}, true)
     {%- endif -%}
@@ -254,6 +274,8 @@ pg_temp.pmo_project_days_to_fold
     {%- endif -%}
     {%- if adapter.get_relation(notes.database, notes.schema, notes.identifier) is none %}
     {{ create_project_day_notes() }};
+    {%- elif not project_day_notes_have_fillfactor() %}
+    alter table {{ notes }} set (fillfactor = {{ project_day_notes_fillfactor() }});
     {%- endif %}
     {%- if adapter.get_relation(followed.database, followed.schema, followed.identifier) is none %}
     {{ catalog_lock() }};

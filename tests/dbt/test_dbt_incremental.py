@@ -1299,3 +1299,22 @@ def test_daily_events_follow_facts_swapped_for_a_table_a_night_behind(night: Nig
             move_entry(connection, time_entry_key, -1)
     run_model(night, "int_project_daily_events")
     assert daily_events(connection) == before
+
+
+NOTES = "intermediate.int_project_daily_events__noted_days"
+
+
+def notes_options(connection: psycopg.Connection) -> list[str] | None:
+    return connection.execute("select reloptions from pg_class where oid = %s::regclass", (NOTES,)).fetchone()[0]
+
+
+def test_the_notes_leave_room_on_their_pages_for_being_marked_read(night: Night) -> None:
+    """Every run marks the notes read: with half of each page free, PostgreSQL writes a note's new
+    version on its own page, without a new entry in the key's index. A notes' table made before it
+    had the fillfactor gets it at the next run."""
+    connection = night.connection
+    assert notes_options(connection) == ["fillfactor=50"]
+    connection.execute(f"alter table {NOTES} reset (fillfactor)")
+    assert notes_options(connection) is None
+    run_model(night, "int_project_daily_events")
+    assert notes_options(connection) == ["fillfactor=50"]
