@@ -8,10 +8,7 @@
 {% macro get_incremental_fill_or_delete_insert_sql(arg_dict) -%}
     {%- if incremental_target_emptied() -%}
         {{- log(this.identifier ~ ": its table is empty, so its rows are inserted straight from its query", info=True) -}}
-        {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-        insert into {{ arg_dict['target_relation'] }} ({{ columns }})
-        select {{ columns }}
-        from {{ arg_dict['temp_relation'] }}
+        {{ get_incremental_append_sql(arg_dict) }}
     {%- else -%}
         {{ get_incremental_delete_insert_sql(arg_dict) }}
     {%- endif -%}
