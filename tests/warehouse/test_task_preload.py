@@ -175,6 +175,47 @@ def test_warming_dbt_up_builds_its_schemas_and_the_readers_of_the_parsed_manifes
     assert warm["schemas"] >= 9
 
 
+# Looks up every macro of the parsed manifest the way a dbt command calls it, in a fresh process warmed
+# up first or not, counting the Jinja templates dbt compiles while warming up and during the lookups.
+LOOK_UP_MACROS = """
+import json, sys
+from pathlib import Path
+from dbt_common.clients import jinja
+compiled = []
+compile_template = jinja.get_template
+def counted(*args, **kwargs):
+    compiled.append(1)
+    return compile_template(*args, **kwargs)
+jinja.get_template = counted
+from dbt.contracts.graph.manifest import Manifest
+from dbt.parser.manifest import extended_mashumuro_decoder
+from warehouse.task_preload import warm_dbt
+project = Path(sys.argv[1])
+missed = warm_dbt(project) if sys.argv[2] == "warm" else []
+while_warming = len(compiled)
+parsed = (project / "target" / "partial_parse.msgpack").read_bytes()
+manifest = Manifest.from_msgpack(parsed, decoder=extended_mashumuro_decoder)
+for macro in manifest.macros.values():
+    jinja.CallableMacroGenerator(macro, {}).get_template()
+print(json.dumps({
+    "missed": missed,
+    "while_warming": while_warming,
+    "on_lookup": len(compiled) - while_warming,
+    "macro_texts": len({macro.macro_sql for macro in manifest.macros.values()}),
+}))
+"""
+
+
+def test_warming_dbt_up_compiles_every_macro_a_command_may_call(parsed_project: Path) -> None:
+    cold = _run_fresh(LOOK_UP_MACROS, str(parsed_project), "cold")
+    assert cold["while_warming"] == 0
+    assert cold["on_lookup"] == cold["macro_texts"] > 300  # dbt's, the adapter's and the project's
+    warm = _run_fresh(LOOK_UP_MACROS, str(parsed_project), "warm")
+    assert warm["missed"] == []
+    assert warm["while_warming"] == warm["macro_texts"]
+    assert warm["on_lookup"] == 0, "a macro was compiled again after the warm-up"
+
+
 def test_warming_up_without_a_parsed_manifest_says_so_and_still_builds_the_schemas(tmp_path: Path) -> None:
     from warehouse.task_preload import VALIDATED_CLASSES, warm_dbt
 
