@@ -216,6 +216,33 @@ def test_warming_dbt_up_compiles_every_macro_a_command_may_call(parsed_project: 
     assert warm["on_lookup"] == 0, "a macro was compiled again after the warm-up"
 
 
+# Starts a behavior flag as dbt's adapter does when it starts, in a fresh process after the preload (with
+# the loaded modules' files mapped or not), counting the paths `inspect` resolves meanwhile.
+START_A_BEHAVIOR_FLAG = """
+import json, os, sys
+import warehouse.task_preload as task_preload
+if sys.argv[1] == "unmapped":
+    task_preload.map_module_files = lambda: None
+task_preload.preload()
+resolved = []
+resolve = os.path.realpath
+def counted(path, *args, **kwargs):
+    resolved.append(path)
+    return resolve(path, *args, **kwargs)
+os.path.realpath = counted
+from dbt_common.behavior_flags import Behavior
+Behavior([{"name": "pmo_probe", "default": False, "description": "a probe"}], {})
+print(json.dumps({"resolved": len(resolved)}))
+"""
+
+
+def test_a_preloaded_process_has_its_modules_mapped_for_the_adapter_s_behavior_flags() -> None:
+    unmapped = _run_fresh(START_A_BEHAVIOR_FLAG, "unmapped")
+    mapped = _run_fresh(START_A_BEHAVIOR_FLAG, "mapped")
+    assert unmapped["resolved"] > 1000  # two paths for each of the modules dbt, Cosmos and Airflow loaded
+    assert mapped["resolved"] < 50
+
+
 def test_warming_up_without_a_parsed_manifest_says_so_and_still_builds_the_schemas(tmp_path: Path) -> None:
     from warehouse.task_preload import VALIDATED_CLASSES, warm_dbt
 
