@@ -37,14 +37,14 @@ def copy_dbt_project(target: Path) -> Path:
     return target
 
 
-def parse_dbt_project(project: Path, *arguments: str) -> None:
+def parse_dbt_project(project: Path, *arguments: str, env: dict[str, str] | None = None) -> None:
     """`dbt parse` of the project at `project` (a copy, or the repository's with `--target-path`),
-    with placeholder connection settings where the environment gives none: parsing connects to
-    nothing. Raises with dbt's output when it fails."""
+    in `env` (by default this process's), with placeholder connection settings where it gives none:
+    parsing connects to nothing. Raises with dbt's output when it fails."""
     dbt = Path(sys.executable).parent / "dbt"
     parsed = subprocess.run(
         [str(dbt), "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet", *arguments],
-        env={**PLACEHOLDER_WAREHOUSE_ENV, **os.environ},
+        env={**PLACEHOLDER_WAREHOUSE_ENV, **(os.environ if env is None else env)},
         capture_output=True,
         text=True,
         check=False,

@@ -157,7 +157,7 @@ def map_module_files() -> None:
     first time it looks a frame's module up, and keeps the map. A dbt command does that lookup when its
     adapter starts (`dbt_common.behavior_flags` finds the module that defined each behavior flag), so
     a task forked after this finds the preloaded modules mapped."""
-    inspect.stack()
+    inspect.stack(context=0)
 
 
 def preload() -> float:
