@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
-DBT := $(BIN)/dbt --no-use-colors
+DBT := $(BIN)/python -m warehouse.dbt_cli --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 # Test processes `make test` runs side by side, each with its own PostgreSQL: `auto` is one per core,
 # 1 runs the suite in one process (the default against a shared TEST_WAREHOUSE_URL, whose roles all

@@ -69,12 +69,13 @@ class DbtProjectCopy:
     def build(self, *arguments: str, keep_results_as: Path | None = None) -> DbtBuild:
         """One `dbt build` with `arguments` (a selection), timed, its results read back (and copied to
         `keep_results_as`, when given)."""
-        dbt = Path(sys.executable).parent / "dbt"
         command = [
             "/usr/bin/time",
             "-f",
             "peak_rss_kib=%M cpu_seconds=%U+%S",
-            str(dbt),
+            sys.executable,
+            "-m",
+            "warehouse.dbt_cli",
             "build",
             "--project-dir",
             str(self.directory),

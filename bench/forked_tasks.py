@@ -68,9 +68,9 @@ def run_variant(variant: str, project: Path, models: list[str], run_date: str) -
         if pid == 0:
             from dbt.cli.main import dbtRunner
 
-            from warehouse.runtime import freeze_loaded_objects
+            from warehouse.runtime import ready_dbt_task
 
-            freeze_loaded_objects()
+            ready_dbt_task()
             result = dbtRunner().invoke([*arguments, "--select", model])
             os._exit(0 if result.success else 1)
         _, status, usage = os.wait4(pid, 0)

@@ -60,7 +60,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 from connectors.config import load_sources
 from warehouse.notifications import notify_run
 from warehouse.publish import BUILD_SCHEMA
-from warehouse.runtime import freeze_loaded_objects, night_run_date
+from warehouse.runtime import night_run_date, ready_dbt_task
 from warehouse.settings import dbt_threads, nightly_dbt_log_file_flags, nightly_dbt_task_layout
 
 DBT_PROJECT_DIR = Path(os.environ.get("PMO_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
@@ -159,8 +159,9 @@ def pmo_nightly_refresh():
     )
     dbt_operator_args = {
         "install_deps": False,
-        # Cosmos collects garbage after each dbt command: the objects loaded before it are left out.
-        "pre_execute": freeze_loaded_objects,
+        # dbt's connections kept from node to node; Cosmos collects garbage after each dbt command:
+        # the objects loaded before it are left out.
+        "pre_execute": ready_dbt_task,
         # Each task runs dbt in a temporary copy of the project, deleted when the task ends: writing the
         # manifest, run results and debug log there would cost CPU on every task for nothing. A build's
         # failures are recorded by dbt's on-run-end hook instead, and dbt's output reaches the task log.

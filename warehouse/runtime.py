@@ -48,6 +48,16 @@ def freeze_loaded_objects(context: Any = None) -> None:
     gc.freeze()
 
 
+def ready_dbt_task(context: Any = None) -> None:
+    """A dbt task's `pre_execute`: dbt's connections kept from one node to the next
+    (`warehouse.dbt_connections`: a task builds its model, then runs the model's tests), then what
+    the process loaded frozen (`freeze_loaded_objects`)."""
+    from warehouse.dbt_connections import keep_connections_between_nodes
+
+    keep_connections_between_nodes()
+    freeze_loaded_objects(context)
+
+
 def mart_row_counts(url: str, schemas: tuple[str, ...] = ("marts",)) -> dict[str, int]:
     """Exact row counts of every table in the given schemas, as `schema.table`."""
     counts: dict[str, int] = {}

@@ -104,7 +104,7 @@ def parse_nightly_dag(monkeypatch, layout: str):
 def test_a_single_build_layout_runs_the_whole_dbt_project_in_one_task(dagbag, monkeypatch):
     from cosmos.operators.local import DbtBuildLocalOperator
 
-    from warehouse.runtime import freeze_loaded_objects
+    from warehouse.runtime import ready_dbt_task
 
     monkeypatch.setenv("WAREHOUSE_THREADS", "3")
     bag = parse_nightly_dag(monkeypatch, "single_build")
@@ -116,7 +116,7 @@ def test_a_single_build_layout_runs_the_whole_dbt_project_in_one_task(dagbag, mo
     build = dag.get_task("dbt_build.build")
     assert isinstance(build, DbtBuildLocalOperator)
     assert build.select is None and build.exclude == ["resource_type:unit_test"]
-    assert build._pre_execute_hook is freeze_loaded_objects
+    assert build._pre_execute_hook is ready_dbt_task
     model_task = per_model.get_task("dbt_build.fct_project_daily_model_build")
     for attribute in ("env", "vars", "full_refresh", "dbt_cmd_global_flags", "cache_dir", "install_deps"):
         assert getattr(build, attribute) == getattr(model_task, attribute), attribute
@@ -163,14 +163,15 @@ def test_the_nightly_dbt_tasks_write_no_log_file_into_their_temporary_project(da
         assert "--no-write-json" in flags, task.task_id
 
 
-def test_every_dbt_task_freezes_what_its_process_loaded_before_dbt_runs(dagbag):
-    """Cosmos collects garbage after each dbt command; each dbt task's `pre_execute` first freezes the
-    objects its process holds (Airflow, the DAG, dbt's modules), so that collection skips them."""
-    from warehouse.runtime import freeze_loaded_objects
+def test_every_dbt_task_readies_its_process_before_dbt_runs(dagbag):
+    """Each dbt task's `pre_execute` keeps dbt's connections from node to node and freezes the objects
+    its process holds (Airflow, the DAG, dbt's modules), so that Cosmos's collection after each dbt
+    command skips them."""
+    from warehouse.runtime import ready_dbt_task
 
     dag = dagbag.dags["pmo_nightly_refresh"]
     dbt_tasks = [task for task in dag.tasks if hasattr(task, "dbt_cmd_global_flags")]
     assert len(dbt_tasks) > 60
-    assert [task.task_id for task in dbt_tasks if task._pre_execute_hook is not freeze_loaded_objects] == []
+    assert [task.task_id for task in dbt_tasks if task._pre_execute_hook is not ready_dbt_task] == []
     others = [task for task in dag.tasks if not hasattr(task, "dbt_cmd_global_flags")]
     assert [task.task_id for task in others if task._pre_execute_hook is not None] == []

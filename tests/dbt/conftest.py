@@ -111,7 +111,9 @@ def run_dbt(
     }
     completed = subprocess.run(
         [
-            str(Path(sys.executable).with_name("dbt")),
+            sys.executable,
+            "-m",
+            "warehouse.dbt_cli",
             *command,
             "--project-dir",
             str(project_dir),

@@ -390,7 +390,9 @@ def run_dbt(command: list[str], url: str, work_dir: Path, **variables: Any) -> D
     target_path = work_dir / "target"
     completed = subprocess.run(
         [
-            str(Path(sys.executable).with_name("dbt")),
+            sys.executable,
+            "-m",
+            "warehouse.dbt_cli",
             *command,
             "--project-dir",
             str(DBT_PROJECT_DIR),

@@ -1,0 +1,151 @@
+"""dbt's connections kept from node to node: real `dbt build`s of a small project on a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import create_database, drop_database
+from warehouse import settings
+from warehouse.dbt_connections import keep_connections_wanted
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# A chain, so that one thread builds the models one after another in this order. `ends_with_commit`
+# has a hook outside the transaction, for which dbt runs a `commit;` statement that psycopg2 does not
+# see; `reads_its_hook_s_temporary_table` needs its pre-hook and its body in one transaction;
+# `leaves_session_state` sets a setting and keeps a temporary table past its commit, which
+# `sees_a_new_session` must not find.
+MODELS = {
+    "ends_with_commit": """
+        {{ config(post_hook={"sql": "select 1", "transaction": false}) }}
+        select pg_backend_pid() as backend_pid
+    """,
+    "reads_its_hook_s_temporary_table": """
+        {{ config(pre_hook="create temporary table hook_rows on commit drop as select 1 as hook_row") }}
+        select pg_backend_pid() as backend_pid, (select count(*) from pg_temp.hook_rows) as hook_rows
+        from {{ ref('ends_with_commit') }}
+    """,
+    "leaves_session_state": """
+        {{ config(post_hook=[
+            "set work_mem = '7MB'",
+            "create temporary table left_behind as select 1 as left_row",
+        ]) }}
+        select pg_backend_pid() as backend_pid from {{ ref('reads_its_hook_s_temporary_table') }}
+    """,
+    "sees_a_new_session": """
+        select
+            pg_backend_pid() as backend_pid,
+            current_setting('work_mem') as work_mem,
+            to_regclass('pg_temp.left_behind') is not null as finds_left_behind
+        from {{ ref('leaves_session_state') }}
+    """,
+}
+
+
+def write_project(directory: Path, database_url: str) -> None:
+    parts = settings.parse_url(database_url)
+    (directory / "models").mkdir(parents=True)
+    (directory / "dbt_project.yml").write_text(
+        "name: kept_connections\nversion: '1.0'\nconfig-version: 2\nprofile: kept_connections\n"
+        "models:\n  kept_connections:\n    +materialized: table\n"
+    )
+    profile = {
+        "kept_connections": {
+            "target": "test",
+            "outputs": {
+                "test": {
+                    "type": "postgres",
+                    "host": parts.host,
+                    "port": parts.port,
+                    "user": parts.user,
+                    "password": parts.password,
+                    "dbname": parts.dbname,
+                    "schema": "public",
+                    "threads": 1,
+                }
+            },
+        }
+    }
+    (directory / "profiles.yml").write_text(json.dumps(profile))
+    for name, body in MODELS.items():
+        (directory / "models" / f"{name}.sql").write_text(body)
+
+
+def build(directory: Path, *, keep: bool) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "PMO_DBT_KEEP_CONNECTIONS": "1" if keep else "0",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "warehouse.dbt_cli",
+            "build",
+            *("--project-dir", str(directory), "--profiles-dir", str(directory)),
+            *("--log-level-file", "none"),
+        ],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def database(warehouse_server: str):
+    url = create_database(warehouse_server)
+    yield url
+    drop_database(url)
+
+
+def built_rows(url: str) -> dict[str, dict]:
+    with psycopg.connect(url) as connection:
+        rows = {}
+        for name in MODELS:
+            cursor = connection.execute(f"select * from public.{name}")
+            columns = [column.name for column in cursor.description]
+            rows[name] = dict(zip(columns, cursor.fetchone(), strict=True))
+        default_work_mem = connection.execute("show work_mem").fetchone()[0]
+    return rows | {"default": {"work_mem": default_work_mem}}
+
+
+def test_the_nodes_of_a_build_share_one_connection_left_as_a_new_one_would_be(database: str, tmp_path: Path) -> None:
+    write_project(tmp_path, database)
+
+    completed = build(tmp_path, keep=True)
+
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    rows = built_rows(database)
+    assert len({rows[name]["backend_pid"] for name in MODELS}) == 1
+    assert rows["reads_its_hook_s_temporary_table"]["hook_rows"] == 1
+    assert rows["sees_a_new_session"]["work_mem"] == rows["default"]["work_mem"] != "7MB"
+    assert rows["sees_a_new_session"]["finds_left_behind"] is False
+
+
+def test_with_connections_not_kept_each_node_opens_its_own(database: str, tmp_path: Path) -> None:
+    write_project(tmp_path, database)
+
+    completed = build(tmp_path, keep=False)
+
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    rows = built_rows(database)
+    assert len({rows[name]["backend_pid"] for name in MODELS}) == len(MODELS)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"), [(None, True), ("1", True), ("0", False), ("false", False), ("off", False), ("yes", True)]
+)
+def test_the_setting_that_leaves_dbt_as_it_is(value: str | None, kept: bool) -> None:
+    environ = {} if value is None else {"PMO_DBT_KEEP_CONNECTIONS": value}
+    assert keep_connections_wanted(environ) is kept

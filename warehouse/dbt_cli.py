@@ -1,0 +1,23 @@
+"""`python -m warehouse.dbt_cli ARGS`: dbt's command line as the project runs it, with dbt's
+connections kept from one node to the next (`warehouse.dbt_connections`).
+
+The bench, `make dbt-build` and `make docs` run dbt through it; the nightly DAG's dbt tasks get the
+same from their `pre_execute` (`warehouse.runtime.ready_dbt_task`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from warehouse.dbt_connections import keep_connections_between_nodes
+
+
+def main() -> None:
+    keep_connections_between_nodes()
+    from dbt.cli.main import cli
+
+    sys.exit(cli(prog_name="dbt"))
+
+
+if __name__ == "__main__":
+    main()
