@@ -6,9 +6,9 @@ connections. `keep_connections_between_nodes()` makes the end of a node leave it
 and as a new one would be instead:
 
 - the node's transaction rolled back, as closing the connection would have done: a node commits
-  what it keeps. The rollback also goes to psycopg2, which may still count as open a transaction
-  that a `commit;` statement of dbt's materializations ended on the server, and would otherwise
-  send the next node's statements without beginning one;
+  what it keeps. psycopg2 may still count open a transaction that a `commit;` statement of dbt's
+  ended on the server, and would otherwise send the next node's statements without beginning one:
+  it is left counting none (`end_transaction`);
 - `discard all`, as a connection pooler resets a connection between clients: the node's temporary
   tables (dbt's `__dbt_tmp` tables among them), session settings, advisory locks and prepared
   statements go, and the role dbt's profile names is set again.
@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 import os
 from typing import Any
+
+from psycopg2.extensions import STATUS_READY, TRANSACTION_STATUS_IDLE
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,20 @@ def keep_connections_between_nodes() -> bool:
     return True
 
 
+def end_transaction(handle: Any) -> None:
+    """Leave psycopg2 counting no transaction open, without a statement the server would warn about.
+
+    psycopg2 still counts open a transaction that a `commit;` statement ended on the server; its
+    rollback would then send a `rollback` the server logs a warning for (there is no transaction in
+    progress): a `begin` first makes what psycopg2 counts true, and its rollback ends it."""
+    if handle.status == STATUS_READY:
+        return
+    if handle.info.transaction_status == TRANSACTION_STATUS_IDLE:
+        with handle.cursor() as cursor:
+            cursor.execute("begin")
+    handle.rollback()
+
+
 def _reset_for_next_node(manager: Any, connection: Any) -> bool:
     """Leave an open connection as a new one would be; False when it is not open or cannot be reset."""
     if connection.state != "open":
@@ -69,11 +85,13 @@ def _reset_for_next_node(manager: Any, connection: Any) -> bool:
             return False
         if connection.transaction_open:
             manager._rollback(connection)
-        handle.rollback()
+        end_transaction(handle)
         autocommit = handle.autocommit
         handle.autocommit = True  # `discard all` cannot run inside a transaction block
         try:
             with handle.cursor() as cursor:
+                if handle.info.transaction_status != TRANSACTION_STATUS_IDLE:
+                    cursor.execute("rollback")  # a transaction begun by a `begin;` statement
                 cursor.execute("discard all")
                 role = getattr(connection.credentials, "role", None)
                 if role:

@@ -149,3 +149,33 @@ def test_with_connections_not_kept_each_node_opens_its_own(database: str, tmp_pa
 def test_the_setting_that_leaves_dbt_as_it_is(value: str | None, kept: bool) -> None:
     environ = {} if value is None else {"PMO_DBT_KEEP_CONNECTIONS": value}
     assert keep_connections_wanted(environ) is kept
+
+
+def test_a_transaction_a_commit_statement_ended_is_closed_in_psycopg2_without_a_warning(database: str) -> None:
+    import psycopg2
+    from psycopg2.extensions import STATUS_READY, TRANSACTION_STATUS_IDLE
+
+    from warehouse.dbt_connections import end_transaction
+
+    parts = settings.parse_url(database)
+    handle = psycopg2.connect(
+        host=parts.host, port=parts.port, user=parts.user, password=parts.password, dbname=parts.dbname
+    )
+    try:
+        with handle.cursor() as cursor:
+            cursor.execute("select 1")
+            cursor.execute("commit")  # as dbt's `commit;` statements do: the server's transaction ends
+        assert handle.status != STATUS_READY
+        assert handle.info.transaction_status == TRANSACTION_STATUS_IDLE
+
+        end_transaction(handle)
+
+        assert handle.status == STATUS_READY
+        assert handle.info.transaction_status == TRANSACTION_STATUS_IDLE
+        assert handle.notices == []
+        with handle.cursor() as cursor:
+            cursor.execute("create temporary table kept_till_commit on commit drop as select 1 as kept")
+            cursor.execute("select count(*) from kept_till_commit")  # in the transaction psycopg2 began
+            assert cursor.fetchone() == (1,)
+    finally:
+        handle.close()
