@@ -49,7 +49,28 @@ MODELS = {
 }
 
 
-def write_project(directory: Path, database_url: str) -> None:
+# Two roots: with one thread dbt starts them in the order of their names, so the second runs on the
+# connection the first left after failing inside its transaction. The first's hook outside the
+# transaction commits what it does: the failure's rollback leaves its setting and its table.
+MODELS_AFTER_A_FAILURE = {
+    "a_fails_inside_its_transaction": """
+        {{ config(pre_hook={"transaction": false, "sql": "
+            create table public.failed_node_backend as select pg_backend_pid() as backend_pid;
+            set work_mem = '7MB';
+            create temporary table left_by_the_failure as select 1 as left_row
+        "}) }}
+        select 1 / 0 as never
+    """,
+    "b_runs_after_the_failure": """
+        select
+            pg_backend_pid() as backend_pid,
+            current_setting('work_mem') as work_mem,
+            to_regclass('pg_temp.left_by_the_failure') is not null as finds_left_behind
+    """,
+}
+
+
+def write_project(directory: Path, database_url: str, models: dict[str, str] = MODELS) -> None:
     parts = settings.parse_url(database_url)
     (directory / "models").mkdir(parents=True)
     (directory / "dbt_project.yml").write_text(
@@ -74,7 +95,7 @@ def write_project(directory: Path, database_url: str) -> None:
         }
     }
     (directory / "profiles.yml").write_text(json.dumps(profile))
-    for name, body in MODELS.items():
+    for name, body in models.items():
         (directory / "models" / f"{name}.sql").write_text(body)
 
 
@@ -141,6 +162,31 @@ def test_with_connections_not_kept_each_node_opens_its_own(database: str, tmp_pa
     assert completed.returncode == 0, completed.stdout[-4000:]
     rows = built_rows(database)
     assert len({rows[name]["backend_pid"] for name in MODELS}) == len(MODELS)
+
+
+def test_a_node_after_one_that_failed_inside_its_transaction_runs_in_a_clean_session(
+    database: str, tmp_path: Path
+) -> None:
+    write_project(tmp_path, database, MODELS_AFTER_A_FAILURE)
+
+    completed = build(tmp_path, keep=True)
+
+    results = {
+        result["unique_id"].rsplit(".", 1)[-1]: result
+        for result in json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    }
+    failed, after = results["a_fails_inside_its_transaction"], results["b_runs_after_the_failure"]
+    assert completed.returncode == 1
+    assert (failed["status"], after["status"]) == ("error", "success")
+    assert failed["timing"][-1]["completed_at"] <= after["timing"][0]["started_at"]
+    with psycopg.connect(database) as connection:
+        failed_node_backend = connection.execute("select backend_pid from public.failed_node_backend").fetchone()[0]
+        backend, work_mem, finds_left_behind = connection.execute(
+            "select * from public.b_runs_after_the_failure"
+        ).fetchone()
+        assert work_mem == connection.execute("show work_mem").fetchone()[0] != "7MB"
+    assert backend == failed_node_backend
+    assert finds_left_behind is False
 
 
 @pytest.mark.parametrize(
