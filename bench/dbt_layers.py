@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -34,7 +33,7 @@ from pathlib import Path
 
 from bench.child import child_env
 from bench.parse import copy_dbt_project
-from warehouse import settings
+from warehouse import dbt_cli, settings
 
 LAYERS = ("staging", "intermediate", "marts")
 PHASES = ("seeds", *LAYERS)
@@ -66,16 +65,16 @@ class DbtProjectCopy:
         self.warehouse_url = warehouse_url
         self.run_date = run_date
 
-    def build(self, *arguments: str, keep_results_as: Path | None = None) -> DbtBuild:
+    def build(
+        self, *arguments: str, keep_results_as: Path | None = None, env: dict[str, str] | None = None
+    ) -> DbtBuild:
         """One `dbt build` with `arguments` (a selection), timed, its results read back (and copied to
-        `keep_results_as`, when given)."""
+        `keep_results_as`, when given); `env` adds to dbt's environment."""
         command = [
             "/usr/bin/time",
             "-f",
             "peak_rss_kib=%M cpu_seconds=%U+%S",
-            sys.executable,
-            "-m",
-            "warehouse.dbt_cli",
+            *dbt_cli.command(),
             "build",
             "--project-dir",
             str(self.directory),
@@ -94,7 +93,11 @@ class DbtProjectCopy:
         results_file.unlink(missing_ok=True)
         started = time.perf_counter()
         completed = subprocess.run(
-            command, env=child_env(**settings.dbt_env(self.warehouse_url)), capture_output=True, text=True, check=False
+            command,
+            env=child_env(**settings.dbt_env(self.warehouse_url), **(env or {})),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         seconds = time.perf_counter() - started
         if not results_file.exists():

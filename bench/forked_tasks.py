@@ -9,7 +9,7 @@ alternates two variants of the process the tasks are forked from, each in a chil
 
 Each variant forks one task after another, each a `dbt build` of one model and the tests of it alone
 (as the DAG's model tasks select them) through `dbtRunner`, after freezing what it inherited, as the
-dbt tasks' `pre_execute` does (`warehouse.runtime.freeze_loaded_objects`); it reads each task's CPU from
+dbt tasks' `pre_execute` does (`warehouse.runtime.ready_dbt_task`); it reads each task's CPU from
 `wait4`. The builds write into the database given, so give it a copy of a warehouse the nightly DAG
 has built (`make demo`'s, for one), not one BI reads. Prints each round's figures and one JSON line.
 """

@@ -12,6 +12,11 @@ import sys
 from warehouse.dbt_connections import keep_connections_between_nodes
 
 
+def command() -> list[str]:
+    """The command line that runs dbt this way, to which a dbt command's arguments are appended."""
+    return [sys.executable, "-m", "warehouse.dbt_cli"]
+
+
 def main() -> None:
     keep_connections_between_nodes()
     from dbt.cli.main import cli

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from connectors.raw_store import StreamWriter
 from connectors.smartsheet.settings import SmartsheetSettings
 from connectors.smartsheet.streams import extract_smartsheet
 from tests.conftest import create_database, drop_database
-from warehouse import settings
+from warehouse import dbt_cli, settings
 from warehouse.embedded import environment_with_dbt
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
@@ -111,9 +110,7 @@ def run_dbt(
     }
     completed = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "warehouse.dbt_cli",
+            *dbt_cli.command(),
             *command,
             "--project-dir",
             str(project_dir),

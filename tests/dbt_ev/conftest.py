@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,7 +19,7 @@ import pytest
 
 from tests.conftest import create_database, drop_database
 from tests.dbt.conftest import DbtInvocation
-from warehouse import settings
+from warehouse import dbt_cli, settings
 from warehouse.embedded import environment_with_dbt
 
 DBT_PROJECT_DIR = settings.project_root() / "dbt_project"
@@ -390,9 +389,7 @@ def run_dbt(command: list[str], url: str, work_dir: Path, **variables: Any) -> D
     target_path = work_dir / "target"
     completed = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "warehouse.dbt_cli",
+            *dbt_cli.command(),
             *command,
             "--project-dir",
             str(DBT_PROJECT_DIR),

@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.conftest import create_database, drop_database
-from warehouse import settings
+from tests.conftest import PROJECT_ROOT
+from warehouse import dbt_cli, settings
 from warehouse.dbt_connections import keep_connections_wanted
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # A chain, so that one thread builds the models one after another in this order. `ends_with_commit`
 # has a hook outside the transaction, for which dbt runs a `commit;` statement that psycopg2 does not
@@ -107,9 +104,7 @@ def build(directory: Path, *, keep: bool) -> subprocess.CompletedProcess[str]:
     }
     return subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "warehouse.dbt_cli",
+            *dbt_cli.command(),
             "build",
             *("--project-dir", str(directory), "--profiles-dir", str(directory)),
             *("--log-level-file", "none"),
@@ -123,13 +118,6 @@ def build(directory: Path, *, keep: bool) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
-def database(warehouse_server: str):
-    url = create_database(warehouse_server)
-    yield url
-    drop_database(url)
-
-
 def built_rows(url: str) -> dict[str, dict]:
     with psycopg.connect(url) as connection:
         rows = {}
@@ -141,33 +129,35 @@ def built_rows(url: str) -> dict[str, dict]:
     return rows | {"default": {"work_mem": default_work_mem}}
 
 
-def test_the_nodes_of_a_build_share_one_connection_left_as_a_new_one_would_be(database: str, tmp_path: Path) -> None:
-    write_project(tmp_path, database)
+def test_the_nodes_of_a_build_share_one_connection_left_as_a_new_one_would_be(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    write_project(tmp_path, warehouse_url)
 
     completed = build(tmp_path, keep=True)
 
     assert completed.returncode == 0, completed.stdout[-4000:]
-    rows = built_rows(database)
+    rows = built_rows(warehouse_url)
     assert len({rows[name]["backend_pid"] for name in MODELS}) == 1
     assert rows["reads_its_hook_s_temporary_table"]["hook_rows"] == 1
     assert rows["sees_a_new_session"]["work_mem"] == rows["default"]["work_mem"] != "7MB"
     assert rows["sees_a_new_session"]["finds_left_behind"] is False
 
 
-def test_with_connections_not_kept_each_node_opens_its_own(database: str, tmp_path: Path) -> None:
-    write_project(tmp_path, database)
+def test_with_connections_not_kept_each_node_opens_its_own(warehouse_url: str, tmp_path: Path) -> None:
+    write_project(tmp_path, warehouse_url)
 
     completed = build(tmp_path, keep=False)
 
     assert completed.returncode == 0, completed.stdout[-4000:]
-    rows = built_rows(database)
+    rows = built_rows(warehouse_url)
     assert len({rows[name]["backend_pid"] for name in MODELS}) == len(MODELS)
 
 
 def test_a_node_after_one_that_failed_inside_its_transaction_runs_in_a_clean_session(
-    database: str, tmp_path: Path
+    warehouse_url: str, tmp_path: Path
 ) -> None:
-    write_project(tmp_path, database, MODELS_AFTER_A_FAILURE)
+    write_project(tmp_path, warehouse_url, MODELS_AFTER_A_FAILURE)
 
     completed = build(tmp_path, keep=True)
 
@@ -179,7 +169,7 @@ def test_a_node_after_one_that_failed_inside_its_transaction_runs_in_a_clean_ses
     assert completed.returncode == 1
     assert (failed["status"], after["status"]) == ("error", "success")
     assert failed["timing"][-1]["completed_at"] <= after["timing"][0]["started_at"]
-    with psycopg.connect(database) as connection:
+    with psycopg.connect(warehouse_url) as connection:
         failed_node_backend = connection.execute("select backend_pid from public.failed_node_backend").fetchone()[0]
         backend, work_mem, finds_left_behind = connection.execute(
             "select * from public.b_runs_after_the_failure"
@@ -197,13 +187,13 @@ def test_the_setting_that_leaves_dbt_as_it_is(value: str | None, kept: bool) -> 
     assert keep_connections_wanted(environ) is kept
 
 
-def test_a_transaction_a_commit_statement_ended_is_closed_in_psycopg2_without_a_warning(database: str) -> None:
+def test_a_transaction_a_commit_statement_ended_is_closed_in_psycopg2_without_a_warning(warehouse_url: str) -> None:
     import psycopg2
     from psycopg2.extensions import STATUS_READY, TRANSACTION_STATUS_IDLE
 
     from warehouse.dbt_connections import end_transaction
 
-    parts = settings.parse_url(database)
+    parts = settings.parse_url(warehouse_url)
     handle = psycopg2.connect(
         host=parts.host, port=parts.port, user=parts.user, password=parts.password, dbname=parts.dbname
     )
