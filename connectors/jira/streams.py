@@ -18,9 +18,11 @@ Changelogs come whole from `changelog/bulkfetch` (the changelog embedded in sear
 cut at 20 entries): every issue that landed since the stream's last run has its full status
 history fetched again, 1000 issues a request.
 
-With `streams_in_parallel` (the default), a night has four readers share the site's request
-budget, each on its own thread, warehouse connection and HTTP session: the issues then their
-changelogs; the issue census, listed while the issues load (it then spares the rows loaded since it
+With `streams_in_parallel` (the default), a night has five readers share the site's request
+budget, each on its own thread, warehouse connection and HTTP session: the issues; their
+changelogs, which follow the issues as they land (the issues landed since are looked up every
+`CHANGELOG_POLL_SECONDS`, a full request's worth fetched at once, the rest when the issues are
+done); the issue census, listed while the issues load (it then spares the rows loaded since it
 began, which came in while it listed); the worklogs; and the other streams, one after another. A
 full read (a full refresh, or the site's first load) runs one stream at a time.
 
@@ -38,6 +40,7 @@ the overlap window, so an edit a second before the watermark is read again rathe
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -60,9 +63,11 @@ log = logging.getLogger(__name__)
 EPOCH_JQL = "1970-01-01 00:00"
 CENSUS_JQL = f'created >= "{EPOCH_JQL}" ORDER BY created ASC'
 STREAMS = ("fields", "users", "projects", "issues", "worklogs", "issue_changelogs", "boards", "sprints")
-# Streams that may run at the same time as the other lanes; within a lane, one after another
-# (the changelogs of the issues that landed need those issues landed first).
-STREAM_LANES = (("issues", "issue_changelogs"), ("worklogs",), ("fields", "users", "projects", "boards", "sprints"))
+# Streams that may run at the same time as the other lanes; within a lane, one after another. The
+# changelogs' lane follows the issues as they land (`JiraExtractor.sync_issue_changelogs`).
+STREAM_LANES = (("issues",), ("issue_changelogs",), ("worklogs",), ("fields", "users", "projects", "boards", "sprints"))
+# How often the changelogs, following the issues as they land, look up the issues landed since.
+CHANGELOG_POLL_SECONDS = 0.2
 SNAPSHOT_PAGES_WAITING = 32
 # Scrum boards whose sprints are read at the same time: a site of a thousand boards otherwise waits
 # out a thousand round trips one after another.
@@ -112,10 +117,19 @@ def issues_jql(watermark: datetime | None, overlap: timedelta, time_zone: str) -
 class JiraExtractor:
     """Runs the Jira streams of one site into the warehouse."""
 
-    def __init__(self, settings: JiraSettings, connection: psycopg.Connection, client: JiraClient | None = None):
+    def __init__(
+        self,
+        settings: JiraSettings,
+        connection: psycopg.Connection,
+        client: JiraClient | None = None,
+        issues_landing: threading.Event | None = None,
+    ):
         self.settings = settings
         self.connection = connection
         self.client = client or JiraClient(settings)
+        # Set once the issues' lane running beside this extractor's changelogs has ended; None when
+        # no issues are landing at the same time.
+        self.issues_landing = issues_landing
         self._user_time_zone: str | None = None
         self._custom_field_ids: dict[str, str] | None = None
 
@@ -154,11 +168,15 @@ class JiraExtractor:
         if len(lanes) < 2 or not self._reads_apart({} if full_refresh else self._issues_writer().read_state()):
             return list(self._run_lane(wanted, full_refresh).values())
         results: dict[str, StreamResult] = {}
+        # the first lane is the issues' when they are wanted: the changelogs' lane follows them
+        issues_landing = threading.Event() if "issues" in wanted and "issue_changelogs" in wanted else None
         with ThreadPoolExecutor(len(lanes) - 1, thread_name_prefix=f"jira-{self.settings.instance}-lane") as pool:
-            others = [pool.submit(self._run_lane_apart, lane, full_refresh) for lane in lanes[1:]]
+            others = [pool.submit(self._run_lane_apart, lane, full_refresh, issues_landing) for lane in lanes[1:]]
             try:
                 results.update(self._run_lane(lanes[0], full_refresh))
             finally:
+                if issues_landing is not None:
+                    issues_landing.set()
                 wait(others)
             for future in others:
                 results.update(future.result())
@@ -175,10 +193,14 @@ class JiraExtractor:
     def _run_lane(self, lane: list[str], full_refresh: bool) -> dict[str, StreamResult]:
         return {name: self._timed(name, getattr(self, f"sync_{name}"), full_refresh) for name in lane}
 
-    def _run_lane_apart(self, lane: list[str], full_refresh: bool) -> dict[str, StreamResult]:
-        """A lane on a connection and a client of its own (a psycopg connection serves one thread)."""
+    def _run_lane_apart(
+        self, lane: list[str], full_refresh: bool, issues_landing: threading.Event | None = None
+    ) -> dict[str, StreamResult]:
+        """A lane on a connection and a client of its own (a psycopg connection serves one thread);
+        `issues_landing`, set when the issues' lane ends, is for a changelogs' lane to follow them."""
         with connect_again(self.connection) as connection:
-            return JiraExtractor(self.settings, connection, self.client.sibling())._run_lane(lane, full_refresh)
+            lane_extractor = JiraExtractor(self.settings, connection, self.client.sibling(), issues_landing)
+            return lane_extractor._run_lane(lane, full_refresh)
 
     def _timed(self, name: str, runner: Callable[..., StreamResult], full_refresh: bool) -> StreamResult:
         before = self.client.api.stats.as_dict()
@@ -327,27 +349,45 @@ class JiraExtractor:
         return client.search_issue_ids(CENSUS_JQL, self.settings.census_page_size)
 
     def sync_issue_changelogs(self, full_refresh: bool = False) -> StreamResult:
+        """The full status histories of the issues landed since the stream's last run.
+
+        Beside an issues stream (`issues_landing` not yet set), it follows the issues as they land,
+        on a warehouse connection of its own: each look-up reads the issues landed since the newest
+        one it has seen, through the table's index on when each row was last written, and a full
+        request's worth is fetched as soon as it is there; once the issues are done, a last look-up,
+        then the rest. An issue landed again after its changelog was fetched is fetched again."""
         writer = self.writer("issue_changelogs", lambda r: r.get("issueId"), None)
         state = {} if full_refresh else writer.read_state()
         since = state.get("issues_loaded_since")
         writer.begin(watermark_from=since)
+        landing = self.issues_landing
+        follower: _LandedIssues | None = None
         try:
-            if self.connection.execute("select to_regclass('raw.jira_issues')").fetchone()[0] is None:
-                newest, issue_ids = None, array("q")
+            if landing is not None and not landing.is_set():
+                reader = connect_again(self.connection)
+                reader.autocommit = True  # each look-up sees the pages committed since the last
+                follower = _LandedIssues(reader, self.settings.instance, since, landing)
+            elif self.connection.execute("select to_regclass('raw.jira_issues')").fetchone()[0] is None:
+                follower = None
             else:
-                issue_ids, newest = _changed_issue_ids(self.connection, self.settings.instance, since)
+                # the ids are read before any changelog loads: the loading thread then owns the connection
+                follower = _LandedIssues(self.connection, self.settings.instance, since, None)
+                follower.look_up()
             with PageLoader(writer) as loader:
-                for start in range(0, len(issue_ids), CHANGELOG_BULK_LIMIT):
-                    chunk = [str(issue_id) for issue_id in issue_ids[start : start + CHANGELOG_BULK_LIMIT]]
+                for chunk in follower.chunks() if follower is not None else ():
                     histories = self.client.changelogs(chunk, ["status"])
                     loader.submit(
                         [{"issueId": issue_id, "histories": histories.get(issue_id, [])} for issue_id in chunk]
                     )
+            newest = follower.newest if follower is not None else None
             final_state = {"issues_loaded_since": newest.isoformat() if newest else since}
             writer.finish(state=final_state, watermark_to=final_state["issues_loaded_since"])
         except BaseException as error:
             writer.fail(error)
             raise
+        finally:
+            if follower is not None and follower.connection is not self.connection:
+                follower.connection.close()
         result = result_from(StreamResult("issue_changelogs"), writer)
         result.watermark = final_state["issues_loaded_since"]
         return result
@@ -377,6 +417,64 @@ class JiraExtractor:
         result = result_from(StreamResult("worklogs"), writer)
         result.watermark = str(state.get("updated_since_ms"))
         return result
+
+
+class _LandedIssues:
+    """The ids of the live issues landed after a watermark (`since`), a bulk request's worth at a time.
+
+    Without `landing`, the caller's one `look_up` finds them all. With it, the issues are still
+    landing: `chunks` looks them up again every `CHANGELOG_POLL_SECONDS` from the newest landing it
+    has seen, yields each full request's worth as soon as it is there, and once `landing` is set
+    makes a last look-up and yields the rest. `newest` is the newest landing seen, the stream's next
+    watermark."""
+
+    def __init__(
+        self, connection: psycopg.Connection, instance: str, since: str | None, landing: threading.Event | None
+    ) -> None:
+        self.connection = connection
+        self.instance = instance
+        self.since = since
+        self.landing = landing
+        self.newest: datetime | None = None
+        self._waiting = array("q")
+        self._taken = 0
+        # only while following: an issue landed again before its changelog was fetched waits once
+        self._waiting_ids: set[int] = set()
+
+    def look_up(self) -> None:
+        since = self.newest.isoformat() if self.newest is not None else self.since
+        ids, newest = _changed_issue_ids(self.connection, self.instance, since)
+        if newest is not None:
+            self.newest = newest
+        if self.landing is None:
+            self._waiting.extend(ids)
+            return
+        for issue_id in ids:
+            if issue_id not in self._waiting_ids:
+                self._waiting_ids.add(issue_id)
+                self._waiting.append(issue_id)
+
+    def chunks(self) -> Iterator[list[str]]:
+        while True:
+            done = self.landing is None or self.landing.is_set()
+            if self.landing is not None:
+                self.look_up()
+            while self._count() >= CHANGELOG_BULK_LIMIT or (done and self._count()):
+                yield self._take(CHANGELOG_BULK_LIMIT)
+            if done:
+                return
+            self.landing.wait(CHANGELOG_POLL_SECONDS)
+
+    def _count(self) -> int:
+        return len(self._waiting) - self._taken
+
+    def _take(self, count: int) -> list[str]:
+        chunk = self._waiting[self._taken : self._taken + count]
+        self._taken += len(chunk)
+        if self._taken == len(self._waiting):
+            self._waiting, self._taken = array("q"), 0
+        self._waiting_ids.difference_update(chunk)
+        return [str(issue_id) for issue_id in chunk]
 
 
 def _changed_issue_ids(

@@ -17,6 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from connectors.http import ApiError, RetryPolicy, Secret
+from connectors.jira import streams as jira_streams
 from connectors.jira.client import JiraClient
 from connectors.jira.settings import JiraSettings
 from connectors.jira.streams import (
@@ -460,3 +461,66 @@ def test_stream_lanes_and_the_census_run_at_once_and_land_what_one_after_another
     assert not full_read.overlap(r"/search/jql|/changelog/", r"/board|/user|/project|/worklog")
     assert not full_read.overlap(r"/search/jql", r"/search/jql")
     assert not full_read.overlap(r"/worklog", r"/board|/user|/project")
+
+
+def test_changelogs_follow_the_issues_as_they_land_and_land_what_one_after_another_lands(
+    simulator, world, warehouse_url, monkeypatch
+):
+    settings = settings_for(simulator, issue_page_size=3)
+    extract_jira(settings, warehouse_url)
+    changed = world.jira.issues[:10]
+    for minutes, issue in enumerate(changed):
+        simulator.update_issue(issue.key, at=datetime.now(UTC) - timedelta(minutes=10 - minutes), status="Done")
+    monkeypatch.setattr(jira_streams, "CHANGELOG_BULK_LIMIT", 4)
+    monkeypatch.setattr(jira_streams, "CHANGELOG_POLL_SECONDS", 0.01)
+    # every request answers late, so that the issue search takes several round trips
+    simulator.faults.faults.append(Fault("slow", path=r".", times=100_000, delay=0.05))
+    times = RequestTimes()
+    monkeypatch.setattr(HTTPAdapter, "send", times.wrap(HTTPAdapter.send))
+    results = by_stream(extract_jira(settings, warehouse_url))
+
+    search_ends = [end for path, _, end in times.spans if path.endswith("/search/jql")]
+    changelog_starts = sorted(start for path, start, _ in times.spans if "/changelog/" in path)
+    assert len(changelog_starts) >= 3  # ten issues, four a request
+    assert changelog_starts[0] < max(search_ends), "no changelog was fetched while the issues were still landing"
+    assert results["issue_changelogs"]["records"] == len(changed)
+    landed = raw_rows(warehouse_url, "jira_issue_changelogs")
+    for issue in changed:
+        assert landed[issue.id][1]["histories"][-1]["items"][0]["toString"] == "Done"
+    assert results["issue_changelogs"]["watermark"] == newest_issue_load(warehouse_url)
+
+
+def test_landed_issues_followed_are_found_again_when_they_land_again(warehouse_url, monkeypatch):
+    monkeypatch.setattr(jira_streams, "CHANGELOG_BULK_LIMIT", 2)
+    monkeypatch.setattr(jira_streams, "CHANGELOG_POLL_SECONDS", 0.01)
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        connection.execute("create schema raw")
+        connection.execute(
+            "create table raw.jira_issues (source_instance text, record_id text, loaded_at timestamptz,"
+            " is_deleted boolean, deleted_at timestamptz)"
+        )
+
+        def land(*issue_ids: int, deleted: bool = False) -> None:
+            for issue_id in issue_ids:
+                connection.execute("delete from raw.jira_issues where record_id = %s", (str(issue_id),))
+                connection.execute(
+                    "insert into raw.jira_issues values ('site', %s, clock_timestamp(), %s, null)",
+                    (str(issue_id), deleted),
+                )
+
+        land(1)
+        since = connection.execute("select max(loaded_at) from raw.jira_issues").fetchone()[0].isoformat()
+        landing = threading.Event()
+        follower = jira_streams._LandedIssues(psycopg.connect(warehouse_url, autocommit=True), "site", since, landing)
+        chunks = follower.chunks()
+        land(11, 12, 13)
+        assert next(chunks) == ["11", "12"]
+        land(11, 14)  # 11 lands again after its changelog was asked for; 14 is new
+        land(15, deleted=True)
+        landing.set()
+        rest = [issue_id for chunk in chunks for issue_id in chunk]
+        follower.connection.close()
+        newest = connection.execute("select max(loaded_at) from raw.jira_issues").fetchone()[0]
+    # 13 waited for a full request's worth, then for the issues to be done; 15 was landed tombstoned
+    assert rest == ["13", "11", "14"]
+    assert follower.newest == newest
