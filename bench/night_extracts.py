@@ -16,8 +16,9 @@ Run it on two checkouts to compare their nights' extracts on the same world.
 The simulators answer at once, and each answers one request at a time: a night's extracts here are
 bound by the machine's CPU. `--latency SECONDS` holds every answer of the night back that long
 (the simulators' `slow` fault, which holds no lock meanwhile), as a tool's servers far away on the
-network would, answering many requests at once; `--latency-tools` names the tools it applies to
-(all three by default).
+network would, answering many requests at once (an Asana batch is held back twice: as a request,
+then for its slowest action); `--latency-tools` names the tools it applies to (all three by
+default).
 """
 
 from __future__ import annotations

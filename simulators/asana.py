@@ -16,7 +16,9 @@ sub-fields comes back as its `gid` and `resource_type`.
 answers `200` with one `{status_code, headers, body}` per action, in order, whatever each action
 answered. As with Asana, every action counts against the rate limit as a request of its own (the
 batch itself costs nothing) and a batch that would exceed it fails whole with 429; the fault layer
-sees each action under its own path.
+sees each action under its own path. Asana processes a batch's actions at the same time, so a batch
+is answered as late as its slowest action (a `slow` fault on several of its actions holds it back by
+the longest delay, not by their sum).
 
 `/tasks?project=` lists the tasks that are members of the project, never their subtasks (those are
 only reachable through `/tasks/{gid}/subtasks`), and `modified_since` filters on `modified_at`;
@@ -429,7 +431,7 @@ class AsanaSimulator(SimulatorServer):
             answer = self._batch_action(request, action)
             if answer.status == 429:  # a rate limit on any action fails the whole batch
                 return answer
-            delay += answer.delay_seconds
+            delay = max(delay, answer.delay_seconds)  # the actions run at once
             dropped = dropped or answer.drop_after_bytes is not None
             answer_body = msgspec.Raw(answer.body) if isinstance(answer.body, bytes) else answer.body
             results.append({"status_code": answer.status, "headers": dict(answer.headers), "body": answer_body})

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 import pytest
 import requests
 
-from simulators.asana import AsanaSimulator
+from simulators.asana import BATCH_PATH, AsanaSimulator
 from simulators.asana_world import AsanaWorkspace, build_asana_data, parse_asana_timestamp
+from simulators.base import SimRequest
 from simulators.faults import FaultPlan
 from simulators.world import World
 
@@ -585,6 +587,22 @@ def test_faults_hit_a_batch_per_action(http: requests.Session, fresh_asana: Asan
     fresh_asana.faults.add("rate_limit", path="/users$", retry_after=2)
     limited = batch(http, fresh_asana, workspaces, users)
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
+
+
+def test_a_batch_is_as_late_as_its_slowest_action(fresh_asana: AsanaSimulator) -> None:
+    workspaces, users = list_action("/workspaces"), list_action("/users", workspace=workspace_gid(fresh_asana))
+    fresh_asana.faults.add("slow", path="/workspaces$", times=3, delay=0.5)
+    fresh_asana.faults.add("slow", path="/users$", delay=0.2)
+    body = msgspec.json.encode({"data": {"actions": [workspaces, workspaces, users, workspaces]}})
+    request = SimRequest("POST", BATCH_PATH, {}, {"Authorization": f"Bearer {TOKEN}"}, body)
+
+    response = fresh_asana.handle(request)
+
+    assert response.status == 200
+    assert [result["status_code"] for result in msgspec.json.decode(response.body)["data"]] == [200] * 4
+    assert fresh_asana.faults.fired("slow") == 4
+    # Asana runs a batch's actions at once: the batch waits for its slowest, not for them one by one
+    assert response.delay_seconds == 0.5
 
 
 def test_a_fresh_simulator_serves_prebuilt_data(
