@@ -6,8 +6,8 @@ extracts side by side, no dbt: the extracts read only the raw tables and their s
 settled, and 1% of the items and time entries changed in the simulators (`bench.night`). It keeps that
 as a template. In each round it runs the night's extracts side by side, as the nightly DAG does, on a
 fresh copy of the template, settled first, and prints the span from the first start to the last
-finish, each tool's and each stream's seconds, and the CPU they took of the simulators, the extract
-processes and PostgreSQL (`bench.cpu`); then every round as one JSON line.
+finish, each tool's and each stream's seconds, each stream's requests, and the CPU they took of the
+simulators, the extract processes and PostgreSQL (`bench.cpu`); then every round as one JSON line.
 
 The simulators keep what they worked out for one night's answers: the first round answers the night's
 requests as a bench night does, right after the changes, and the later ones as a second night would.
@@ -29,7 +29,7 @@ import json
 from bench.cpu import postmaster_pid
 from bench.extract import TOOLS
 from bench.kept_connections import copy_of
-from bench.landing import Sites, tool_sites
+from bench.landing import Sites, extracts_span, tool_sites
 from bench.night import change_one_percent
 from bench.refresh import extracts_side_by_side, settle
 from simulators.world import SCALES
@@ -69,10 +69,14 @@ def measure(
             night = {
                 "round": round_number,
                 "latency": {tool: latency for tool in latency_tools} if latency > 0 else {},
-                "seconds": max(run.finished_at for run in runs.values()) - min(run.started_at for run in runs.values()),
+                "seconds": extracts_span(runs),
                 "tools": {tool: round(run.seconds, 2) for tool, run in runs.items()},
                 "streams": {
                     tool: {stream: round(result["seconds"], 2) for stream, result in run.results.items()}
+                    for tool, run in runs.items()
+                },
+                "requests": {
+                    tool: {stream: int(result["requests"]) for stream, result in run.results.items()}
                     for tool, run in runs.items()
                 },
                 "records": {
@@ -91,7 +95,13 @@ def measure(
                 f" PostgreSQL {cpu.warehouse:.2f} s"
             )
             for tool, streams in night["streams"].items():
-                log(f"  {tool}: " + ", ".join(f"{stream} {seconds:.2f} s" for stream, seconds in streams.items()))
+                requests = night["requests"][tool]
+                log(
+                    f"  {tool}: "
+                    + ", ".join(
+                        f"{stream} {seconds:.2f} s ({requests[stream]} requests)" for stream, seconds in streams.items()
+                    )
+                )
             nights.append(night)
     return nights
 
