@@ -27,8 +27,8 @@ import argparse
 import json
 
 from bench.cpu import postmaster_pid
+from bench.dbt_switches import copy_of
 from bench.extract import TOOLS
-from bench.kept_connections import copy_of
 from bench.landing import Sites, extracts_span, tool_sites
 from bench.night import change_one_percent
 from bench.refresh import extracts_side_by_side, settle

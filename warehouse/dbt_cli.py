@@ -1,5 +1,6 @@
 """`python -m warehouse.dbt_cli ARGS`: dbt's command line as the project runs it, with dbt's
-connections kept from one node to the next (`warehouse.dbt_connections`).
+connections kept from one node to the next (`warehouse.dbt_connections`) and two of its costs for
+every statement taken off (`warehouse.dbt_overheads`).
 
 The bench, `make dbt-build` and `make docs` run dbt through it; the nightly DAG's dbt tasks get the
 same from their `pre_execute` (`warehouse.runtime.ready_dbt_task`).
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from warehouse.dbt_connections import keep_connections_between_nodes
+from warehouse.dbt_overheads import trim_dbt_overheads
 
 
 def command() -> list[str]:
@@ -19,6 +21,7 @@ def command() -> list[str]:
 
 def main() -> None:
     keep_connections_between_nodes()
+    trim_dbt_overheads()
     from dbt.cli.main import cli
 
     sys.exit(cli(prog_name="dbt"))
