@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
@@ -106,3 +107,19 @@ def warehouse_url(warehouse_server: str) -> Iterator[str]:
     url = create_database(warehouse_server)
     yield url
     drop_database(url)
+
+
+def write_dbt_profile(directory: Path, database_url: str, profile: str) -> None:
+    """A `profiles.yml` in `directory` whose profile `profile` reaches `database_url` with one thread."""
+    parts = settings.parse_url(database_url)
+    output = {
+        "type": "postgres",
+        "host": parts.host,
+        "port": parts.port,
+        "user": parts.user,
+        "password": parts.password,
+        "dbname": parts.dbname,
+        "schema": "public",
+        "threads": 1,
+    }
+    (directory / "profiles.yml").write_text(json.dumps({profile: {"target": "test", "outputs": {"test": output}}}))

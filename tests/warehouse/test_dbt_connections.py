@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, write_dbt_profile
 from warehouse import dbt_cli, settings
 from warehouse.dbt_connections import keep_connections_wanted
 
@@ -68,30 +68,12 @@ MODELS_AFTER_A_FAILURE = {
 
 
 def write_project(directory: Path, database_url: str, models: dict[str, str] = MODELS) -> None:
-    parts = settings.parse_url(database_url)
     (directory / "models").mkdir(parents=True)
     (directory / "dbt_project.yml").write_text(
         "name: kept_connections\nversion: '1.0'\nconfig-version: 2\nprofile: kept_connections\n"
         "models:\n  kept_connections:\n    +materialized: table\n"
     )
-    profile = {
-        "kept_connections": {
-            "target": "test",
-            "outputs": {
-                "test": {
-                    "type": "postgres",
-                    "host": parts.host,
-                    "port": parts.port,
-                    "user": parts.user,
-                    "password": parts.password,
-                    "dbname": parts.dbname,
-                    "schema": "public",
-                    "threads": 1,
-                }
-            },
-        }
-    }
-    (directory / "profiles.yml").write_text(json.dumps(profile))
+    write_dbt_profile(directory, database_url, "kept_connections")
     for name, body in models.items():
         (directory / "models" / f"{name}.sql").write_text(body)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import PROJECT_ROOT
-from warehouse import dbt_cli, settings
+from tests.conftest import PROJECT_ROOT, write_dbt_profile
+from warehouse import dbt_cli
 from warehouse.dbt_overheads import skip_unwritten_events, trim_overheads_wanted
 
 
@@ -119,20 +119,9 @@ OVERRIDE_MACRO = """
 
 
 def write_project(directory: Path, database_url: str, macros: dict[str, str]) -> None:
-    parts = settings.parse_url(database_url)
     (directory / "macros").mkdir(parents=True)
     (directory / "dbt_project.yml").write_text("name: trimmed\nversion: '1.0'\nconfig-version: 2\nprofile: trimmed\n")
-    output = {
-        "type": "postgres",
-        "host": parts.host,
-        "port": parts.port,
-        "user": parts.user,
-        "password": parts.password,
-        "dbname": parts.dbname,
-        "schema": "public",
-        "threads": 1,
-    }
-    (directory / "profiles.yml").write_text(json.dumps({"trimmed": {"target": "test", "outputs": {"test": output}}}))
+    write_dbt_profile(directory, database_url, "trimmed")
     for name, body in macros.items():
         (directory / "macros" / f"{name}.sql").write_text(body)
 
