@@ -22,6 +22,7 @@ own Python, not the warehouse's work. Two parts of it buy nothing on a nightly b
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import Any
 
 TRIM_OVERHEADS_VARIABLE = "PMO_DBT_TRIM_OVERHEADS"
@@ -67,24 +68,32 @@ def skip_unwritten_events() -> None:
     EventManager.fire_event = fire_written_event  # type: ignore[method-assign]
 
 
+@cache
+def dbt_event_names() -> tuple[Any, dict, int, type]:
+    """What `event_would_be_written` reads of dbt's, imported once: dbt's tracking callback, the
+    logging level of each event level, that of warnings, and dbt's logger class."""
+    from dbt.tracking import track_behavior_change_warn
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.logger import _log_level_map, _Logger
+
+    return track_behavior_change_warn, _log_level_map, _log_level_map[EventLevel.WARN], _Logger
+
+
 def event_would_be_written(manager: Any, event: Any, level: Any = None) -> bool:
     """Whether firing `event` (at `level`, or its own) could reach a log line or a callback that reads it.
 
     True unless the event is below warnings, below the level of every logger's output, not a `print`
     (which dbt writes as an error), and dbt's behaviour-change tracking is the only callback."""
-    from dbt.tracking import track_behavior_change_warn
-    from dbt_common.events.base_types import EventLevel
-    from dbt_common.events.logger import _log_level_map, _Logger
-
+    tracking_callback, log_levels, warning_level, logger_class = dbt_event_names()
     if os.environ.get("DBT_TEST_BINARY_SERIALIZATION") or type(event).__name__ == "PrintEvent":
         return True
-    if any(callback is not track_behavior_change_warn for callback in manager.callbacks):
+    if any(callback is not tracking_callback for callback in manager.callbacks):
         return True
-    event_level = _log_level_map[level or event.level_tag()]
-    if event_level >= _log_level_map[EventLevel.WARN]:
+    event_level = log_levels[level or event.level_tag()]
+    if event_level >= warning_level:
         return True
     for logger in manager.loggers:
-        if not isinstance(logger, _Logger):
+        if not isinstance(logger, logger_class):
             return True
         output = logger._python_logger
         if output is not None and output.isEnabledFor(event_level):
