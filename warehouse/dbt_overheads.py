@@ -10,8 +10,8 @@ own Python, not the warehouse's work. Two parts of it buy nothing on a nightly b
   `skip_unwritten_events` returns before that when the event's level is below what every logger
   writes and the only callback listening is dbt's own (which reads warnings only).
 - **A relation's columns read through a macro.** Each incremental model asks for the columns of
-  its new rows and of its table (dbt's schema-change check), each view the columns of its temporary
-  view: each time, dbt builds a whole macro context (every macro of the project and dbt's) to run
+  its new rows and of its table (dbt's schema-change check; twice more when its contract is not
+  enforced): each time, dbt builds a whole macro context (every macro of the project and dbt's) to run
   `postgres__get_columns_in_relation`, whose one query takes about 2 ms. `read_columns_directly`
   sends that macro's query itself, on the same connection, within the node's transaction, and
   makes the same columns. It steps aside when the project defines a macro of that name.
