@@ -110,7 +110,7 @@ def measure(scale: str, rounds: int, log=print, switch: str = "connections") -> 
     """The night's state readied once, then `rounds` rounds of a build with `switch` at each setting."""
     chosen = SWITCHES[switch]
     builds = []
-    with throwaway_warehouse(prefix="pmo-bench-connections-") as server, tool_sites(scale) as sites:
+    with throwaway_warehouse(prefix="pmo-bench-dbt-switches-") as server, tool_sites(scale) as sites:
         run_date = sites.world.config.anchor_date.isoformat()
         # Every build runs on a database of the same name as the full refresh did: dbt parses the whole
         # project again when its connection settings change.

@@ -21,10 +21,11 @@ the command, as it always does. `PMO_DBT_KEEP_CONNECTIONS=0` leaves dbt as it is
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from psycopg2.extensions import STATUS_READY, TRANSACTION_STATUS_IDLE
+
+from warehouse import settings
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,7 @@ KEEP_CONNECTIONS_VARIABLE = "PMO_DBT_KEEP_CONNECTIONS"
 
 def keep_connections_wanted(environ: dict[str, str] | None = None) -> bool:
     """Whether `PMO_DBT_KEEP_CONNECTIONS` leaves connections kept (anything but 0, false, no, off)."""
-    value = (os.environ if environ is None else environ).get(KEEP_CONNECTIONS_VARIABLE, "1")
-    return value.strip().lower() not in {"0", "false", "no", "off"}
+    return settings.switched_on(KEEP_CONNECTIONS_VARIABLE, environ)
 
 
 def keep_connections_between_nodes() -> bool:

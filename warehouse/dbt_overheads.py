@@ -25,6 +25,8 @@ import os
 from functools import cache
 from typing import Any
 
+from warehouse import settings
+
 TRIM_OVERHEADS_VARIABLE = "PMO_DBT_TRIM_OVERHEADS"
 COLUMNS_MACROS = ("get_columns_in_relation", "postgres__get_columns_in_relation")
 DBT_PACKAGES = ("dbt", "dbt_postgres")
@@ -36,8 +38,7 @@ COLUMNS_QUERY = (
 
 def trim_overheads_wanted(environ: dict[str, str] | None = None) -> bool:
     """Whether `PMO_DBT_TRIM_OVERHEADS` leaves the overheads trimmed (anything but 0, false, no, off)."""
-    value = (os.environ if environ is None else environ).get(TRIM_OVERHEADS_VARIABLE, "1")
-    return value.strip().lower() not in {"0", "false", "no", "off"}
+    return settings.switched_on(TRIM_OVERHEADS_VARIABLE, environ)
 
 
 def trim_dbt_overheads() -> bool:

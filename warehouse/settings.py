@@ -107,6 +107,12 @@ def redact(url: str) -> str:
     return url.replace(":" + quote(parts.password, safe="") + "@", ":***@").replace(":" + parts.password + "@", ":***@")
 
 
+def switched_on(variable: str, environ: dict[str, str] | None = None) -> bool:
+    """Whether the environment variable `variable`, on unless set, is on: anything but 0, false, no, off."""
+    value = (os.environ if environ is None else environ).get(variable, "1")
+    return value.strip().lower() not in {"0", "false", "no", "off"}
+
+
 def nightly_dbt_log_file_flags() -> list[str]:
     """dbt's `--log-level-file` for the nightly builds (the DAG's tasks, the bench's builds).
 
