@@ -11,7 +11,10 @@ The switches (`SWITCHES`):
 - `connections`: `PMO_DBT_KEEP_CONNECTIONS`, dbt's connections kept from node to node ("kept") or
   closed ("closed"; `warehouse.dbt_connections`);
 - `overheads`: `PMO_DBT_TRIM_OVERHEADS`, the events no logger writes and the macro context of a
-  relation's columns left out ("trimmed") or not ("untrimmed"; `warehouse.dbt_overheads`).
+  relation's columns left out ("trimmed") or not ("untrimmed"; `warehouse.dbt_overheads`);
+- `templates`: `PMO_DBT_TEMPLATE_CACHE`, dbt's Jinja templates loaded compiled from the files an
+  earlier command kept ("cached"; the full refresh's commands have kept them) or compiled from their
+  text ("compiled"; `warehouse.dbt_templates`).
 
 For each build it prints the wall time, dbt's CPU, the server's CPU (`bench.cpu`), the connections
 the build opened (`pg_stat_database.sessions`) and the warnings "there is no transaction in progress"
@@ -35,6 +38,7 @@ from bench.night import change_one_percent
 from bench.refresh import extracts_side_by_side, settle
 from warehouse.dbt_connections import KEEP_CONNECTIONS_VARIABLE
 from warehouse.dbt_overheads import TRIM_OVERHEADS_VARIABLE
+from warehouse.dbt_templates import TEMPLATE_CACHE_VARIABLE
 from warehouse.embedded import EmbeddedWarehouse, throwaway_warehouse
 
 NIGHT_STATE = "bench_night_state"
@@ -55,6 +59,7 @@ class Switch(NamedTuple):
 SWITCHES = {
     "connections": Switch(KEEP_CONNECTIONS_VARIABLE, "kept", "closed"),
     "overheads": Switch(TRIM_OVERHEADS_VARIABLE, "trimmed", "untrimmed"),
+    "templates": Switch(TEMPLATE_CACHE_VARIABLE, "cached", "compiled"),
 }
 
 

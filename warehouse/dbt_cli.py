@@ -1,6 +1,7 @@
 """`python -m warehouse.dbt_cli ARGS`: dbt's command line as the project runs it, with dbt's
-connections kept from one node to the next (`warehouse.dbt_connections`) and two of its costs for
-every statement taken off (`warehouse.dbt_overheads`).
+connections kept from one node to the next (`warehouse.dbt_connections`), two of its costs for
+every statement taken off (`warehouse.dbt_overheads`) and its Jinja templates compiled once for
+every command (`warehouse.dbt_templates`).
 
 The bench, `make dbt-build` and `make docs` run dbt through it; the nightly DAG's dbt tasks get the
 same from their `pre_execute` (`warehouse.runtime.ready_dbt_task`).
@@ -12,6 +13,7 @@ import sys
 
 from warehouse.dbt_connections import keep_connections_between_nodes
 from warehouse.dbt_overheads import trim_dbt_overheads
+from warehouse.dbt_templates import cache_compiled_templates
 
 
 def command() -> list[str]:
@@ -22,6 +24,7 @@ def command() -> list[str]:
 def main() -> None:
     keep_connections_between_nodes()
     trim_dbt_overheads()
+    cache_compiled_templates()
     from dbt.cli.main import cli
 
     sys.exit(cli(prog_name="dbt"))

@@ -50,14 +50,17 @@ def freeze_loaded_objects(context: Any = None) -> None:
 
 def ready_dbt_task(context: Any = None) -> None:
     """A dbt task's `pre_execute`: dbt's connections kept from one node to the next
-    (`warehouse.dbt_connections`: a task builds its model, then runs the model's tests) and two of
-    its costs for every statement taken off (`warehouse.dbt_overheads`), then what the process
-    loaded frozen (`freeze_loaded_objects`)."""
+    (`warehouse.dbt_connections`: a task builds its model, then runs the model's tests), two of
+    its costs for every statement taken off (`warehouse.dbt_overheads`) and its templates compiled
+    once for every task (`warehouse.dbt_templates`), then what the process loaded frozen
+    (`freeze_loaded_objects`)."""
     from warehouse.dbt_connections import keep_connections_between_nodes
     from warehouse.dbt_overheads import trim_dbt_overheads
+    from warehouse.dbt_templates import cache_compiled_templates
 
     keep_connections_between_nodes()
     trim_dbt_overheads()
+    cache_compiled_templates()
     freeze_loaded_objects(context)
 
 
