@@ -176,7 +176,10 @@ class CompiledTemplates:
         except OSError as error:
             log.warning("dbt's templates are compiled in each command: %s is not usable (%s)", self.directory, error)
             return False
-        return os.access(self.directory, os.W_OK)
+        if not os.access(self.directory, os.W_OK):
+            log.warning("dbt's templates are compiled in each command: %s is not writable", self.directory)
+            return False
+        return True
 
     def prune(self, limit: int = MAX_TEMPLATE_FILES) -> int:
         """Removes the oldest files until half of `limit` remain, once there are more than `limit`;
