@@ -99,7 +99,7 @@ def cache_compiled_templates(directory: Path | None = None) -> bool:
         return False
     compile_text = MacroFuzzEnvironment.compile
 
-    def compile(
+    def compile_or_load(
         self: Any,
         source: Any,
         name: str | None = None,
@@ -116,8 +116,8 @@ def cache_compiled_templates(directory: Path | None = None) -> bool:
             cache.store(key, code)
         return code
 
-    compile.compiled_templates = cache  # type: ignore[attr-defined]
-    MacroFuzzEnvironment.compile = compile  # type: ignore[method-assign]
+    compile_or_load.compiled_templates = cache  # type: ignore[attr-defined]
+    MacroFuzzEnvironment.compile = compile_or_load  # type: ignore[method-assign]
     return True
 
 
