@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL for the whole session, and a fresh database per test that asks for one."""
+"""Shared fixtures: a real PostgreSQL for the whole session, and a fresh database per test that asks for one;
+helpers for tests that run a small dbt project through the project's dbt command line."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import atexit
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -17,7 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from warehouse import settings
+from warehouse import dbt_cli, settings
 from warehouse.embedded import create_database as create_warehouse_database
 from warehouse.embedded import throwaway_warehouse
 
@@ -123,3 +125,37 @@ def write_dbt_profile(directory: Path, database_url: str, profile: str) -> None:
         "threads": 1,
     }
     (directory / "profiles.yml").write_text(json.dumps({profile: {"target": "test", "outputs": {"test": output}}}))
+
+
+def write_macro_project(directory: Path, database_url: str, name: str, macros: dict[str, str]) -> None:
+    """A dbt project `name` in `directory` with the macro files `macros` (file name: text), reaching
+    `database_url`."""
+    (directory / "macros").mkdir(parents=True, exist_ok=True)
+    (directory / "dbt_project.yml").write_text(f"name: {name}\nversion: '1.0'\nconfig-version: 2\nprofile: {name}\n")
+    write_dbt_profile(directory, database_url, name)
+    for file_name, body in macros.items():
+        (directory / "macros" / f"{file_name}.sql").write_text(body)
+
+
+def run_operation(directory: Path, macro: str, arguments: dict, env: dict[str, str]) -> str:
+    """`dbt run-operation macro` on the project in `directory` through `python -m warehouse.dbt_cli`,
+    with `env` added to the environment; its output (the command must succeed)."""
+    completed = subprocess.run(
+        [
+            *dbt_cli.command(),
+            "run-operation",
+            macro,
+            "--args",
+            json.dumps(arguments),
+            *("--project-dir", str(directory), "--profiles-dir", str(directory)),
+            *("--log-level-file", "none"),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    return completed.stdout

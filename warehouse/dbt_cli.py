@@ -4,7 +4,7 @@ every statement taken off (`warehouse.dbt_overheads`) and its Jinja templates co
 every command (`warehouse.dbt_templates`).
 
 The bench, `make dbt-build` and `make docs` run dbt through it; the nightly DAG's dbt tasks get the
-same from their `pre_execute` (`warehouse.runtime.ready_dbt_task`).
+same (`ready_dbt_runtime`) from their `pre_execute` (`warehouse.runtime.ready_dbt_task`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,16 @@ def command() -> list[str]:
     return [sys.executable, "-m", "warehouse.dbt_cli"]
 
 
-def main() -> None:
+def ready_dbt_runtime() -> None:
+    """Installs, each once per process and unless switched off, the project's three changes to dbt's
+    runtime: kept connections, trimmed overheads, the template cache."""
     keep_connections_between_nodes()
     trim_dbt_overheads()
     cache_compiled_templates()
+
+
+def main() -> None:
+    ready_dbt_runtime()
     from dbt.cli.main import cli
 
     sys.exit(cli(prog_name="dbt"))

@@ -53,14 +53,11 @@ def ready_dbt_task(context: Any = None) -> None:
     (`warehouse.dbt_connections`: a task builds its model, then runs the model's tests), two of
     its costs for every statement taken off (`warehouse.dbt_overheads`) and its templates compiled
     once for every task (`warehouse.dbt_templates`), then what the process loaded frozen
-    (`freeze_loaded_objects`)."""
-    from warehouse.dbt_connections import keep_connections_between_nodes
-    from warehouse.dbt_overheads import trim_dbt_overheads
-    from warehouse.dbt_templates import cache_compiled_templates
+    (`freeze_loaded_objects`); the first three as `python -m warehouse.dbt_cli` has them
+    (`ready_dbt_runtime`)."""
+    from warehouse.dbt_cli import ready_dbt_runtime
 
-    keep_connections_between_nodes()
-    trim_dbt_overheads()
-    cache_compiled_templates()
+    ready_dbt_runtime()
     freeze_loaded_objects(context)
 
 

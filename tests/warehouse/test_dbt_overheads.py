@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.conftest import PROJECT_ROOT, write_dbt_profile
-from warehouse import dbt_cli
+from tests.conftest import run_operation, write_macro_project
 from warehouse.dbt_overheads import skip_unwritten_events, trim_overheads_wanted
 
 
@@ -118,38 +115,14 @@ OVERRIDE_MACRO = """
 """
 
 
-def write_project(directory: Path, database_url: str, macros: dict[str, str]) -> None:
-    (directory / "macros").mkdir(parents=True)
-    (directory / "dbt_project.yml").write_text("name: trimmed\nversion: '1.0'\nconfig-version: 2\nprofile: trimmed\n")
-    write_dbt_profile(directory, database_url, "trimmed")
-    for name, body in macros.items():
-        (directory / "macros" / f"{name}.sql").write_text(body)
-
-
 def printed_columns(directory: Path, schema: str, identifier: str, *, trimmed: bool) -> list[list[str]]:
-    completed = subprocess.run(
-        [
-            *dbt_cli.command(),
-            "run-operation",
-            "print_columns",
-            "--args",
-            json.dumps({"schema": schema, "identifier": identifier}),
-            *("--project-dir", str(directory), "--profiles-dir", str(directory)),
-            *("--log-level-file", "none"),
-        ],
-        cwd=PROJECT_ROOT,
-        env={
-            **os.environ,
-            "PMO_DBT_TRIM_OVERHEADS": "1" if trimmed else "0",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        },
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    output = run_operation(
+        directory,
+        "print_columns",
+        {"schema": schema, "identifier": identifier},
+        {"PMO_DBT_TRIM_OVERHEADS": "1" if trimmed else "0"},
     )
-    assert completed.returncode == 0, completed.stdout[-4000:]
-    return [json.loads(line.split("COLUMN ", 1)[1]) for line in completed.stdout.splitlines() if "COLUMN " in line]
+    return [json.loads(line.split("COLUMN ", 1)[1]) for line in output.splitlines() if "COLUMN " in line]
 
 
 def test_a_relation_s_columns_are_those_the_macro_reads(warehouse_url: str, tmp_path: Path) -> None:
@@ -162,7 +135,7 @@ def test_a_relation_s_columns_are_those_the_macro_reads(warehouse_url: str, tmp_
         )
         connection.execute("create table other.typed (only_here integer)")
         connection.execute("alter table public.typed drop column big")
-    write_project(tmp_path, warehouse_url, {"print_columns": COLUMNS_MACRO})
+    write_macro_project(tmp_path, warehouse_url, "trimmed", {"print_columns": COLUMNS_MACRO})
 
     trimmed = printed_columns(tmp_path, "public", "typed", trimmed=True)
     through_the_macro = printed_columns(tmp_path, "public", "typed", trimmed=False)
@@ -180,7 +153,8 @@ def test_a_relation_s_columns_are_those_the_macro_reads(warehouse_url: str, tmp_
 def test_a_project_s_own_columns_macro_is_still_used(warehouse_url: str, tmp_path: Path) -> None:
     with psycopg.connect(warehouse_url, autocommit=True) as connection:
         connection.execute("create table public.typed (project_key text)")
-    write_project(tmp_path, warehouse_url, {"print_columns": COLUMNS_MACRO, "columns_override": OVERRIDE_MACRO})
+    macros = {"print_columns": COLUMNS_MACRO, "columns_override": OVERRIDE_MACRO}
+    write_macro_project(tmp_path, warehouse_url, "trimmed", macros)
 
     assert [column[0] for column in printed_columns(tmp_path, "public", "typed", trimmed=True)] == [
         "read_by_the_project"

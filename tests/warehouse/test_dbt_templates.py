@@ -5,17 +5,14 @@ dbt command that compiles nothing the one before it compiled."""
 from __future__ import annotations
 
 import datetime
-import json
 import marshal
 import os
-import subprocess
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from tests.conftest import PROJECT_ROOT, write_dbt_profile
-from warehouse import dbt_cli
+from tests.conftest import run_operation, write_macro_project
 from warehouse.dbt_templates import (
     CACHE_FILE_SUFFIX,
     TEMPLATE_CACHE_VARIABLE,
@@ -26,12 +23,17 @@ from warehouse.dbt_templates import (
 
 
 @pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """dbt's environments compiling through a cache in a folder of the test's own."""
+def compiling_as_dbt_ships(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt's environments compiling with Jinja's own method, the cache's switch unset; both restored after."""
     from dbt_common.clients.jinja import MacroFuzzEnvironment
 
     monkeypatch.setattr(MacroFuzzEnvironment, "compile", jinja2.Environment.compile)
     monkeypatch.delenv(TEMPLATE_CACHE_VARIABLE, raising=False)
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, compiling_as_dbt_ships: None) -> Path:
+    """dbt's environments compiling through a cache in a folder of the test's own."""
     directory = tmp_path / "templates" / "these-versions"
     assert cache_compiled_templates(directory)
     return directory
@@ -114,10 +116,11 @@ def test_with_dbt_s_macro_debugging_templates_are_compiled_as_usual(
     assert kept_files(cache_dir) == []
 
 
-def test_switched_off_dbt_compiles_as_it_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_switched_off_dbt_compiles_as_it_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiling_as_dbt_ships: None
+) -> None:
     from dbt_common.clients.jinja import MacroFuzzEnvironment
 
-    monkeypatch.setattr(MacroFuzzEnvironment, "compile", jinja2.Environment.compile)
     monkeypatch.setenv(TEMPLATE_CACHE_VARIABLE, "off")
 
     assert not cache_compiled_templates(tmp_path / "templates")
@@ -125,11 +128,7 @@ def test_switched_off_dbt_compiles_as_it_does(tmp_path: Path, monkeypatch: pytes
     assert not (tmp_path / "templates").exists()
 
 
-def test_a_folder_that_cannot_be_made_leaves_dbt_compiling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dbt_common.clients.jinja import MacroFuzzEnvironment
-
-    monkeypatch.setattr(MacroFuzzEnvironment, "compile", jinja2.Environment.compile)
-    monkeypatch.delenv(TEMPLATE_CACHE_VARIABLE, raising=False)
+def test_a_folder_that_cannot_be_made_leaves_dbt_compiling(tmp_path: Path, compiling_as_dbt_ships: None) -> None:
     (tmp_path / "a-file").write_text("not a folder")
 
     assert not cache_compiled_templates(tmp_path / "a-file" / "templates")
@@ -168,33 +167,13 @@ MACRO = """{% macro say(words) %}{{ print('SAID ' ~ words ~ ' ' ~ (words | lengt
 
 
 def said(directory: Path, local_dir: Path, words: str) -> list[str]:
-    completed = subprocess.run(
-        [
-            *dbt_cli.command(),
-            "run-operation",
-            "say",
-            "--args",
-            json.dumps({"words": words}),
-            *("--project-dir", str(directory), "--profiles-dir", str(directory)),
-            *("--log-level-file", "none"),
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PMO_LOCAL_DIR": str(local_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout[-4000:]
-    return [line.split("SAID ", 1)[1] for line in completed.stdout.splitlines() if "SAID " in line]
+    output = run_operation(directory, "say", {"words": words}, {"PMO_LOCAL_DIR": str(local_dir)})
+    return [line.split("SAID ", 1)[1] for line in output.splitlines() if "SAID " in line]
 
 
 def test_a_dbt_command_loads_what_the_one_before_it_compiled(warehouse_url: str, tmp_path: Path) -> None:
     project = tmp_path / "project"
-    (project / "macros").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text("name: cached\nversion: '1.0'\nconfig-version: 2\nprofile: cached\n")
-    write_dbt_profile(project, warehouse_url, "cached")
-    (project / "macros" / "say.sql").write_text(MACRO)
+    write_macro_project(project, warehouse_url, "cached", {"say": MACRO})
     local_dir = tmp_path / "local"
 
     assert said(project, local_dir, "portfolio") == ["portfolio 9"]
